@@ -1,0 +1,251 @@
+// pybind11 bindings of the graph core: array conversion and GIL release only.
+// std::invalid_argument from the core surfaces in Python as ValueError.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "pyengine/md5.hpp"
+#include "pyengine/nb101.hpp"
+#include "pyengine/nb201.hpp"
+
+namespace py = pybind11;
+using namespace pyengine;
+
+namespace {
+
+template <class T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// A fresh numpy array of n 32-byte strings (dtype "S32"), zero-filled.
+py::array hex_array(std::size_t n) {
+  return py::module_::import("numpy").attr("zeros")(static_cast<py::ssize_t>(n), "S32").cast<py::array>();
+}
+
+void check_ndim(const py::array& a, py::ssize_t ndim, const char* name) {
+  if (a.ndim() != ndim)
+    throw std::invalid_argument(std::string("'") + name + "' must have " + std::to_string(ndim) +
+                                " dimensions. Got " + std::to_string(a.ndim()) + " instead.");
+}
+
+std::vector<nb101::Compact> compact_from_arrays(const CArray<std::int8_t>& n, const CArray<std::uint32_t>& bits,
+                                                const CArray<std::int8_t>& labels) {
+  check_ndim(n, 1, "num_vertices");
+  check_ndim(bits, 1, "bits");
+  check_ndim(labels, 2, "labels");
+  const auto count = static_cast<std::size_t>(n.shape(0));
+  if (static_cast<std::size_t>(bits.shape(0)) != count || static_cast<std::size_t>(labels.shape(0)) != count ||
+      labels.shape(1) != nb101::kMaxVertices)
+    throw std::invalid_argument("compact NB101 arrays must have shapes (B,), (B,) and (B, 7)");
+  std::vector<nb101::Compact> cells(count);
+  auto nv = n.unchecked<1>();
+  auto bv = bits.unchecked<1>();
+  auto lv = labels.unchecked<2>();
+  for (std::size_t i = 0; i < count; ++i) {
+    cells[i].n = static_cast<std::uint8_t>(nv(static_cast<py::ssize_t>(i)));
+    cells[i].bits = bv(static_cast<py::ssize_t>(i));
+    for (int v = 0; v < nb101::kMaxVertices; ++v) cells[i].labels[v] = lv(static_cast<py::ssize_t>(i), v);
+  }
+  return cells;
+}
+
+py::dict dense_from_compact(const std::vector<nb101::Compact>& cells) {
+  const auto count = static_cast<py::ssize_t>(cells.size());
+  constexpr py::ssize_t V = nb101::kMaxVertices;
+  py::array_t<std::uint8_t> matrices({count, V, V});
+  py::array_t<std::int8_t> labels({count, V});
+  py::array_t<std::int32_t> nverts({count});
+  py::array_t<std::uint32_t> bits({count});
+  {
+    auto m = matrices.mutable_unchecked<3>();
+    auto l = labels.mutable_unchecked<2>();
+    auto n = nverts.mutable_unchecked<1>();
+    auto b = bits.mutable_unchecked<1>();
+    for (py::ssize_t i = 0; i < count; ++i) {
+      const auto& c = cells[static_cast<std::size_t>(i)];
+      n(i) = c.n;
+      b(i) = c.bits;
+      for (py::ssize_t x = 0; x < V; ++x) {
+        l(i, x) = x < c.n ? c.labels[x] : nb101::kPadding;
+        for (py::ssize_t y = 0; y < V; ++y) {
+          const bool edge = x < y && y < c.n && ((c.bits >> (y * (y - 1) / 2 + x)) & 1u);
+          m(i, x, y) = edge ? 1 : 0;
+        }
+      }
+    }
+  }
+  py::dict d;
+  d["matrices"] = matrices;
+  d["labels"] = labels;
+  d["num_vertices"] = nverts;
+  d["bits"] = bits;
+  return d;
+}
+
+py::dict nb101_process(const CArray<std::uint8_t>& matrices, const CArray<std::int8_t>& labels,
+                       const CArray<std::int32_t>& num_vertices, bool with_hash, bool with_canonical, int threads) {
+  check_ndim(matrices, 3, "matrices");
+  check_ndim(labels, 2, "labels");
+  check_ndim(num_vertices, 1, "num_vertices");
+  const py::ssize_t B = matrices.shape(0), N = matrices.shape(1);
+  if (matrices.shape(2) != N) throw std::invalid_argument("'matrices' must have shape (batch, n, n)");
+  if (labels.shape(0) != B || labels.shape(1) != N) throw std::invalid_argument("'labels' must have shape (batch, n)");
+  if (num_vertices.shape(0) != B) throw std::invalid_argument("'num_vertices' must have shape (batch,)");
+  py::array_t<std::uint8_t> status({B}), kept({B, N}), pruned({B, N, N});
+  py::array_t<std::int8_t> pruned_labels({B, N});
+  py::array_t<std::int32_t> pruned_n({B});
+  py::array_t<std::int64_t> keys({B});
+  py::array hashes = hex_array(static_cast<std::size_t>(B));
+  nb101::BatchView in;
+  in.matrices = matrices.data();
+  in.labels = labels.data();
+  in.num_vertices = num_vertices.data();
+  in.batch = static_cast<std::size_t>(B);
+  in.n_max = static_cast<std::size_t>(N);
+  nb101::BatchOutput out;
+  out.status = status.mutable_data();
+  out.kept = kept.mutable_data();
+  out.pruned_matrices = pruned.mutable_data();
+  out.pruned_labels = pruned_labels.mutable_data();
+  out.pruned_vertices = pruned_n.mutable_data();
+  out.hashes = with_hash ? static_cast<char*>(hashes.mutable_data()) : nullptr;
+  out.canonical_keys = with_canonical ? keys.mutable_data() : nullptr;
+  {
+    py::gil_scoped_release release;
+    nb101::process(in, out, threads);
+  }
+  py::dict d;
+  d["status"] = status;
+  d["kept"] = kept;
+  d["pruned_matrices"] = pruned;
+  d["pruned_labels"] = pruned_labels;
+  d["pruned_vertices"] = pruned_n;
+  if (with_hash) d["hashes"] = hashes;
+  if (with_canonical) d["canonical_keys"] = keys;
+  return d;
+}
+
+py::array nb101_hash_compact(const CArray<std::int8_t>& n, const CArray<std::uint32_t>& bits,
+                             const CArray<std::int8_t>& labels, int threads) {
+  const auto cells = compact_from_arrays(n, bits, labels);
+  py::array out = hex_array(cells.size());
+  char* dst = static_cast<char*>(out.mutable_data());
+  {
+    py::gil_scoped_release release;
+    nb101::hash_compact(cells.data(), cells.size(), dst, threads);
+  }
+  return out;
+}
+
+py::dict nb101_enumerate(bool with_hash, int threads) {
+  std::vector<nb101::Compact> cells;
+  {
+    py::gil_scoped_release release;
+    cells = nb101::enumerate_space(threads);
+  }
+  py::dict d = dense_from_compact(cells);
+  py::array_t<std::int64_t> keys({static_cast<py::ssize_t>(cells.size())});
+  auto k = keys.mutable_unchecked<1>();
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const auto& c = cells[i];
+    std::uint32_t code = 0;
+    for (int p = 1; p < c.n - 1; ++p) code = code * 3 + static_cast<std::uint32_t>(c.labels[p]);
+    k(static_cast<py::ssize_t>(i)) = (static_cast<std::int64_t>(c.n) << 40) | (static_cast<std::int64_t>(c.bits) << 8) | code;
+  }
+  d["canonical_keys"] = keys;
+  if (with_hash) {
+    py::array hashes = hex_array(cells.size());
+    char* dst = static_cast<char*>(hashes.mutable_data());
+    {
+      py::gil_scoped_release release;
+      nb101::hash_compact(cells.data(), cells.size(), dst, threads);
+    }
+    d["hashes"] = hashes;
+  }
+  return d;
+}
+
+py::dict nb101_decode_keys(const CArray<std::int64_t>& keys) {
+  check_ndim(keys, 1, "keys");
+  std::vector<nb101::Compact> cells(static_cast<std::size_t>(keys.shape(0)));
+  auto k = keys.unchecked<1>();
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    try {
+      cells[i] = nb101::decode_key(k(static_cast<py::ssize_t>(i)));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("key " + std::to_string(i) + ": " + e.what());
+    }
+  }
+  return dense_from_compact(cells);
+}
+
+py::list nb201_unique_str(const CArray<std::int8_t>& ops) {
+  check_ndim(ops, 2, "ops");
+  if (ops.shape(1) != nb201::kNumEdges) throw std::invalid_argument("'ops' must have shape (batch, 6)");
+  py::list out;
+  const std::int8_t* p = ops.data();
+  for (py::ssize_t i = 0; i < ops.shape(0); ++i) out.append(nb201::unique_str(p + nb201::kNumEdges * i));
+  return out;
+}
+
+py::tuple nb201_canonicalize(const CArray<std::int8_t>& ops) {
+  check_ndim(ops, 2, "ops");
+  if (ops.shape(1) != nb201::kNumEdges) throw std::invalid_argument("'ops' must have shape (batch, 6)");
+  const py::ssize_t B = ops.shape(0);
+  py::array_t<std::int32_t> rep({B}), cls({B});
+  {
+    std::int32_t* r = rep.mutable_data();
+    std::int32_t* c = cls.mutable_data();
+    const std::int8_t* p = ops.data();
+    py::gil_scoped_release release;
+    nb201::canonicalize(p, static_cast<std::size_t>(B), r, c);
+  }
+  return py::make_tuple(rep, cls);
+}
+
+py::tuple nb201_space_classes(int threads) {
+  py::array_t<std::int32_t> rep({static_cast<py::ssize_t>(nb201::kNumCells)}), cls({static_cast<py::ssize_t>(nb201::kNumCells)});
+  {
+    std::int32_t* r = rep.mutable_data();
+    std::int32_t* c = cls.mutable_data();
+    py::gil_scoped_release release;
+    nb201::space_classes(r, c, threads);
+  }
+  return py::make_tuple(rep, cls);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "pyengine native graph core (NAS-Bench-101/201 validation, hashing, canonical forms, enumeration)";
+
+  py::list names;
+  for (int s = 0; s < nb101::kNumStatus; ++s) names.append(nb101::status_name(static_cast<nb101::Status>(s)));
+  m.attr("NB101_STATUS_NAMES") = names;
+  m.attr("NB101_SPACE_SIZE") = nb101::kSpaceSize;
+  m.attr("NB201_NUM_CELLS") = nb201::kNumCells;
+  m.attr("NB201_NUM_CLASSES") = nb201::kNumClasses;
+
+  m.def("nb101_process", &nb101_process, py::arg("matrices"), py::arg("labels"), py::arg("num_vertices"),
+        py::arg("with_hash") = true, py::arg("with_canonical") = true, py::arg("threads") = 0);
+  m.def("nb101_hash_compact", &nb101_hash_compact, py::arg("num_vertices"), py::arg("bits"), py::arg("labels"),
+        py::arg("threads") = 0);
+  m.def("nb101_enumerate", &nb101_enumerate, py::arg("with_hash") = true, py::arg("threads") = 0);
+  m.def("nb101_decode_keys", &nb101_decode_keys, py::arg("keys"));
+  m.def("nb201_unique_str", &nb201_unique_str, py::arg("ops"));
+  m.def("nb201_canonicalize", &nb201_canonicalize, py::arg("ops"));
+  m.def("nb201_space_classes", &nb201_space_classes, py::arg("threads") = 0);
+
+  m.def("md5_backends", &md5_available_backends);
+  m.def("md5_backend", &md5_backend);
+  m.def("set_md5_backend", &md5_set_backend, py::arg("name"));
+  m.def("md5_hex", [](const py::bytes& data) {
+    const std::string s = data;
+    std::uint8_t d[16];
+    md5(s.data(), s.size(), d);
+    return md5_hex(d);
+  });
+}

@@ -1,0 +1,1 @@
+"""Slow, obviously-correct Python ports of the official algorithms (test oracles and bench baselines)."""
