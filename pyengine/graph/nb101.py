@@ -46,6 +46,8 @@ __all__ = [
     "validate",
     "hash_cells",
     "hash_cell",
+    "hash_compact",
+    "compact",
     "canonical_keys",
     "canonical",
     "is_isomorphic",
@@ -222,25 +224,28 @@ def cell_batch(matrices: Any, ops: Any, num_vertices: Any = None) -> CellBatch:
     return CellBatch(np.ascontiguousarray(m), np.ascontiguousarray(labels), nv)
 
 
-def pack_cells(cells: Sequence[tuple[Any, Sequence[Any]]]) -> CellBatch:
+def pack_cells(cells: Sequence[tuple[Any, Sequence[Any]]], *, names: Sequence[str] | None = None) -> CellBatch:
     """Pad a list of (matrix, ops) cells of any sizes into one :class:`CellBatch`.
 
     Each matrix is an n x n nested sequence or array of 0/1 and ops a sequence of n op names or
-    integer labels. Errors name the cell and the problem.
+    integer labels. Errors name the cell (``names[i]`` if given, else "cell i") and the problem.
     """
     if len(cells) == 0:
         raise ValueError("pack_cells needs at least one cell. Got an empty sequence instead.")
     mats = []
     for i, item in enumerate(cells):
+        where = names[i] if names is not None else f"cell {i}"
         try:
             matrix, ops = item
         except (TypeError, ValueError):
-            raise TypeError(f"cell {i} must be a (matrix, ops) pair. Got {type(item).__name__} instead.") from None
-        m = _as_square(matrix, f"cell {i}")
-        if isinstance(ops, str) or not isinstance(ops, Sequence | np.ndarray):
-            raise TypeError(f"cell {i}: ops must be a sequence of op names or labels. Got {type(ops).__name__} instead.")
+            raise TypeError(f"{where} must be a (matrix, ops) pair. Got {type(item).__name__} instead.") from None
+        m = _as_square(matrix, where)
+        if isinstance(ops, str) or not isinstance(ops, (Sequence, np.ndarray)):
+            raise TypeError(f"{where}: ops must be a sequence of op names or labels. Got {type(ops).__name__} instead.")
         if len(ops) != m.shape[0]:
-            raise ValueError(f"cell {i}: {len(ops)} ops for a {m.shape[0]}x{m.shape[0]} matrix; they must match.")
+            raise ValueError(f"{where}: {len(ops)} ops for a {m.shape[0]}x{m.shape[0]} matrix; they must match.")
+        for j, op in enumerate(ops):
+            _encode_op(op, f"{where}: op {j}")
         mats.append((m, ops))
     n_max = max(m.shape[0] for m, _ in mats)
     b = len(mats)
@@ -255,6 +260,32 @@ def pack_cells(cells: Sequence[tuple[Any, Sequence[Any]]]) -> CellBatch:
             code = _encode_op(op, f"op {j} of cell {i}")
             labels[i, j] = UNKNOWN_OP if code == PADDING else code
     return CellBatch(matrices, labels, nv)
+
+
+def compact(cells: CellBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compact form of valid pruned cells (as in the enumerated space) for the hash kernel.
+
+    Returns (num_vertices int8 (n_cells,), bits uint32 (n_cells,), labels int8 (n_cells, 7)), where
+    edge x -> y is bit y*(y-1)/2 + x (the official generator's numbering).
+    """
+    m = np.asarray(cells.matrices)
+    n_max = m.shape[1]
+    if n_max > MAX_VERTICES:
+        m = m[:, :MAX_VERTICES, :MAX_VERTICES]
+    xs, ys = np.triu_indices(min(n_max, MAX_VERTICES), k=1)
+    shifts = (ys * (ys - 1) // 2 + xs).astype(np.uint32)
+    bits = (m[:, xs, ys].astype(np.uint32) << shifts[None, :]).sum(axis=1, dtype=np.uint32)
+    labels = np.full((len(m), MAX_VERTICES), PADDING, dtype=np.int8)
+    k = min(n_max, MAX_VERTICES)
+    labels[:, :k] = cells.labels[:, :k]
+    return cells.num_vertices.astype(np.int8), bits, labels
+
+
+def hash_compact(cells: CellBatch, *, threads: int | None = None) -> np.ndarray:
+    """Official hashes of cells already known to be valid and pruned (no validation pass; the
+    kernel still rejects a malformed compact cell with ValueError). Array of shape (n_cells,), str."""
+    n, bits, labels = compact(cells)
+    return _core.nb101_hash_compact(n, bits, labels, resolve_threads(threads)).astype("U32")
 
 
 def _as_square(matrix: Any, where: str) -> np.ndarray:

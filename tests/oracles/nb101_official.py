@@ -177,6 +177,12 @@ def gen_is_edge_fn(bits):
     return is_edge
 
 
+def edge_matrix(bits, vertices):
+    """The generator's ``np.fromfunction(gen_is_edge_fn(bits), ..., dtype=np.int8)``; evaluated in
+    int64 first because NumPy 2 no longer upcasts a large Python int against an int8 array."""
+    return np.fromfunction(gen_is_edge_fn(bits), (vertices, vertices), dtype=np.int64).astype(np.int8)
+
+
 def is_full_dag(matrix):
     shape = np.shape(matrix)
     rows = matrix[: shape[0] - 1, :] == 0
@@ -195,7 +201,7 @@ def enumerate_graphs(max_vertices=MODULE_VERTICES, max_edges=MAX_EDGES, num_ops=
     rng = vertices_range if vertices_range is not None else range(2, max_vertices + 1)
     for vertices in rng:
         for bits in range(2 ** (vertices * (vertices - 1) // 2)):
-            matrix = np.fromfunction(gen_is_edge_fn(bits), (vertices, vertices), dtype=np.int8)
+            matrix = edge_matrix(bits, vertices)
             if not is_full_dag(matrix) or np.sum(matrix) > max_edges:
                 continue
             for labeling in itertools.product(*[range(num_ops) for _ in range(vertices - 2)]):

@@ -1,0 +1,257 @@
+"""The ``pyengine`` command line. JSON lines in and out; errors exit non-zero with a message."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+__all__ = ["main"]
+
+_CHUNK = 50_000
+
+
+class CliError(Exception):
+    """A user error reported as 'pyengine: error: ...' with exit status 1."""
+
+
+def _open_in(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as err:
+        raise CliError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _open_out(path: str | None) -> IO[str]:
+    if path is None or path == "-":
+        return sys.stdout
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as err:
+        raise CliError(f"cannot write {path}: {err.strerror}") from None
+
+
+def _read_cells(stream: IO[str], source: str) -> Iterator[list[tuple[int, Any, Any]]]:
+    """Yield chunks of (line number, matrix, ops) from a JSONL stream, checking each record."""
+    chunk: list[tuple[int, Any, Any]] = []
+    seen = 0
+    for lineno, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CliError(f"{source}, line {lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(rec, dict):
+            raise CliError(f"{source}, line {lineno}: expected an object with 'matrix' and 'ops'. Got {type(rec).__name__}.")
+        for field in ("matrix", "ops"):
+            if field not in rec:
+                raise CliError(f"{source}, line {lineno}: missing field '{field}'")
+        if not isinstance(rec["ops"], list):
+            raise CliError(f"{source}, line {lineno}: field 'ops' must be a list. Got {type(rec['ops']).__name__}.")
+        chunk.append((lineno, rec["matrix"], rec["ops"]))
+        seen += 1
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+    if seen == 0:
+        raise CliError(f"{source} holds no cells (empty input)")
+
+
+def _cmd_hash(args: argparse.Namespace) -> int:
+    from .graph import nb101
+
+    stream = _open_in(args.input)
+    out = _open_out(args.out)
+    count = 0
+    try:
+        for chunk in _read_cells(stream, args.input):
+            names = [f"{args.input}, line {ln}" for ln, _, _ in chunk]
+            try:
+                batch = nb101.pack_cells([(m, o) for _, m, o in chunk], names=names)
+            except (TypeError, ValueError) as err:
+                raise CliError(str(err)) from None
+            res = nb101.validate(batch, threads=args.threads)
+            reasons = res.reasons()
+            lines = []
+            for k, (_, _, ops) in enumerate(chunk):
+                n = int(res.pruned.num_vertices[k])
+                if n > 0:
+                    pm = res.pruned.matrices[k, :n, :n].tolist()
+                    po = [op for op, kept in zip(ops, res.kept[k]) if kept]
+                else:
+                    pm, po = None, None
+                rec = {
+                    "valid": bool(res.valid[k]),
+                    "reason": reasons[k],
+                    "hash": str(res.hashes[k]) or None,
+                    "pruned_matrix": pm,
+                    "pruned_ops": po,
+                }
+                lines.append(json.dumps(rec))
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+            count += len(chunk)
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+        if out is not sys.stdout:
+            out.close()
+    print(f"hashed {count} cells", file=sys.stderr)
+    return 0
+
+
+def _cmd_enumerate(args: argparse.Namespace) -> int:
+    from .graph import nb101
+
+    t0 = time.perf_counter()
+    space = nb101.enumerate_space(hashes=not args.no_hashes, threads=args.threads)
+    wall = time.perf_counter() - t0
+    arrays = {
+        "matrices": space.cells.matrices,
+        "labels": space.cells.labels,
+        "num_vertices": space.cells.num_vertices,
+        "canonical_keys": space.canonical_keys,
+    }
+    if not args.no_hashes:
+        arrays["hashes"] = space.hashes.astype("S32")
+    try:
+        with open(args.out, "wb") as fh:  # a file object: numpy adds no extension
+            np.savez(fh, **arrays)
+    except OSError as err:
+        raise CliError(f"cannot write {args.out}: {err.strerror}") from None
+    print(f"nb101: {len(space.cells)} cells enumerated in {wall:.2f} s -> {args.out}")
+    return 0
+
+
+def _cmd_unique(args: argparse.Namespace) -> int:
+    from .graph import nb201
+
+    cells = nb201.all_cells()
+    rep, cls = nb201.canonicalize(cells)
+    n_classes = int(cls.max()) + 1
+    print(f"nb201: {n_classes} classes over {len(cells)} cells")
+    if args.out:
+        strs = nb201.format_arch_strs(cells)
+        uniq = nb201.unique_str(cells)
+        out = _open_out(args.out)
+        try:
+            for i in range(len(cells)):
+                rec = {
+                    "index": i,
+                    "arch": strs[i],
+                    "class": int(cls[i]),
+                    "representative": int(rep[i]),
+                    "representative_arch": strs[int(rep[i])],
+                    "unique_str": uniq[i],
+                }
+                out.write(json.dumps(rec) + "\n")
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from ._bench import run_graph_bench
+
+    run_graph_bench(
+        json_out=args.json,
+        repeats=args.repeats,
+        oracle_dir=args.oracles,
+        threads=args.threads,
+        sample=args.sample,
+    )
+    return 0
+
+
+def _threads(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"threads must be an integer. Got {value!r}.") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"threads must be >= 0 (0 = all cores). Got {n}.")
+    return n
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Got {value!r}.") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Got {n}.")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyengine", description=__doc__)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("hash", help="validate, prune and hash NB101 cells from JSON lines")
+    p.add_argument("space", choices=["nb101"])
+    p.add_argument("input", metavar="IN.jsonl", help="lines {'matrix': [[...]], 'ops': [...]} ('-' for stdin)")
+    p.add_argument("--out", metavar="OUT.jsonl", help="output file (default: stdout)")
+    p.add_argument("--threads", type=_threads, default=0, help="worker threads (0 = all cores)")
+    p.set_defaults(func=_cmd_hash)
+
+    p = sub.add_parser("enumerate", help="enumerate every unique valid cell of a space")
+    p.add_argument("space", choices=["nb101"])
+    p.add_argument("--out", required=True, metavar="FILE.npz", help="npz file to write (exactly this path)")
+    p.add_argument("--no-hashes", action="store_true", help="skip the official hashes")
+    p.add_argument("--threads", type=_threads, default=0, help="worker threads (0 = all cores)")
+    p.set_defaults(func=_cmd_enumerate)
+
+    p = sub.add_parser("unique", help="isomorphism classes of a space")
+    p.add_argument("space", choices=["nb201"])
+    p.add_argument("--out", metavar="FILE.jsonl", help="write the class of every cell as JSON lines")
+    p.set_defaults(func=_cmd_unique)
+
+    p = sub.add_parser("bench", help="microbenchmarks beside the official algorithms")
+    p.add_argument("suite", choices=["graph"])
+    p.add_argument("--json", metavar="OUT", help="write {'machine': ..., 'records': [...]} to OUT")
+    p.add_argument("--repeats", type=_positive, default=5, help="timed repeats per workload (median reported)")
+    p.add_argument("--sample", type=_positive, default=200_000, help="cells per hashing workload")
+    p.add_argument("--oracles", metavar="DIR", help="folder of the official-algorithm ports (default: tests/oracles)")
+    p.add_argument("--threads", type=_threads, default=0, help="worker threads (0 = all cores)")
+    p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except CliError as err:
+        print(f"pyengine: error: {err}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as err:
+        print(f"pyengine: error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,33 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+sys.path.insert(0, str(TESTS))  # makes `oracles` importable
+
+
+def _data_dir() -> Path | None:
+    from pyengine.tables import default_data_dir
+
+    d = default_data_dir()
+    if d is None:
+        cand = REPO.parent / "shared" / "data"
+        d = cand if cand.is_dir() else None
+    return d
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    d = _data_dir()
+    if d is None or not d.is_dir():
+        pytest.skip("benchmark data folder ../shared/data is absent")
+    return d
+
+
+@pytest.fixture(scope="session")
+def nb101_space():
+    from pyengine.graph import nb101
+
+    return nb101.enumerate_space()
