@@ -68,13 +68,18 @@ std::atomic<detail::Md5ManyFn>& active_fn() {
 
 }  // namespace
 
-void md5_pad(std::uint8_t* buf, std::size_t len) {
-  const std::size_t total = md5_padded_len(len);
-  buf[len] = 0x80;
-  std::memset(buf + len + 1, 0, total - len - 1 - 8);
-  const std::uint64_t bits = static_cast<std::uint64_t>(len) * 8u;
+namespace {
+// Pads the final `rem` bytes in `buf` of a message of `message_len` bytes in all.
+void pad_tail(std::uint8_t* buf, std::size_t rem, std::uint64_t message_len) {
+  const std::size_t total = md5_padded_len(rem);
+  buf[rem] = 0x80;
+  std::memset(buf + rem + 1, 0, total - rem - 1 - 8);
+  const std::uint64_t bits = message_len * 8u;
   for (int i = 0; i < 8; ++i) buf[total - 8 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(bits >> (8 * i));
 }
+}  // namespace
+
+void md5_pad(std::uint8_t* buf, std::size_t len) { pad_tail(buf, len, len); }
 
 void md5(const void* data, std::size_t len, std::uint8_t out[16]) {
   using namespace md5_tables;
@@ -85,7 +90,7 @@ void md5(const void* data, std::size_t len, std::uint8_t out[16]) {
   std::uint8_t tail[128];
   const std::size_t rem = len - full * 64;
   std::memcpy(tail, p + full * 64, rem);
-  md5_pad(tail, rem);
+  pad_tail(tail, rem, len);
   const std::size_t tail_blocks = md5_padded_len(rem) / 64;
   for (std::size_t i = 0; i < tail_blocks; ++i) md5_block(st, tail + 64 * i);
   for (int i = 0; i < 4; ++i) store_le32(out + 4 * i, st[i]);

@@ -24,7 +24,8 @@ inline V rotl(V x) {
 }
 inline V load_offsets(const std::uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const V*>(p)); }
 inline V gather_words(const std::uint8_t* arena, V off, int word) {
-  return _mm256_i32gather_epi32(reinterpret_cast<const int*>(arena + 4 * word), off, 1);
+  return _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), reinterpret_cast<const int*>(arena + 4 * word), off,
+                                      _mm256_set1_epi32(-1), 1);
 }
 inline void store_state(std::uint32_t* out, V v) { _mm256_storeu_si256(reinterpret_cast<V*>(out), v); }
 }  // namespace

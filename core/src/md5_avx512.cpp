@@ -20,11 +20,11 @@ inline V fH(V x, V y, V z) { return _mm512_ternarylogic_epi32(x, y, z, 0x96); }
 inline V fI(V x, V y, V z) { return _mm512_ternarylogic_epi32(x, y, z, 0x39); }
 template <int S>
 inline V rotl(V x) {
-  return _mm512_rol_epi32(x, S);
+  return _mm512_mask_rol_epi32(x, 0xFFFF, x, S);  // masked form: no undefined source operand
 }
 inline V load_offsets(const std::uint32_t* p) { return _mm512_loadu_si512(p); }
 inline V gather_words(const std::uint8_t* arena, V off, int word) {
-  return _mm512_i32gather_epi32(off, arena + 4 * word, 1);
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), 0xFFFF, off, arena + 4 * word, 1);
 }
 inline void store_state(std::uint32_t* out, V v) { _mm512_storeu_si512(out, v); }
 }  // namespace

@@ -24,6 +24,7 @@ struct Masks {
 
 Masks masks_of(int n, std::uint32_t bits) {
   Masks m;
+  n = std::min(n, kMaxVertices);
   for (int y = 1; y < n; ++y) {
     for (int x = 0; x < y; ++x) {
       if (bits & edge_bit(x, y)) {
@@ -125,6 +126,7 @@ struct HashState {
 };
 
 void sort_by_digest(HashState& s) {
+  s.n = std::min(s.n, kMaxVertices);
   for (int v = 0; v < s.n; ++v) s.order[v] = static_cast<std::uint8_t>(v);
   for (int i = 1; i < s.n; ++i) {
     const std::uint8_t key = s.order[i];
@@ -175,7 +177,7 @@ class Hasher {
     int max_n = 0;
     for (std::size_t c = 0; c < g; ++c) {
       HashState& s = st_[c];
-      s.n = cells[c].n;
+      s.n = std::min<int>(cells[c].n, kMaxVertices);  // check_compact guarantees it
       s.m = masks_of(s.n, cells[c].bits);
       max_n = std::max(max_n, s.n);
       for (int v = 0; v < s.n; ++v) {

@@ -164,7 +164,7 @@ def _check_matrix_values(m: np.ndarray, name: str = "matrices") -> np.ndarray:
     bad = (m != 0) & (m != 1)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"The '{name}' parameter must hold only 0 and 1. Got {m[idx]!r} at index {list(idx)} instead.")
+        raise ValueError(f"The '{name}' parameter must hold only 0 and 1. Got {m[idx].item()!r} at index {list(idx)} instead.")
     return m.astype(np.uint8)
 
 
@@ -313,7 +313,7 @@ def _as_square(matrix: Any, where: str) -> np.ndarray:
     bad = (m != 0) & (m != 1)
     if bad.any():
         r, c = (int(x) for x in np.argwhere(bad)[0])
-        raise ValueError(f"{where}: matrix entry [{r}][{c}] is {m[r, c]!r}; entries must be 0 or 1.")
+        raise ValueError(f"{where}: matrix entry [{r}][{c}] is {m[r, c].item()!r}; entries must be 0 or 1.")
     return m.astype(np.uint8)
 
 
