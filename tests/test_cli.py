@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,11 +119,13 @@ def _fast_bench(fn):
 
 
 def test_console_script_runs(tmp_path):
-    exe = shutil.which("pyengine")
+    beside = Path(sys.executable).with_name("pyengine")  # the installed entry point of this environment
+    exe = str(beside) if beside.exists() else shutil.which("pyengine")
     cmd = [exe] if exe else [sys.executable, "-m", "pyengine.cli"]
     src = _write(tmp_path, [json.dumps(CHAIN)])
-    proc = subprocess.run([*cmd, "hash", "nb101", str(src)], capture_output=True, text=True, timeout=120)
+    run = dict(capture_output=True, text=True, timeout=120, cwd=tmp_path)  # not the source tree
+    proc = subprocess.run([*cmd, "hash", "nb101", str(src)], **run)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["valid"] is True
-    proc = subprocess.run([*cmd, "hash", "nb101", str(tmp_path / "missing")], capture_output=True, text=True)
+    proc = subprocess.run([*cmd, "hash", "nb101", str(tmp_path / "missing")], **run)
     assert proc.returncode == 1 and "cannot read" in proc.stderr
