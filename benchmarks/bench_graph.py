@@ -1,6 +1,6 @@
 """Graph-core benchmark: the same run as `pyengine bench graph` (arguments are passed through).
 
-    python benchmarks/bench_graph.py --json results/bench_graph.json
+python benchmarks/bench_graph.py --json results/bench_graph.json
 """
 
 import sys

@@ -141,24 +141,28 @@ def run_graph_bench(
         o101 = _load(oracles, "nb101_official")
         o201 = _load(oracles, "nb201_official")
     else:
-        print("note: tests/oracles not found (run from the source tree or pass --oracles DIR); "
-              "baselines are skipped", file=out)
+        print(
+            "note: tests/oracles not found (run from the source tree or pass --oracles DIR); baselines are skipped",
+            file=out,
+        )
     rng = np.random.default_rng(0)
     records: list[dict[str, Any]] = []
 
     def record(name: str, unit: str, n: int, wall: float, base_rate: float | None, **extra: Any) -> None:
         rate = n / wall
-        records.append({
-            "name": name,
-            "unit": unit,
-            "per_second": rate,
-            "baseline_per_second": base_rate,
-            "ratio": (rate / base_rate) if base_rate else None,
-            "wall_seconds": wall,
-            "n": n,
-            "repeats": repeats,
-            **extra,
-        })
+        records.append(
+            {
+                "name": name,
+                "unit": unit,
+                "per_second": rate,
+                "baseline_per_second": base_rate,
+                "ratio": (rate / base_rate) if base_rate else None,
+                "wall_seconds": wall,
+                "n": n,
+                "repeats": repeats,
+                **extra,
+            }
+        )
 
     # --- nb101_hash: official hash of valid cells drawn uniformly from the enumerated space
     space = nb101.enumerate_space(hashes=False, threads=threads)
@@ -170,6 +174,7 @@ def run_graph_bench(
     wall = _median_time(lambda: core.nb101_hash_compact(n8, bits, lab, threads), repeats)
     base = None
     if o101 is not None:
+
         def hash_some(start: int) -> int:
             k = 50
             for j in range(start, start + k):
@@ -177,6 +182,7 @@ def run_graph_bench(
                 n = int(cells.num_vertices[j])
                 o101.hash_module(cells.matrices[j, :n, :n], cells.labels[j, :n].tolist())
             return k
+
         base = _baseline_rate(hash_some, baseline_budget_s, 3)
     record("nb101_hash", "cells/s", sample, wall, base)
 
@@ -198,6 +204,7 @@ def run_graph_bench(
                 j %= 2000
                 o101.prune_and_hash(mats[j], ops_rows[j])
             return k
+
         base = _baseline_rate(vph_some, baseline_budget_s, 3)
     record("nb101_validate_prune_hash", "cells/s", sample, wall, base, valid_fraction=valid_frac)
 
@@ -222,6 +229,7 @@ def run_graph_bench(
                 if o101.is_full_dag(m):
                     np.sum(m)
             return k
+
         scan_rate = _baseline_rate(scan_some, baseline_budget_s / 2, 3)
         seven = space.cells.num_vertices == 7
         bases = np.unique(space.cells.matrices[seven], axis=0)[:64]
@@ -236,6 +244,7 @@ def run_graph_bench(
                 if fp not in buckets:
                     buckets[fp] = (m.tolist(), lab)
             return k
+
         label_rate = _baseline_rate(label_some, baseline_budget_s, 3)
         est = patterns / scan_rate + labelled / label_rate
         base = len(space.cells) / est
@@ -274,8 +283,11 @@ def run_graph_bench(
 
 
 def _print_table(records: list[dict[str, Any]], machine: dict[str, Any], threads: int, out: Any) -> None:
-    print(f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, threads={threads or 'all'}, "
-          f"md5={machine['md5_backend']}, python {machine['python']}", file=out)
+    print(
+        f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, threads={threads or 'all'}, "
+        f"md5={machine['md5_backend']}, python {machine['python']}",
+        file=out,
+    )
     head = f"{'workload':<28}{'pyengine/s':>14}{'official/s':>14}{'ratio':>10}{'wall s':>10}"
     print(head, file=out)
     print("-" * len(head), file=out)

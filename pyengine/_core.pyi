@@ -8,10 +8,16 @@ NB201_NUM_CELLS: int
 NB201_NUM_CLASSES: int
 
 def nb101_process(
-    matrices: np.ndarray, labels: np.ndarray, num_vertices: np.ndarray,
-    with_hash: bool = True, with_canonical: bool = True, threads: int = 0,
+    matrices: np.ndarray,
+    labels: np.ndarray,
+    num_vertices: np.ndarray,
+    with_hash: bool = True,
+    with_canonical: bool = True,
+    threads: int = 0,
 ) -> dict[str, np.ndarray]: ...
-def nb101_hash_compact(num_vertices: np.ndarray, bits: np.ndarray, labels: np.ndarray, threads: int = 0) -> np.ndarray: ...
+def nb101_hash_compact(
+    num_vertices: np.ndarray, bits: np.ndarray, labels: np.ndarray, threads: int = 0
+) -> np.ndarray: ...
 def nb101_enumerate(with_hash: bool = True, threads: int = 0) -> dict[str, np.ndarray]: ...
 def nb101_decode_keys(keys: np.ndarray) -> dict[str, np.ndarray]: ...
 def nb201_unique_str(ops: np.ndarray) -> list[str]: ...

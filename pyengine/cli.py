@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -51,7 +50,9 @@ def _read_cells(stream: IO[str], source: str) -> Iterator[list[tuple[int, Any, A
         except json.JSONDecodeError as err:
             raise CliError(f"{source}, line {lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
         if not isinstance(rec, dict):
-            raise CliError(f"{source}, line {lineno}: expected an object with 'matrix' and 'ops'. Got {type(rec).__name__}.")
+            raise CliError(
+                f"{source}, line {lineno}: expected an object with 'matrix' and 'ops'. Got {type(rec).__name__}."
+            )
         for field in ("matrix", "ops"):
             if field not in rec:
                 raise CliError(f"{source}, line {lineno}: missing field '{field}'")
@@ -88,7 +89,7 @@ def _cmd_hash(args: argparse.Namespace) -> int:
                 n = int(res.pruned.num_vertices[k])
                 if n > 0:
                     pm = res.pruned.matrices[k, :n, :n].tolist()
-                    po = [op for op, kept in zip(ops, res.kept[k]) if kept]
+                    po = [op for op, kept in zip(ops, res.kept[k][: len(ops)], strict=True) if kept]
                 else:
                     pm, po = None, None
                 rec = {
@@ -175,24 +176,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _threads(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"threads must be an integer. Got {value!r}.") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"threads must be >= 0 (0 = all cores). Got {n}.")
-    return n
+def _int_at_least(minimum: int, what: str):
+    """argparse type: an int >= minimum, with a message naming the option's meaning."""
+
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be an integer. Got {value!r}.") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum}. Got {n}.")
+        return n
+
+    return parse
 
 
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer. Got {value!r}.") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer. Got {n}.")
-    return n
+_threads = _int_at_least(0, "threads (0 = all cores)")
+_positive = _int_at_least(1, "this option")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,21 +26,30 @@ def test_hash_writes_one_record_per_line_in_order(tmp_path, capsys):
         "matrix": [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0]],
         "ops": ["input", "maxpool3x3", "conv1x1-bn-relu", "output"],
     }
-    recs = [CHAIN, {"matrix": [[0, 1], [1, 0]], "ops": ["input", "output"]}, dangling,
-            {"matrix": [[0, 0], [0, 0]], "ops": [-1, -2]}]
+    recs = [
+        CHAIN,
+        {"matrix": [[0, 1], [1, 0]], "ops": ["input", "output"]},
+        dangling,
+        {"matrix": [[0, 0], [0, 0]], "ops": [-1, -2]},
+    ]
     src = _write(tmp_path, [json.dumps(r) for r in recs])
     out = tmp_path / "out.jsonl"
     assert main(["hash", "nb101", str(src), "--out", str(out)]) == 0
     got = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(got) == 4
-    for rec, g in zip(recs, got):
+    for rec, g in zip(recs, got, strict=True):
         reason, h, pm, po = official.prune_and_hash(np.array(rec["matrix"]), rec["ops"])
         assert set(g) >= {"valid", "reason", "hash", "pruned_matrix", "pruned_ops"}
         assert g["reason"] == (reason if isinstance(rec["ops"][0], str) else g["reason"])
         assert g["valid"] is (g["reason"] is None)
     assert got[0]["hash"] == official.prune_and_hash(np.array(CHAIN["matrix"]), CHAIN["ops"])[1]
-    assert got[1] == {"valid": False, "reason": "not_upper_triangular", "hash": None,
-                      "pruned_matrix": None, "pruned_ops": None}
+    assert got[1] == {
+        "valid": False,
+        "reason": "not_upper_triangular",
+        "hash": None,
+        "pruned_matrix": None,
+        "pruned_ops": None,
+    }
     assert got[2]["pruned_matrix"] == [[0, 1, 0], [0, 0, 1], [0, 0, 0]]
     assert got[2]["pruned_ops"] == ["input", "maxpool3x3", "output"]
     assert got[3]["reason"] == "disconnected"
@@ -54,7 +63,7 @@ def test_hash_writes_one_record_per_line_in_order(tmp_path, capsys):
         ('{"matrix": [[0, 1], [0, 0, 0]], "ops": ["input", "output"]}', "line 2: matrix must be square"),
         ('{"matrix": [[0, 3], [0, 0]], "ops": ["input", "output"]}', r"line 2: matrix entry \[0\]\[1\] is 3"),
         ('{"matrix": [[0, 1], [0, 0]], "ops": ["input"]}', "line 2: 1 ops for a 2x2 matrix"),
-        ('[1, 2]', "line 2: expected an object"),
+        ("[1, 2]", "line 2: expected an object"),
     ],
 )
 def test_hash_malformed_lines_exit_nonzero_naming_the_line(tmp_path, capsys, line, match):
@@ -115,6 +124,7 @@ def test_bench_graph_json_records(tmp_path, capsys, monkeypatch):
 def _fast_bench(fn):
     def run(**kw):
         return fn(baseline_budget_s=0.05, **kw)
+
     return run
 
 

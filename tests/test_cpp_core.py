@@ -23,9 +23,19 @@ def test_ctest_suite_passes(tmp_path):
     build = tmp_path / "build"
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
     cfg = subprocess.run(
-        [cmake, "-S", str(REPO), "-B", str(build), *gen, "-DPYENGINE_BUILD_PYTHON=OFF",
-         "-DPYENGINE_BUILD_TESTS=ON", "-DCMAKE_BUILD_TYPE=Release"],
-        capture_output=True, text=True,
+        [
+            cmake,
+            "-S",
+            str(REPO),
+            "-B",
+            str(build),
+            *gen,
+            "-DPYENGINE_BUILD_PYTHON=OFF",
+            "-DPYENGINE_BUILD_TESTS=ON",
+            "-DCMAKE_BUILD_TYPE=Release",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert cfg.returncode == 0, cfg.stdout + cfg.stderr
     jobs = str(os.cpu_count() or 1)

@@ -164,7 +164,9 @@ def _check_matrix_values(m: np.ndarray, name: str = "matrices") -> np.ndarray:
     bad = (m != 0) & (m != 1)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"The '{name}' parameter must hold only 0 and 1. Got {m[idx].item()!r} at index {list(idx)} instead.")
+        raise ValueError(
+            f"The '{name}' parameter must hold only 0 and 1. Got {m[idx].item()!r} at index {list(idx)} instead."
+        )
     return m.astype(np.uint8)
 
 
@@ -302,9 +304,7 @@ def _as_square(matrix: Any, where: str) -> np.ndarray:
                 raise ValueError(f"{where}: matrix must be square; row {r} has {len(row)} entries, expected {n}.")
             for c, x in enumerate(row):
                 if isinstance(x, bool) or not isinstance(x, int):
-                    raise TypeError(
-                        f"{where}: matrix entry [{r}][{c}] must be the integer 0 or 1. Got {x!r} instead."
-                    )
+                    raise TypeError(f"{where}: matrix entry [{r}][{c}] must be the integer 0 or 1. Got {x!r} instead.")
         m = np.array(matrix, dtype=np.int64).reshape(n, n) if n else np.zeros((0, 0), dtype=np.int64)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise ValueError(f"{where}: matrix must be square. Got shape {m.shape} instead.")
@@ -342,7 +342,11 @@ def validate(
     """
     batch = _as_batch(matrices, ops, num_vertices)
     out = _core.nb101_process(
-        batch.matrices, batch.labels, batch.num_vertices, with_hash=hashes, with_canonical=True,
+        batch.matrices,
+        batch.labels,
+        batch.num_vertices,
+        with_hash=hashes,
+        with_canonical=True,
         threads=resolve_threads(threads),
     )
     status = out["status"]
@@ -362,7 +366,9 @@ def hash_cell(matrix: Any, ops: Sequence[Any]) -> str | None:
     return h or None
 
 
-def canonical_keys(matrices: Any, ops: Any = None, num_vertices: Any = None, *, threads: int | None = None) -> np.ndarray:
+def canonical_keys(
+    matrices: Any, ops: Any = None, num_vertices: Any = None, *, threads: int | None = None
+) -> np.ndarray:
     """Canonical keys, array of shape (n_cells,) int64 (-1 for invalid cells). Equal keys <=> isomorphic
     pruned cells."""
     return validate(matrices, ops, num_vertices, hashes=False, threads=threads).canonical_keys
@@ -404,7 +410,7 @@ def is_isomorphic(matrix_a: Any, ops_a: Sequence[Any], matrix_b: Any, ops_b: Seq
     Raises ValueError if either cell is not a valid NB101 cell (the reason is named).
     """
     res = validate(pack_cells([(matrix_a, ops_a), (matrix_b, ops_b)]), hashes=False, threads=1)
-    for which, reason in zip("ab", res.reasons()):
+    for which, reason in zip("ab", res.reasons(), strict=True):
         if reason is not None:
             raise ValueError(f"cell {which} is not a valid NB101 cell: {reason}")
     return bool(res.canonical_keys[0] == res.canonical_keys[1])

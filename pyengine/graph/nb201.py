@@ -125,10 +125,7 @@ def format_arch_strs(ops: Any) -> list[str]:
     """Official arch strings of a batch of shape (n_cells, 6)."""
     a = as_ops(ops)
     names = np.array(OPS, dtype=object)[a]
-    return [
-        f"|{r[0]}~0|+|{r[1]}~0|{r[2]}~1|+|{r[3]}~0|{r[4]}~1|{r[5]}~2|"
-        for r in names.tolist()
-    ]
+    return [f"|{r[0]}~0|+|{r[1]}~0|{r[2]}~1|+|{r[3]}~0|{r[4]}~1|{r[5]}~2|" for r in names.tolist()]
 
 
 def cell_index(ops: Any) -> np.ndarray:

@@ -34,9 +34,7 @@ def _resolve(path: str | os.PathLike[str] | None, default_rel: str) -> Path:
     if path is None:
         root = default_data_dir()
         if root is None:
-            raise DataFileError(
-                f"no data folder found for {default_rel}: set PYENGINE_DATA or pass the file's path"
-            )
+            raise DataFileError(f"no data folder found for {default_rel}: set PYENGINE_DATA or pass the file's path")
         path = root / default_rel
     p = Path(path)
     if not p.is_file():
@@ -127,5 +125,3 @@ def read_nb101_cells_json(path: str | os.PathLike[str] | None = None) -> Nb101Ce
                 raise
             raise DataFileError(f"{p}: cell {i} is malformed ({err!r})") from None
     return Nb101CellRecords(hashes, matrices, labels, epochs, params)
-
-

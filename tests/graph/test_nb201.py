@@ -63,7 +63,9 @@ def test_known_classes():
     assert nb201.unique_str(zero) == ["#+#+#"]
     other = nb201.parse_arch_str("|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")
     assert nb201.canonicalize(other)[1][0] == nb201.canonicalize(zero)[1][0]
-    skip = nb201.parse_arch_str("|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|")
+    skip = nb201.parse_arch_str(
+        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+    )
     assert nb201.unique_str(skip) == ["0+0+0+0"]
 
 

@@ -14,7 +14,7 @@ def str2structure(xstr):
     for node_str in nodestrs:
         inputs = list(filter(lambda x: x != "", node_str.split("|")))
         for xinput in inputs:
-            assert len(xinput.split("~")) == 2, "invalid input length : {:}".format(xinput)
+            assert len(xinput.split("~")) == 2, f"invalid input length : {xinput}"
         inputs = (xi.split("~") for xi in inputs)
         input_infos = tuple((op, int(idx)) for (op, idx) in inputs)
         genotypes.append(input_infos)
@@ -28,19 +28,19 @@ def to_unique_str(nodes_info, consider_zero=False):
         cur_node = []
         for op, xin in node_info:
             if consider_zero is None:
-                x = "(" + nodes[xin] + ")" + "@{:}".format(op)
+                x = "(" + nodes[xin] + ")" + f"@{op}"
             elif consider_zero:
                 if op == "none" or nodes[xin] == "#":
                     x = "#"
                 elif op == "skip_connect":
                     x = nodes[xin]
                 else:
-                    x = "(" + nodes[xin] + ")" + "@{:}".format(op)
+                    x = "(" + nodes[xin] + ")" + f"@{op}"
             else:
                 if op == "skip_connect":
                     x = nodes[xin]
                 else:
-                    x = "(" + nodes[xin] + ")" + "@{:}".format(op)
+                    x = "(" + nodes[xin] + ")" + f"@{op}"
             cur_node.append(x)
         nodes[i_node + 1] = "+".join(sorted(cur_node))
     return nodes[len(nodes_info)]
