@@ -96,12 +96,22 @@ void md5(const void* data, std::size_t len, std::uint8_t out[16]) {
   for (int i = 0; i < 4; ++i) store_le32(out + 4 * i, st[i]);
 }
 
-void md5_hex(const std::uint8_t digest[16], char out[32]) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 16; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 15];
+namespace {
+struct HexPairs {
+  char pair[256][2];
+  HexPairs() : pair() {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (int b = 0; b < 256; ++b) {
+      pair[b][0] = kHex[b >> 4];
+      pair[b][1] = kHex[b & 15];
+    }
   }
+};
+const HexPairs kHexPairs;
+}  // namespace
+
+void md5_hex(const std::uint8_t digest[16], char out[32]) {
+  for (int i = 0; i < 16; ++i) std::memcpy(out + 2 * i, kHexPairs.pair[digest[i]], 2);
 }
 
 std::string md5_hex(const std::uint8_t digest[16]) {

@@ -123,15 +123,30 @@ struct HashState {
   std::uint8_t dig[kMaxVertices][16];
   char hex[kMaxVertices][32];
   std::uint8_t order[kMaxVertices];  // vertices sorted by current digest
+  std::uint64_t key[kMaxVertices][2]; // digests as big-endian integers (hex order)
 };
+
+inline std::uint64_t load_be64(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+inline bool digest_less(const HashState& s, int a, int b) {
+  return s.key[a][0] < s.key[b][0] || (s.key[a][0] == s.key[b][0] && s.key[a][1] < s.key[b][1]);
+}
 
 void sort_by_digest(HashState& s) {
   s.n = std::min(s.n, kMaxVertices);
-  for (int v = 0; v < s.n; ++v) s.order[v] = static_cast<std::uint8_t>(v);
+  for (int v = 0; v < s.n; ++v) {
+    s.order[v] = static_cast<std::uint8_t>(v);
+    s.key[v][0] = load_be64(s.dig[v]);
+    s.key[v][1] = load_be64(s.dig[v] + 8);
+  }
   for (int i = 1; i < s.n; ++i) {
     const std::uint8_t key = s.order[i];
     int j = i - 1;
-    while (j >= 0 && std::memcmp(s.dig[s.order[j]], s.dig[key], 16) > 0) {
+    while (j >= 0 && digest_less(s, key, s.order[j])) {
       s.order[j + 1] = s.order[j];
       --j;
     }
