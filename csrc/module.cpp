@@ -149,12 +149,7 @@ py::dict nb101_enumerate(bool with_hash, int threads) {
   py::dict d = dense_from_compact(cells);
   py::array_t<std::int64_t> keys({static_cast<py::ssize_t>(cells.size())});
   auto k = keys.mutable_unchecked<1>();
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    const auto& c = cells[i];
-    std::uint32_t code = 0;
-    for (int p = 1; p < c.n - 1; ++p) code = code * 3 + static_cast<std::uint32_t>(c.labels[p]);
-    k(static_cast<py::ssize_t>(i)) = (static_cast<std::int64_t>(c.n) << 40) | (static_cast<std::int64_t>(c.bits) << 8) | code;
-  }
+  for (std::size_t i = 0; i < cells.size(); ++i) k(static_cast<py::ssize_t>(i)) = nb101::pack_key(cells[i]);
   d["canonical_keys"] = keys;
   if (with_hash) {
     py::array hashes = hex_array(cells.size());

@@ -338,6 +338,12 @@ std::int64_t canonical_key(const Compact& cell) {
   return pack_key(n, best_bits, best_code);
 }
 
+std::int64_t pack_key(const Compact& cell) {
+  std::uint8_t identity[kMaxVertices];
+  for (int v = 0; v < kMaxVertices; ++v) identity[v] = static_cast<std::uint8_t>(v);
+  return pack_key(cell.n, cell.bits, label_code(cell.n, cell.labels, identity));
+}
+
 Compact decode_key(std::int64_t key) {
   Compact c;
   if (key < 0) throw std::invalid_argument("NB101 canonical key must be non-negative");

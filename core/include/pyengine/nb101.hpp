@@ -81,6 +81,9 @@ std::string hash_one(const Compact& cell);
 // packed as n << 40 | bits << 8 | label_code. Ascending keys follow the official generator's
 // order, and the minimum is the representative the official generator keeps for the class.
 std::int64_t canonical_key(const Compact& cell);
+// The packing of a cell as it stands (no canonicalisation): its key when it is already canonical,
+// as every cell from enumerate_space() is.
+std::int64_t pack_key(const Compact& cell);
 // Inverse of the packing; throws std::invalid_argument for a malformed key.
 Compact decode_key(std::int64_t key);
 
