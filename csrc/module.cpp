@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pyengine/darts.hpp"
 #include "pyengine/md5.hpp"
 #include "pyengine/nb101.hpp"
 #include "pyengine/nb201.hpp"
@@ -212,6 +213,34 @@ py::tuple nb201_space_classes(int threads) {
   return py::make_tuple(rep, cls);
 }
 
+py::tuple darts_canonicalize(const CArray<std::int8_t>& cells, int threads) {
+  check_ndim(cells, 3, "cells");
+  if (cells.shape(1) != darts::kEdges || cells.shape(2) != 2)
+    throw std::invalid_argument("'cells' must have shape (batch, 8, 2)");
+  const py::ssize_t B = cells.shape(0);
+  py::array_t<std::uint64_t> keys({B});
+  py::array_t<std::int32_t> forms({B});
+  py::array_t<std::int8_t> canon({B, static_cast<py::ssize_t>(darts::kEdges), static_cast<py::ssize_t>(2)});
+  {
+    const std::int8_t* c = cells.data();
+    std::uint64_t* k = keys.mutable_data();
+    std::int32_t* f = forms.mutable_data();
+    std::int8_t* o = canon.mutable_data();
+    py::gil_scoped_release release;
+    darts::canonicalize(c, static_cast<std::size_t>(B), k, f, o, threads);
+  }
+  return py::make_tuple(keys, forms, canon);
+}
+
+py::array_t<std::int8_t> darts_decode_keys(const CArray<std::uint64_t>& keys) {
+  check_ndim(keys, 1, "keys");
+  const py::ssize_t B = keys.shape(0);
+  py::array_t<std::int8_t> cells({B, static_cast<py::ssize_t>(darts::kEdges), static_cast<py::ssize_t>(2)});
+  std::int8_t* o = cells.mutable_data();
+  for (py::ssize_t b = 0; b < B; ++b) darts::decode_key(keys.data()[b], o + b * 2 * darts::kEdges);
+  return cells;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -233,6 +262,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("nb201_unique_str", &nb201_unique_str, py::arg("ops"));
   m.def("nb201_canonicalize", &nb201_canonicalize, py::arg("ops"));
   m.def("nb201_space_classes", &nb201_space_classes, py::arg("threads") = 0);
+  m.def("darts_canonicalize", &darts_canonicalize, py::arg("cells"), py::arg("threads") = 0);
+  m.def("darts_decode_keys", &darts_decode_keys, py::arg("keys"));
 
   m.def("md5_backends", &md5_available_backends);
   m.def("md5_backend", &md5_backend);

@@ -10,9 +10,9 @@ hash, exact canonical forms and the enumeration of all 423,624 cells.
 """
 
 from .._native import core as _core
-from . import nb101, nb201
+from . import darts, nb101, nb201
 
-__all__ = ["nb101", "nb201", "md5_backend", "md5_backends", "set_md5_backend"]
+__all__ = ["darts", "nb101", "nb201", "md5_backend", "md5_backends", "set_md5_backend"]
 
 
 def md5_backends() -> list[str]:

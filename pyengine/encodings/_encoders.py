@@ -1,0 +1,136 @@
+"""The registered encodings: each maps (space, batch) to arrays through one kernel per space.
+
+Batches are cut into chunks padded to a few fixed sizes (``BUCKETS``), so a kernel compiles at
+most once per bucket and repeated calls never recompile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..spaces import DartsSpace, MacroSpace, NB101Space, NB201Space, SearchSpace
+from . import _kernels as K
+
+__all__ = ["GraphBatch", "BUCKETS", "adjacency_one_hot", "categorical", "gcn", "path", "path_trunc"]
+
+BUCKETS = (128, 1024, 8192)
+
+
+class GraphBatch(NamedTuple):
+    """GCN inputs of a batch.
+
+    adjacency : array of shape (n_archs, n_nodes, n_nodes), float32; entry [i, j] = edge i -> j
+    features : array of shape (n_archs, n_nodes, n_features), float32; one-hot node types
+    mask : array of shape (n_archs, n_nodes), bool; real nodes (padding False)
+    """
+
+    adjacency: np.ndarray
+    features: np.ndarray
+    mask: np.ndarray
+
+
+def _pad_rows(a: np.ndarray, size: int) -> np.ndarray:
+    if len(a) == size:
+        return a
+    fill = np.repeat(a[:1], size - len(a), axis=0)  # copies of a real row keep kernels on valid input
+    return np.concatenate([a, fill])
+
+
+def run_chunked(kernel: Callable[..., Any], arrays: tuple[np.ndarray, ...], **static: Any) -> tuple[np.ndarray, ...]:
+    """Apply a kernel to a batch in bucket-padded chunks; returns numpy outputs of length n."""
+    n = len(arrays[0])
+    outputs: list[np.ndarray] | None = None
+    step = BUCKETS[-1]
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        size = next(b for b in BUCKETS if b >= stop - start)
+        res = kernel(*(_pad_rows(a[start:stop], size) for a in arrays), **static)
+        parts = res if isinstance(res, tuple) else (res,)
+        if outputs is None:
+            outputs = [np.empty((n, *p.shape[1:]), dtype=p.dtype) for p in parts]
+        for out, p in zip(outputs, parts, strict=True):
+            out[start:stop] = np.asarray(p)[: stop - start]
+    assert outputs is not None
+    return tuple(outputs)
+
+
+def _dispatch(name: str, space: SearchSpace, table: dict[type, Callable[..., Any]]) -> Callable[..., Any]:
+    for cls, fn in table.items():
+        if isinstance(space, cls):
+            return fn
+    supported = ", ".join(sorted(c.name for c in table))
+    raise ValueError(f"The {name!r} encoding is not defined for the {space.name} space. It supports: {supported}.")
+
+
+def _arrays(space: SearchSpace, batch: Any) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(f) for f in batch)
+
+
+def adjacency_one_hot(space: SearchSpace, batch: Any) -> np.ndarray:
+    """Adjacency one-hot, float32 (n_archs, d): NB101 36 and NB201 30 (NASLib's layouts), DARTS
+    196, chains n_layers * n_choices."""
+    fn = _dispatch(
+        "adjacency_one_hot",
+        space,
+        {
+            NB101Space: K.nb101_adjacency_one_hot,
+            NB201Space: K.nb201_adjacency_one_hot,
+            DartsSpace: K.darts_adjacency_one_hot,
+            MacroSpace: K.macro_adjacency_one_hot,
+        },
+    )
+    static = {"n_choices": len(space.choices)} if isinstance(space, MacroSpace) else {}
+    return run_chunked(fn, _arrays(space, batch), **static)[0]
+
+
+def categorical(space: SearchSpace, batch: Any) -> np.ndarray:
+    """Integer-valued features, float32 (n_archs, d): NB101 26 (edge bits, interior ops), NB201 6,
+    DARTS 32, chains n_layers."""
+    fn = _dispatch(
+        "categorical",
+        space,
+        {
+            NB101Space: K.nb101_categorical,
+            NB201Space: K.nb201_categorical,
+            DartsSpace: K.darts_categorical,
+            MacroSpace: K.macro_categorical,
+        },
+    )
+    return run_chunked(fn, _arrays(space, batch))[0]
+
+
+def gcn(space: SearchSpace, batch: Any) -> GraphBatch:
+    """GCN inputs (:class:`GraphBatch`): NB101 7 nodes x 5 features, NB201 8 x 7 (edges as nodes),
+    DARTS 30 x 12, chains (n_layers + 2) x (n_choices + 2)."""
+    fn = _dispatch(
+        "gcn",
+        space,
+        {NB101Space: K.nb101_gcn, NB201Space: K.nb201_gcn, DartsSpace: K.darts_gcn, MacroSpace: K.macro_gcn},
+    )
+    static = {"n_choices": len(space.choices)} if isinstance(space, MacroSpace) else {}
+    return GraphBatch(*run_chunked(fn, _arrays(space, batch), **static))
+
+
+_PATH_KERNELS: dict[type, tuple[Callable[..., Any], int]] = {
+    NB101Space: (K.nb101_path, K.NB101_PATH_DIMS),
+    NB201Space: (K.nb201_path, K.NB201_PATH_DIMS),
+    DartsSpace: (K.darts_path, K.DARTS_PATH_DIMS),
+}
+
+
+def path(space: SearchSpace, batch: Any) -> np.ndarray:
+    """Full path encoding, float32 (n_archs, d): NB101 364 (BANANAS), NB201 155, DARTS 11,200."""
+    fn = _dispatch("path", space, {k: v[0] for k, v in _PATH_KERNELS.items()})
+    return run_chunked(fn, _arrays(space, batch))[0]
+
+
+def path_trunc(space: SearchSpace, batch: Any, k: int = 40) -> np.ndarray:
+    """The first ``k`` entries of the path encoding (default 40: NB101 paths of length <= 3)."""
+    fn = _dispatch("path_trunc", space, {c: v[0] for c, v in _PATH_KERNELS.items()})
+    full = next(v[1] for c, v in _PATH_KERNELS.items() if isinstance(space, c))
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= full:
+        raise ValueError(f"The 'k' parameter of path_trunc must be an int in 1..{full} for {space.name}. Got {k!r} instead.")
+    return run_chunked(fn, _arrays(space, batch), dims=int(k))[0]
