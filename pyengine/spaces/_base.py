@@ -59,7 +59,7 @@ def take(batch: Any, index: Any) -> Any:
 def concat(batches: Sequence[Any]) -> Any:
     """Rows of several batches of one type, in order."""
     first = batches[0]
-    return type(first)(*(np.concatenate([b[i] for b in batches]) for i in range(len(first))))
+    return type(first)(*(np.concatenate([b[i] for b in batches]) for i in range(len(first._fields))))
 
 
 def first_unique(keys: np.ndarray) -> np.ndarray:

@@ -208,6 +208,11 @@ class NB101Space(SearchSpace):
 
     def from_matrix_ops(self, cells: Sequence[tuple[Any, Sequence[Any]]]) -> g.CellBatch:
         """Batch from (matrix, ops) pairs (ops as official names or labels), validated and pruned."""
+        for i, item in enumerate(cells):
+            ops = item[1] if isinstance(item, (tuple, list)) and len(item) == 2 else None
+            for j, op in enumerate(ops if isinstance(ops, (list, tuple)) else []):
+                if isinstance(op, str) and op not in g.OP_LABELS:
+                    raise ValueError(f"Unknown NB101 op {op!r} (cell {i}, vertex {j}). Valid ops: {', '.join(g.OPS)}.")
         return self.check(g.pack_cells(cells))
 
     def to_matrix_ops(self, batch: Any) -> list[tuple[list[list[int]], list[str]]]:

@@ -7,16 +7,24 @@ of the same format).
 
 from ._files import (
     DataFileError,
+    MacroRecords,
+    NaslibZcRecords,
     Nb101CellRecords,
     default_data_dir,
     read_csv_columns,
+    read_nas_bench_macro,
+    read_naslib_zc,
     read_nb101_cells_json,
 )
 
 __all__ = [
     "DataFileError",
+    "MacroRecords",
+    "NaslibZcRecords",
     "Nb101CellRecords",
     "default_data_dir",
     "read_csv_columns",
+    "read_nas_bench_macro",
+    "read_naslib_zc",
     "read_nb101_cells_json",
 ]
