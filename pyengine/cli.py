@@ -163,7 +163,90 @@ def _cmd_unique(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_records(stream: IO[str], source: str) -> Iterator[list[tuple[int, dict]]]:
+    """Yield chunks of (line number, record dict) from a JSONL stream."""
+    chunk: list[tuple[int, dict]] = []
+    seen = 0
+    for lineno, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CliError(f"{source}, line {lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(rec, dict):
+            raise CliError(f"{source}, line {lineno}: expected a JSON object. Got {type(rec).__name__}.")
+        chunk.append((lineno, rec))
+        seen += 1
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+    if seen == 0:
+        raise CliError(f"{source} holds no architectures (empty input)")
+
+
+def _json_value(a: np.ndarray) -> Any:
+    if a.dtype == bool:
+        return a.astype(int).tolist()
+    if np.all(a == np.round(a)):
+        return a.astype(np.int64).tolist()
+    return a.tolist()
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from .encodings import ENCODINGS, GraphBatch
+    from .spaces import InvalidArchitectureError, get_space
+
+    space = get_space(args.space)
+    fn = ENCODINGS.get(args.encoding)
+    params = {}
+    if args.k is not None:
+        if ENCODINGS.canonical_name(args.encoding) != "path_trunc":
+            raise CliError("--k applies to the path_trunc encoding only")
+        params["k"] = args.k
+    source = "stdin" if args.input == "-" else args.input
+    stream = _open_in(args.input)
+    out = _open_out(args.out)
+    try:
+        for chunk in _read_records(stream, source):
+            lines = [n for n, _ in chunk]
+            try:
+                batch = space.as_batch([r for _, r in chunk])
+            except InvalidArchitectureError as err:
+                bad = ", ".join(str(lines[r]) for r in err.rows[:20])
+                raise CliError(f"{source}: invalid architectures on line(s) {bad}: {err}") from None
+            except (ValueError, TypeError) as err:
+                for n, rec in chunk:  # name the first line that fails on its own
+                    try:
+                        space.as_batch([rec])
+                    except (ValueError, TypeError) as one:
+                        raise CliError(f"{source}, line {n}: {str(one).removeprefix('Record 0: ')}") from None
+                raise CliError(f"{source}: {err}") from None
+            enc = fn(space, batch, **params)
+            if isinstance(enc, GraphBatch):
+                rows = zip(*(_json_value(x) for x in enc), strict=True)
+                out.writelines(json.dumps({"encoding": list(r)}) + "\n" for r in rows)
+            else:
+                out.writelines(json.dumps({"encoding": r}) + "\n" for r in _json_value(enc))
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.suite == "encode":
+        from ._bench_encode import run_encode_bench
+
+        sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else (10_000, 1_000_000)
+        if any(n < 1 for n in sizes):
+            raise CliError(f"--sizes must be positive integers. Got {args.sizes!r}.")
+        run_encode_bench(json_out=args.json, repeats=args.repeats, sizes=sizes)
+        return 0
     from ._bench import run_graph_bench
 
     run_graph_bench(
@@ -220,13 +303,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_unique)
 
     p = sub.add_parser("bench", help="microbenchmarks beside the official algorithms")
-    p.add_argument("suite", choices=["graph"])
+    p.add_argument("suite", choices=["graph", "encode"])
     p.add_argument("--json", metavar="OUT", help="write {'machine': ..., 'records': [...]} to OUT")
     p.add_argument("--repeats", type=_positive, default=5, help="timed repeats per workload (median reported)")
     p.add_argument("--sample", type=_positive, default=200_000, help="cells per hashing workload")
     p.add_argument("--oracles", metavar="DIR", help="folder of the official-algorithm ports (default: tests/oracles)")
     p.add_argument("--threads", type=_threads, default=0, help="worker threads (0 = all cores)")
+    p.add_argument("--sizes", metavar="N,N", help="encode: batch sizes (default 10000,1000000)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("encode", help="encode architectures from JSON lines, one {'encoding': [...]} per line")
+    p.add_argument("space", help="search space name (nb101, nb201, darts, macro, proxyless)")
+    p.add_argument("encoding", help="encoding name (adjacency_one_hot/onehot, categorical, gcn, path, path_trunc)")
+    p.add_argument(
+        "input",
+        metavar="IN.jsonl",
+        help="lines such as {'arch': '|nor_conv_3x3~0|+...'}, {'matrix': ..., 'ops': ...}, "
+        "{'naslib': ...} ('-' = stdin)",
+    )
+    p.add_argument("--out", metavar="OUT.jsonl", help="output file (default: stdout)")
+    p.add_argument("--k", type=_positive, default=None, help="path_trunc: number of leading paths kept (default 40)")
+    p.set_defaults(func=_cmd_encode)
     return parser
 
 

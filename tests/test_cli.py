@@ -139,3 +139,75 @@ def test_console_script_runs(tmp_path):
     assert json.loads(proc.stdout)["valid"] is True
     proc = subprocess.run([*cmd, "hash", "nb101", str(tmp_path / "missing")], **run)
     assert proc.returncode == 1 and "cannot read" in proc.stderr
+
+
+NB201_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def test_encode_writes_one_encoding_per_line(tmp_path, capsys):
+    from pyengine.encodings import encode
+
+    recs = [{"arch": NB201_ARCH}, {"naslib": [0, 2, 3, 2, 3, 1]}, {"ops": [0, 1, 2, 3, 4, 0]}]
+    src = _write(tmp_path, [json.dumps(r) for r in recs])
+    out = tmp_path / "out.jsonl"
+    assert main(["encode", "nb201", "path", str(src), "--out", str(out)]) == 0
+    got = [json.loads(line)["encoding"] for line in out.read_text().splitlines()]
+    assert len(got) == 3 and all(len(g) == 155 for g in got)
+    assert np.array_equal(np.array(got), encode("nb201", "path", recs))
+    assert main(["encode", "nb201", "path_trunc", str(src), "--k", "30"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [len(json.loads(x)["encoding"]) for x in lines] == [30, 30, 30]
+    cell = {"matrix": CHAIN["matrix"], "ops": CHAIN["ops"]}
+    src101 = _write(tmp_path, [json.dumps(cell)], "n101.jsonl")
+    assert main(["encode", "nb101", "gcn", str(src101)]) == 0
+    a, x, mask = json.loads(capsys.readouterr().out)["encoding"]
+    assert np.array(a).shape == (7, 7) and np.array(x).shape == (7, 5) and mask == [1, 1, 1, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "lines,match",
+    [
+        ([json.dumps({"arch": NB201_ARCH}), "{bad json"], "line 2: invalid JSON"),
+        (
+            [json.dumps({"arch": NB201_ARCH}), json.dumps({"arch": NB201_ARCH.replace("avg_pool_3x3", "pool")})],
+            "line 2:.*'pool'",
+        ),
+        (
+            [
+                json.dumps({"ops": [0, 0, 0, 0, 0, 0]}),
+                json.dumps({"ops": [0, 0, 0, 0, 0, 9]}),
+                json.dumps({"ops": [7] * 6}),
+            ],
+            "line\\(s\\) 2, 3",
+        ),
+        ([json.dumps({"what": 1})], "line 1: No nb201 architecture field"),
+        ([], "empty input"),
+    ],
+)
+def test_encode_bad_input_exits_nonzero_naming_the_line(tmp_path, capsys, lines, match):
+    src = _write(tmp_path, lines)
+    assert main(["encode", "nb201", "onehot", str(src)]) == 1
+    assert __import__("re").search(match, capsys.readouterr().err)
+
+
+def test_encode_unknown_names(tmp_path, capsys):
+    src = _write(tmp_path, [json.dumps({"arch": NB201_ARCH})])
+    assert main(["encode", "nb999", "path", str(src)]) == 1
+    assert "Valid names" in capsys.readouterr().err
+    assert main(["encode", "nb201", "pathx", str(src)]) == 1
+    assert "Valid names" in capsys.readouterr().err
+    assert main(["encode", "nb201", "path", str(src), "--k", "3"]) == 1
+    assert "path_trunc" in capsys.readouterr().err
+
+
+def test_bench_encode_json_records(tmp_path, capsys):
+    out = tmp_path / "enc.json"
+    assert main(["bench", "encode", "--sizes", "300", "--repeats", "1", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["machine"]["jax_backend"] == "cpu" or doc["machine"]["jax_backend"] in ("gpu", "tpu")
+    recs = doc["records"]
+    assert {(r["space"], r["encoding"]) for r in recs} >= {("nb101", "path"), ("nb201", "gcn"), ("darts", "path")}
+    for r in recs:
+        assert r["n"] == 300 and r["per_second"] > 0 and r["unit"] == "archs/s"
+    path101 = next(r for r in recs if (r["space"], r["encoding"]) == ("nb101", "path"))
+    assert path101["baseline_per_second"] > 0 and path101["naslib_reference_per_second"] == 63_000

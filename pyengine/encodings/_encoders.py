@@ -39,20 +39,57 @@ def _pad_rows(a: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([a, fill])
 
 
-def run_chunked(kernel: Callable[..., Any], arrays: tuple[np.ndarray, ...], **static: Any) -> tuple[np.ndarray, ...]:
-    """Apply a kernel to a batch in bucket-padded chunks; returns numpy outputs of length n."""
+CHUNK_BYTES = 64 << 20  # output bytes per kernel call, to keep each call's output cache-friendly
+
+
+def plan_chunks(n: int, top: int = BUCKETS[-1]) -> list[tuple[int, int, int]]:
+    """(start, stop, padded size) pieces covering n rows: whole ``top`` chunks, then the remainder
+    split greedily over the smaller buckets, the last piece padded to the smallest bucket that
+    holds it. Padding stays below the smallest bucket above the last piece."""
+    sizes = [b for b in BUCKETS if b <= top] or [BUCKETS[0]]
+    pieces = []
+    start = 0
+    while n - start >= sizes[-1]:
+        pieces.append((start, start + sizes[-1], sizes[-1]))
+        start += sizes[-1]
+    for size in reversed(sizes[1:-1]):
+        while n - start >= size:
+            pieces.append((start, start + size, size))
+            start += size
+    if start < n:
+        pieces.append((start, n, next(b for b in sizes if b >= n - start)))
+    return pieces
+
+
+def run_chunked(
+    kernel: Callable[..., Any], arrays: tuple[np.ndarray, ...], *, row_bytes: int = 4096, **static: Any
+) -> tuple[np.ndarray, ...]:
+    """Apply a kernel to a batch in bucket-padded chunks; returns numpy outputs of length n.
+
+    ``row_bytes`` (the output size of one row) caps the chunk size at ``CHUNK_BYTES``. The next
+    chunk is dispatched before the previous one is copied out, so copying overlaps computing.
+    """
     n = len(arrays[0])
+    top = max([b for b in BUCKETS if b * row_bytes <= CHUNK_BYTES] or [BUCKETS[0]])
     outputs: list[np.ndarray] | None = None
-    step = BUCKETS[-1]
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        size = next(b for b in BUCKETS if b >= stop - start)
-        res = kernel(*(_pad_rows(a[start:stop], size) for a in arrays), **static)
-        parts = res if isinstance(res, tuple) else (res,)
+    pending: tuple[int, int, tuple[Any, ...]] | None = None
+
+    def drain(item: tuple[int, int, tuple[Any, ...]]) -> None:
+        nonlocal outputs
+        start, stop, parts = item
         if outputs is None:
             outputs = [np.empty((n, *p.shape[1:]), dtype=p.dtype) for p in parts]
         for out, p in zip(outputs, parts, strict=True):
             out[start:stop] = np.asarray(p)[: stop - start]
+
+    for start, stop, size in plan_chunks(n, top):
+        res = kernel(*(_pad_rows(a[start:stop], size) for a in arrays), **static)
+        current = (start, stop, res if isinstance(res, tuple) else (res,))
+        if pending is not None:
+            drain(pending)
+        pending = current
+    if pending is not None:
+        drain(pending)
     assert outputs is not None
     return tuple(outputs)
 
@@ -124,7 +161,8 @@ _PATH_KERNELS: dict[type, tuple[Callable[..., Any], int]] = {
 def path(space: SearchSpace, batch: Any) -> np.ndarray:
     """Full path encoding, float32 (n_archs, d): NB101 364 (BANANAS), NB201 155, DARTS 11,200."""
     fn = _dispatch("path", space, {k: v[0] for k, v in _PATH_KERNELS.items()})
-    return run_chunked(fn, _arrays(space, batch))[0]
+    full = next(v[1] for c, v in _PATH_KERNELS.items() if isinstance(space, c))
+    return run_chunked(fn, _arrays(space, batch), row_bytes=4 * full)[0]
 
 
 def path_trunc(space: SearchSpace, batch: Any, k: int = 40) -> np.ndarray:
@@ -132,5 +170,7 @@ def path_trunc(space: SearchSpace, batch: Any, k: int = 40) -> np.ndarray:
     fn = _dispatch("path_trunc", space, {c: v[0] for c, v in _PATH_KERNELS.items()})
     full = next(v[1] for c, v in _PATH_KERNELS.items() if isinstance(space, c))
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= full:
-        raise ValueError(f"The 'k' parameter of path_trunc must be an int in 1..{full} for {space.name}. Got {k!r} instead.")
-    return run_chunked(fn, _arrays(space, batch), dims=int(k))[0]
+        raise ValueError(
+            f"The 'k' parameter of path_trunc must be an int in 1..{full} for {space.name}. Got {k!r} instead."
+        )
+    return run_chunked(fn, _arrays(space, batch), row_bytes=4 * int(k), dims=int(k))[0]

@@ -57,12 +57,33 @@ def _nb101_path_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _P101_EDGES, _P101_LEN, _P101_W = _nb101_path_tables()
-_P101_OFFSET = np.array([0, 1, 4, 13, 40, 121], np.float32)  # first index of each path length
 NB101_PATH_DIMS = 364
 
 
+_P101_LENGTH_OF = np.array([len(s) for k in range(N101 - 1) for s in itertools.combinations(range(1, N101 - 1), k)])
+
+
+def _one_hot_blocks(index: jax.Array, exists: jax.Array, lengths: np.ndarray, base: int, dims: int) -> jax.Array:
+    """Binary rows (B, dims) from candidate paths: index (B, P) relative to its length block,
+    exists (B, P), lengths (P,) static. Block L holds base**L entries; blocks are laid out by
+    length from 0 (or the smallest length present). Each block compares only its own paths, which
+    beats a scatter on CPU."""
+    blocks, width = [], 0
+    for length in sorted(set(lengths.tolist())):
+        if width >= dims:
+            break
+        cols = np.flatnonzero(lengths == length)
+        size = base**length
+        hit = (index[:, cols, None] == jnp.arange(size)[None, None, :]) & exists[:, cols, None]
+        blocks.append(hit.any(axis=1))
+        width += size
+    return jnp.concatenate(blocks, axis=1)[:, :dims].astype(jnp.float32)
+
+
 @functools.partial(jax.jit, static_argnames=("dims",))
-def nb101_path(matrices: jax.Array, labels: jax.Array, num_vertices: jax.Array, dims: int = NB101_PATH_DIMS) -> jax.Array:
+def nb101_path(
+    matrices: jax.Array, labels: jax.Array, num_vertices: jax.Array, dims: int = NB101_PATH_DIMS
+) -> jax.Array:
     """BANANAS path encoding (B, dims): entry sum_i 3^i (o_i + 1) is 1 when an input->output path
     has interior ops (o_0, ..., o_{L-1}) (conv3x3 0, conv1x1 1, maxpool 2); first ``dims`` entries.
 
@@ -71,12 +92,11 @@ def nb101_path(matrices: jax.Array, labels: jax.Array, num_vertices: jax.Array, 
     """
     a, lab = nb101_normalize(matrices, labels, num_vertices)
     present = a.reshape(-1, N101 * N101) @ _P101_EDGES
-    exists = (present == _P101_LEN).astype(jnp.float32)
-    ops = jnp.clip(lab, 0, 2).astype(jnp.float32) + 1.0
+    exists = present == _P101_LEN
+    ops = jnp.clip(lab, 0, 2).astype(jnp.float32)
+    # within a length block, the path's offset is sum_i 3^i o_i
     index = (ops @ _P101_W).astype(jnp.int32)
-    rows = jnp.broadcast_to(jnp.arange(a.shape[0])[:, None], index.shape)
-    out = jnp.zeros((a.shape[0], dims), jnp.float32)
-    return out.at[rows, index].max(exists, mode="drop")
+    return _one_hot_blocks(index, exists, _P101_LENGTH_OF, 3, dims)
 
 
 # NASLib one-hot of interior ops: maxpool 100, conv3x3 010, conv1x1 001 -> position per label
@@ -108,7 +128,9 @@ def nb101_categorical(matrices: jax.Array, labels: jax.Array, num_vertices: jax.
 
 # GCN features [output, input, conv3x3, conv1x1, maxpool]: column per label -2, -1, 0, 1, 2
 @jax.jit
-def nb101_gcn(matrices: jax.Array, labels: jax.Array, num_vertices: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+def nb101_gcn(
+    matrices: jax.Array, labels: jax.Array, num_vertices: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(A (B, 7, 7), X (B, 7, 5), mask (B, 7)) in the cell's own vertex order (padding last)."""
     lab = labels.astype(jnp.int32)
     mask = jnp.arange(N101)[None, :] < num_vertices[:, None]
@@ -194,7 +216,6 @@ def nb201_gcn(ops: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
 DARTS_OPS = 7
 DARTS_PATHS_PER_INPUT = sum(DARTS_OPS**k for k in range(1, 5))  # 2800: paths of 1..4 edges
 DARTS_PATH_DIMS = 2 * 2 * DARTS_PATHS_PER_INPUT
-_DARTS_PATH_OFFSET = [0, 0, 7, 56, 399]
 _DARTS_EDGE_SLOT = [0, 2, 5, 9]  # first (input -> node) slot of nodes 2..5; 14 slots per cell
 
 
@@ -205,29 +226,32 @@ def darts_path(cells: jax.Array, dims: int = DARTS_PATH_DIMS) -> jax.Array:
     + input * 2800 + (0, 7, 56, 399)[k - 1] + sum_j op_j 7^j. First ``dims`` entries."""
     c = cells.astype(jnp.int32)
     b = c.shape[0]
-    index, exists = [], []
+    parts, width = [], 0
     for cell in range(2):
         inputs = c[:, cell, :, 0].reshape(b, 4, 2)
         ops = c[:, cell, :, 1].reshape(b, 4, 2)
         for start in range(2):
+            index, exists, lengths = [], [], []
             for k in range(1, 5):
                 for chain in itertools.combinations(range(4), k):
                     ok = jnp.ones(b, bool)
-                    idx = jnp.full(b, cell * 2 * DARTS_PATHS_PER_INPUT + start * DARTS_PATHS_PER_INPUT, jnp.int32)
-                    idx = idx + _DARTS_PATH_OFFSET[k]
+                    idx = jnp.zeros(b, jnp.int32)
                     prev = start
                     for j, node in enumerate(chain):
                         match = inputs[:, node, :] == prev
                         ok = ok & match.any(axis=1)
-                        op = jnp.sum(jnp.where(match, ops[:, node, :], 0), axis=1)
-                        idx = idx + op * DARTS_OPS**j
+                        idx = idx + jnp.sum(jnp.where(match, ops[:, node, :], 0), axis=1) * DARTS_OPS**j
                         prev = node + 2
                     index.append(idx)
                     exists.append(ok)
-    index_a = jnp.stack(index, axis=1)
-    exists_a = jnp.stack(exists, axis=1).astype(jnp.float32)
-    rows = jnp.broadcast_to(jnp.arange(b)[:, None], index_a.shape)
-    return jnp.zeros((b, dims), jnp.float32).at[rows, index_a].max(exists_a, mode="drop")
+                    lengths.append(k)
+            if width < dims:
+                block = _one_hot_blocks(
+                    jnp.stack(index, axis=1), jnp.stack(exists, axis=1), np.array(lengths), DARTS_OPS, dims - width
+                )
+                parts.append(block)
+                width += block.shape[1]
+    return jnp.concatenate(parts, axis=1)
 
 
 @jax.jit

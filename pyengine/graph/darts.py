@@ -109,13 +109,17 @@ def check_cells(cells: Any) -> np.ndarray:
 
 def _parse_cell(node: ast.expr, where: str) -> list[tuple[int, int]]:
     if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != NUM_EDGES:
-        raise ValueError(f"Genotype {where} must be a list of {NUM_EDGES} (op, input) pairs. Got {ast.unparse(node)!r}.")
+        raise ValueError(
+            f"Genotype {where} must be a list of {NUM_EDGES} (op, input) pairs. Got {ast.unparse(node)!r}."
+        )
     pairs = []
     for e, elt in enumerate(node.elts):
         try:
             op, inp = ast.literal_eval(elt)
         except (ValueError, TypeError, SyntaxError):
-            raise ValueError(f"Genotype {where} edge {e} must be an (op, input) pair. Got {ast.unparse(elt)!r}.") from None
+            raise ValueError(
+                f"Genotype {where} edge {e} must be an (op, input) pair. Got {ast.unparse(elt)!r}."
+            ) from None
         if not isinstance(op, str) or op not in _OP_INDEX:
             raise ValueError(f"Unknown DARTS op {op!r} in genotype {where} edge {e}. Valid ops: {', '.join(OPS)}.")
         if not isinstance(inp, int) or isinstance(inp, bool):

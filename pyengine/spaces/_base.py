@@ -198,7 +198,9 @@ class SearchSpace(abc.ABC):
         found = np.zeros(n, dtype=bool)
         found[parent[chosen]] = score[chosen] >= 0
         if not found.all():
-            raise invalid_rows(self.name, [(int(r), "no non-isomorphic one-edit neighbour") for r in np.flatnonzero(~found)])
+            raise invalid_rows(
+                self.name, [(int(r), "no non-isomorphic one-edit neighbour") for r in np.flatnonzero(~found)]
+            )
         return take(cand, chosen)
 
     def neighbors(self, arch: Any) -> Any:

@@ -49,10 +49,14 @@ class MacroSpace(SearchSpace):
         skip_at_block_start: bool = True,
     ) -> None:
         if not isinstance(n_layers, int) or isinstance(n_layers, bool) or n_layers < 1:
-            raise ValueError(f"The 'n_layers' parameter of MacroSpace must be a positive int. Got {n_layers!r} instead.")
+            raise ValueError(
+                f"The 'n_layers' parameter of MacroSpace must be a positive int. Got {n_layers!r} instead."
+            )
         choices = tuple(choices)
         if len(choices) < 2 or len(set(choices)) != len(choices) or not all(isinstance(c, str) for c in choices):
-            raise ValueError(f"The 'choices' parameter of MacroSpace must be 2+ distinct names. Got {choices!r} instead.")
+            raise ValueError(
+                f"The 'choices' parameter of MacroSpace must be 2+ distinct names. Got {choices!r} instead."
+            )
         if len(choices) > 127:
             raise ValueError(f"MacroSpace supports at most 127 choices. Got {len(choices)}.")
         if skip is not None and skip not in choices:
@@ -130,10 +134,16 @@ class MacroSpace(SearchSpace):
         out_of_range = (a < 0) | (a >= k)
         allowed = self._allowed()
         bad_rows = []
-        for r in np.flatnonzero(out_of_range.any(axis=1) | ~allowed[np.arange(self.n_layers), np.clip(a, 0, k - 1)].all(axis=1)):
+        for r in np.flatnonzero(
+            out_of_range.any(axis=1) | ~allowed[np.arange(self.n_layers), np.clip(a, 0, k - 1)].all(axis=1)
+        ):
             layer = int(np.argmax(out_of_range[r] | ~allowed[np.arange(self.n_layers), np.clip(a[r], 0, k - 1)]))
             v = int(a[r, layer])
-            why = f"layer {layer} has choice {v} outside 0..{k - 1}" if not 0 <= v < k else f"layer {layer} (a block start) may not be {self.skip!r}"
+            why = (
+                f"layer {layer} has choice {v} outside 0..{k - 1}"
+                if not 0 <= v < k
+                else f"layer {layer} (a block start) may not be {self.skip!r}"
+            )
             bad_rows.append((int(r), why))
         if bad_rows:
             raise invalid_rows(self.name, bad_rows)
@@ -161,7 +171,12 @@ class MacroSpace(SearchSpace):
         counts = allowed.sum(axis=1)
         r = rng.integers(0, counts[None, :], size=(n, self.n_layers))
         # r-th allowed choice of each layer
-        table = np.array([np.flatnonzero(row).tolist() + [0] * (len(self.choices) - int(c)) for row, c in zip(allowed, counts, strict=True)])
+        table = np.array(
+            [
+                np.flatnonzero(row).tolist() + [0] * (len(self.choices) - int(c))
+                for row, c in zip(allowed, counts, strict=True)
+            ]
+        )
         return MacroBatch(table[np.arange(self.n_layers)[None, :], r].astype(np.int8))
 
     def _draw_classes(self, n: int, rng: np.random.Generator) -> MacroBatch:

@@ -68,7 +68,10 @@ class NB201Space(SearchSpace):
         if bad.any():
             raise invalid_rows(
                 self.name,
-                [(int(r), f"op index {int(a[r][(a[r] < 0) | (a[r] >= 5)][0])} outside 0..4") for r in np.flatnonzero(bad)],
+                [
+                    (int(r), f"op index {int(a[r][(a[r] < 0) | (a[r] >= 5)][0])} outside 0..4")
+                    for r in np.flatnonzero(bad)
+                ],
             )
         return NB201Batch(np.ascontiguousarray(a, dtype=np.int8))
 
@@ -139,6 +142,9 @@ class NB201Space(SearchSpace):
         return [tuple(int(x) for x in row) for row in t]
 
     def _from_record(self, record: dict) -> NB201Batch | None:
-        if "ops" in record:
-            return NB201Batch(g.as_ops(record["ops"]))
+        if "ops" in record:  # ranges are checked batch-wide by check(), which lists every bad row
+            a = np.asarray(record["ops"])
+            if a.shape != (6,) or a.dtype.kind not in "iu":
+                raise ValueError(f"'ops' must be 6 integer op indices. Got {record['ops']!r}.")
+            return NB201Batch(a[None].astype(np.int64))
         return None

@@ -80,7 +80,7 @@ def darts_path_encoding(cells: np.ndarray) -> np.ndarray:
     for c in range(2):
         edges = [(int(cells[c, e, 0]), 2 + e // 2, int(cells[c, e, 1])) for e in range(8)]
 
-        def walk(v: int, seq: list[int], start: int) -> None:
+        def walk(v: int, seq: list[int], start: int, c: int = c, edges: list = edges) -> None:
             for src, dst, op in edges:
                 if src == v:
                     path = seq + [op]

@@ -207,7 +207,11 @@ def test_darts_bad_genotypes_name_the_token():
     good = sp.to_strings(sp.sample(1, 0))[0]
     with pytest.raises(ValueError, match="sep_conv_9x9"):
         sp.from_strings([good.replace("normal=[('", "normal=[('sep_conv_9x9', 0), ('", 1)])
-    bad = good.replace("sep_conv_3x3", "sep_conv_9x9") if "sep_conv_3x3" in good else good.replace("max_pool_3x3", "sep_conv_9x9")
+    bad = (
+        good.replace("sep_conv_3x3", "sep_conv_9x9")
+        if "sep_conv_3x3" in good
+        else good.replace("max_pool_3x3", "sep_conv_9x9")
+    )
     with pytest.raises(ValueError, match="sep_conv_9x9"):
         sp.from_strings([bad])
     with pytest.raises(ValueError, match="reduce_concat"):
@@ -255,7 +259,7 @@ def test_nb101_hashes_and_matrix_ops_of_real_cells(data_dir):
     rec = read_nb101_cells_json(data_dir / "nb101" / "nb101_1k_cells.json")
     sp = get_space("nb101")
     cells = []
-    for m, lab in zip(rec.matrices[:200], rec.labels[:200]):
+    for m, lab in zip(rec.matrices[:200], rec.labels[:200], strict=True):
         n = int((lab != -3).sum())
         cells.append((m[:n, :n].tolist(), [LABEL_OPS[int(x)] for x in lab[:n]]))
     b = sp.from_matrix_ops(cells)

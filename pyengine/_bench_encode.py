@@ -1,0 +1,184 @@
+"""Encoding microbenchmarks (``pyengine bench encode``): archs/s per space and encoding for
+batches of 10k and 1M, beside a per-architecture Python encoder timed in the same run (the
+brute-force oracles of ``tests/oracles/encodings.py``) and NASLib's figures for this machine."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from ._bench import _find_oracles, _load, machine_info
+
+__all__ = ["run_encode_bench", "NASLIB_REFERENCE"]
+
+# NASLib's own encoders, archs/s, as measured on this benchmark machine (the project's issue
+# tracker); printed as a reference column, not measured by this run.
+NASLIB_REFERENCE = {
+    ("nb201", "path"): 178_000,
+    ("nb201", "gcn"): 60_000,
+    ("nb101", "path"): 63_000,
+    ("nb101", "gcn"): 73_000,
+}
+
+WORKLOADS = [
+    ("nb101", "path"),
+    ("nb101", "path_trunc"),
+    ("nb101", "adjacency_one_hot"),
+    ("nb101", "gcn"),
+    ("nb201", "path"),
+    ("nb201", "adjacency_one_hot"),
+    ("nb201", "gcn"),
+    ("darts", "path"),
+    ("darts", "adjacency_one_hot"),
+    ("darts", "gcn"),
+    ("macro", "adjacency_one_hot"),
+]
+STREAM_BYTES = 2 << 30  # outputs larger than this are produced in chunks and dropped
+STREAM_CHUNK = 65_536
+
+
+def _batch(space: Any, n: int, rng: np.random.Generator) -> Any:
+    if space.name == "nb101":  # draws from the enumerated space are cheap at any size
+        from .graph import nb101
+
+        keys = nb101.enumerate_space(hashes=False).canonical_keys
+        return nb101.cells_from_keys(keys[rng.integers(0, len(keys), size=n)])
+    return space.sample(n, rng)
+
+
+def _baseline(oracle: Any, space: Any, enc: str, batch: Any, budget_s: float) -> float | None:
+    from .spaces._base import batch_len
+
+    if enc == "path" and space.name == "nb101":
+
+        def one(i: int) -> Any:
+            n = int(batch.num_vertices[i])
+            return oracle.nb101_path_encoding(batch.matrices[i, :n, :n], batch.labels[i, :n].tolist())
+    elif enc == "adjacency_one_hot" and space.name == "nb101":
+
+        def one(i: int) -> Any:
+            n = int(batch.num_vertices[i])
+            return oracle.nb101_adjacency_one_hot(batch.matrices[i, :n, :n], batch.labels[i, :n].tolist())
+    elif enc == "path" and space.name == "nb201":
+
+        def one(i: int) -> Any:
+            return oracle.nb201_path_encoding(batch.ops[i].tolist())
+    elif enc == "path" and space.name == "darts":
+
+        def one(i: int) -> Any:
+            return oracle.darts_path_encoding(batch.cells[i])
+    else:
+        return None
+    total = batch_len(batch)
+    done, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < budget_s:
+        one(done % total)
+        done += 1
+    return done / (time.perf_counter() - t0)
+
+
+def run_encode_bench(
+    *, json_out: str | None = None, repeats: int = 3, sizes: tuple[int, ...] = (10_000, 1_000_000), out: Any = None
+) -> dict[str, Any]:
+    """Time every workload; print a table; optionally write ``{'machine': ..., 'records': [...]}``."""
+    import jax
+
+    from .encodings import ENCODINGS
+    from .spaces import get_space
+    from .spaces._base import batch_len, take
+
+    out = out or sys.stdout
+    machine = {**machine_info(), "jax": jax.__version__, "jax_backend": jax.default_backend()}
+    oracles = _find_oracles(None)
+    oracle = _load(oracles, "encodings") if oracles is not None and (oracles / "encodings.py").is_file() else None
+    records: list[dict[str, Any]] = []
+    rng = np.random.default_rng(0)
+    for space_name, enc in WORKLOADS:
+        space = get_space(space_name)
+        fn = ENCODINGS.get(enc)
+        big = _batch(space, max(sizes), rng)
+        t0 = time.perf_counter()
+        first = fn(space, take(big, np.arange(min(sizes))))  # compiles the buckets this size uses
+        compile_s = time.perf_counter() - t0
+        dims = int(np.prod(first[0].shape[1:] if isinstance(first, tuple) else first.shape[1:]))
+        base = _baseline(oracle, space, enc, big, 1.0) if oracle is not None else None
+        for n in sizes:
+            batch = take(big, np.arange(n))
+            streamed = n * dims * 4 > STREAM_BYTES
+
+            def work(batch: Any = batch, streamed: bool = streamed, fn: Any = fn, space: Any = space) -> None:
+                if not streamed:
+                    fn(space, batch)
+                    return
+                for s in range(0, batch_len(batch), STREAM_CHUNK):
+                    fn(space, take(batch, np.arange(s, min(batch_len(batch), s + STREAM_CHUNK))))
+
+            work()  # warm-up: every bucket this size uses is compiled
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                work()
+                times.append(time.perf_counter() - t)
+            wall = statistics.median(times)
+            rate = n / wall
+            records.append(
+                {
+                    "name": "encode",
+                    "space": space_name,
+                    "encoding": enc,
+                    "n": n,
+                    "dims": dims,
+                    "per_second": rate,
+                    "wall_seconds": wall,
+                    "first_call_seconds": compile_s,
+                    "baseline_per_second": base,
+                    "ratio": rate / base if base else None,
+                    "naslib_reference_per_second": NASLIB_REFERENCE.get((space_name, enc)),
+                    "streamed": streamed,
+                    "repeats": repeats,
+                    "unit": "archs/s",
+                }
+            )
+            _print_row(records[-1], out, header=len(records) == 1, machine=machine)
+    print(
+        "medians of repeated runs after warm-up; python = per-architecture brute-force encoder, same run; "
+        "naslib = NASLib's encoders as reported for this machine (not measured here); "
+        "* = output produced in 65,536-row chunks and dropped",
+        file=out,
+    )
+    result = {"machine": machine, "records": records}
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=2)
+        print(f"wrote {json_out}", file=out)
+    return result
+
+
+def _print_row(r: dict[str, Any], out: Any, *, header: bool, machine: dict[str, Any]) -> None:
+    if header:
+        print(
+            f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, jax {machine['jax']} "
+            f"({machine['jax_backend']}), python {machine['python']}",
+            file=out,
+        )
+        head = (
+            f"{'space':<7}{'encoding':<19}{'n':>10}{'archs/s':>14}{'python/s':>11}{'ratio':>9}"
+            f"{'naslib/s':>10}{'1st call s':>11}"
+        )
+        print(head, file=out)
+        print("-" * len(head), file=out)
+    base = f"{r['baseline_per_second']:,.0f}" if r["baseline_per_second"] else "n/a"
+    ratio = f"{r['ratio']:,.0f}x" if r["ratio"] else "n/a"
+    ref = f"{r['naslib_reference_per_second']:,}" if r["naslib_reference_per_second"] else "n/a"
+    star = "*" if r["streamed"] else ""
+    print(
+        f"{r['space']:<7}{r['encoding']:<19}{r['n']:>10,}{r['per_second']:>13,.0f}{star:1}{base:>11}{ratio:>9}{ref:>10}"
+        f"{r['first_call_seconds']:>11.2f}",
+        file=out,
+        flush=True,
+    )
