@@ -6,9 +6,11 @@ most once per bucket and repeated calls never recompile.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 
 from ..spaces import DartsSpace, MacroSpace, NB101Space, NB201Space, SearchSpace
@@ -39,7 +41,7 @@ def _pad_rows(a: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([a, fill])
 
 
-CHUNK_BYTES = 64 << 20  # output bytes per kernel call, to keep each call's output cache-friendly
+CHUNK_BYTES = 16 << 20  # output bytes per kernel call: larger outputs cost page faults on every call
 
 
 def plan_chunks(n: int, top: int = BUCKETS[-1]) -> list[tuple[int, int, int]]:
@@ -61,15 +63,24 @@ def plan_chunks(n: int, top: int = BUCKETS[-1]) -> list[tuple[int, int, int]]:
     return pieces
 
 
-def run_chunked(
-    kernel: Callable[..., Any], arrays: tuple[np.ndarray, ...], *, row_bytes: int = 4096, **static: Any
-) -> tuple[np.ndarray, ...]:
+@functools.lru_cache(maxsize=256)
+def _row_bytes(kernel: Callable[..., Any], shapes: tuple, static: tuple) -> int:
+    """Output bytes of one row of a kernel (from its abstract evaluation, no compilation)."""
+    args = [jax.ShapeDtypeStruct((1, *shape), dtype) for shape, dtype in shapes]
+    out = jax.eval_shape(functools.partial(kernel, **dict(static)), *args)
+    leaves = jax.tree_util.tree_leaves(out)
+    return int(sum(np.prod(x.shape) * np.dtype(x.dtype).itemsize for x in leaves))
+
+
+def run_chunked(kernel: Callable[..., Any], arrays: tuple[np.ndarray, ...], **static: Any) -> tuple[np.ndarray, ...]:
     """Apply a kernel to a batch in bucket-padded chunks; returns numpy outputs of length n.
 
-    ``row_bytes`` (the output size of one row) caps the chunk size at ``CHUNK_BYTES``. The next
-    chunk is dispatched before the previous one is copied out, so copying overlaps computing.
+    Chunks hold at most ``CHUNK_BYTES`` of output. The next chunk is dispatched before the
+    previous one is copied out, so copying overlaps computing.
     """
     n = len(arrays[0])
+    shapes = tuple((a.shape[1:], np.dtype(a.dtype)) for a in arrays)
+    row_bytes = _row_bytes(kernel, shapes, tuple(sorted(static.items())))
     top = max([b for b in BUCKETS if b * row_bytes <= CHUNK_BYTES] or [BUCKETS[0]])
     outputs: list[np.ndarray] | None = None
     pending: tuple[int, int, tuple[Any, ...]] | None = None
@@ -161,8 +172,7 @@ _PATH_KERNELS: dict[type, tuple[Callable[..., Any], int]] = {
 def path(space: SearchSpace, batch: Any) -> np.ndarray:
     """Full path encoding, float32 (n_archs, d): NB101 364 (BANANAS), NB201 155, DARTS 11,200."""
     fn = _dispatch("path", space, {k: v[0] for k, v in _PATH_KERNELS.items()})
-    full = next(v[1] for c, v in _PATH_KERNELS.items() if isinstance(space, c))
-    return run_chunked(fn, _arrays(space, batch), row_bytes=4 * full)[0]
+    return run_chunked(fn, _arrays(space, batch))[0]
 
 
 def path_trunc(space: SearchSpace, batch: Any, k: int = 40) -> np.ndarray:
@@ -173,4 +183,4 @@ def path_trunc(space: SearchSpace, batch: Any, k: int = 40) -> np.ndarray:
         raise ValueError(
             f"The 'k' parameter of path_trunc must be an int in 1..{full} for {space.name}. Got {k!r} instead."
         )
-    return run_chunked(fn, _arrays(space, batch), row_bytes=4 * int(k), dims=int(k))[0]
+    return run_chunked(fn, _arrays(space, batch), dims=int(k))[0]

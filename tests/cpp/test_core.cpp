@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "pyengine/darts.hpp"
 #include "pyengine/md5.hpp"
 #include "pyengine/nb101.hpp"
 #include "pyengine/nb201.hpp"
@@ -241,6 +242,53 @@ void nb201_classes() {
   CHECK(threw);
 }
 
+void darts_canonical() {
+  // Nodes 2 and 3 both read only the inputs: renumbering them (and swapping edges) is an isomorph.
+  const std::int8_t a[16] = {0, 3, 1, 4, 0, 5, 1, 6, 2, 0, 3, 1, 2, 2, 4, 3};
+  const std::int8_t b[16] = {1, 6, 0, 5, 0, 3, 1, 4, 3, 0, 2, 1, 3, 2, 4, 3};
+  const std::int8_t c[16] = {0, 3, 1, 4, 0, 5, 1, 6, 2, 0, 3, 1, 2, 2, 4, 4};
+  std::int32_t fa = 0, fb = 0;
+  const std::uint64_t ka = darts::canonical_key(a, &fa);
+  CHECK(ka == darts::canonical_key(b, &fb));
+  CHECK(ka != darts::canonical_key(c, nullptr));
+  CHECK(fa == 2 && fb == 2);
+  std::int8_t decoded[16];
+  darts::decode_key(ka, decoded);
+  CHECK(darts::canonical_key(decoded, nullptr) == ka);
+  // random cells: the key is idempotent and invariant under edge swaps
+  std::mt19937 rng(5);
+  bool ok = true;
+  for (int t = 0; t < 2000; ++t) {
+    std::int8_t cell[16], swapped[16], canon[16];
+    for (int k = 0; k < 4; ++k) {
+      const int node = 2 + k;
+      const int x = static_cast<int>(rng() % static_cast<unsigned>(node));
+      int y = static_cast<int>(rng() % static_cast<unsigned>(node - 1));
+      if (y >= x) ++y;
+      cell[4 * k] = static_cast<std::int8_t>(x);
+      cell[4 * k + 2] = static_cast<std::int8_t>(y);
+      cell[4 * k + 1] = static_cast<std::int8_t>(rng() % 7u);
+      cell[4 * k + 3] = static_cast<std::int8_t>(rng() % 7u);
+      for (int s = 0; s < 2; ++s) {
+        swapped[4 * k + 2 * s] = cell[4 * k + 2 * (1 - s)];
+        swapped[4 * k + 2 * s + 1] = cell[4 * k + 2 * (1 - s) + 1];
+      }
+    }
+    const std::uint64_t key = darts::canonical_key(cell, nullptr);
+    darts::decode_key(key, canon);
+    ok = ok && key == darts::canonical_key(swapped, nullptr) && key == darts::canonical_key(canon, nullptr);
+  }
+  CHECK(ok);
+  bool threw = false;
+  try {
+    const std::int8_t bad[16] = {0, 3, 0, 4, 0, 5, 1, 6, 2, 0, 3, 1, 2, 2, 4, 3};  // node 2 reads node 0 twice
+    darts::check_cell(bad, 0);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -253,6 +301,7 @@ int main(int argc, char** argv) {
       {"nb101_enumeration", nb101_enumeration},
       {"nb101_canonical_relabel", nb101_canonical_relabel},
       {"nb201_classes", nb201_classes},
+      {"darts_canonical", darts_canonical},
   };
   if (argc != 2 || !tests.count(argv[1])) {
     std::fprintf(stderr, "usage: test_core NAME; names:");
