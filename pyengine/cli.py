@@ -238,6 +238,76 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise CliError(f"{what} must be comma-separated integers. Got {text!r}.") from None
+    if not values:
+        raise CliError(f"{what} must list at least one integer.")
+    return values
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_kendall, summarize, write_records
+    from .spaces import get_space
+    from .tables import DataFileError, load_table
+
+    space = get_space(args.space) if args.space else None
+    try:
+        table = load_table(args.table, space=space)
+    except DataFileError as err:
+        raise CliError(str(err)) from None
+    if space is not None and table.space != space:
+        raise CliError(f"table {table.name} holds {table.space.name} architectures, not {space.name}")
+    sizes = _int_list(args.train_sizes, "--train-sizes") if args.train_sizes else list(DEFAULT_TRAIN_SIZES)
+    predictors = [p.strip() for p in args.predictors.split(",") if p.strip()]
+    evaluator = PredictorEvaluator(
+        table,
+        predictors,
+        metric=args.metric,
+        train_sizes=sizes,
+        seeds=args.seeds,
+        test_size=args.test_size,
+        sampling=args.sampling,
+        encoding=args.encoding,
+        tune=args.tune,
+        defaults=args.defaults,
+    )
+    records: list[dict[str, Any]] = []
+
+    def keep(rec: dict[str, Any]) -> None:
+        records.append(rec)
+        if args.json:  # every finished record is on disk: a later failure loses nothing
+            write_records(records, args.json)
+
+    try:
+        evaluator.run(progress=not args.no_progress and sys.stderr.isatty(), on_record=keep)
+    finally:
+        if records:
+            _print_summary(summarize(records), table.name, args.metric or table.default_metric)
+    if args.json:
+        print(f"wrote {len(records)} records to {args.json}")
+    plot = args.plot or (str(args.json).rsplit(".", 1)[0] + ".png" if args.json else None)
+    if plot:
+        plot_kendall(records, plot, title=f"{table.name}: {args.metric or table.default_metric}")
+        print(f"wrote {plot}")
+    return 0
+
+
+def _print_summary(rows: list[dict[str, Any]], table: str, metric: str | None) -> None:
+    print(f"table {table}, metric {metric}: mean over seeds (std)")
+    head = f"{'predictor':<10}{'train':>7}{'runs':>6}{'kendalltau':>18}{'spearman':>10}{'sparse_kt':>11}{'fit s':>8}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        kt = f"{r['mean']:.3f} ({r['std']:.3f})"
+        print(
+            f"{r['predictor']:<10}{r['train_size']:>7}{r['runs']:>6}{kt:>18}{r['spearman']:>10.3f}"
+            f"{r['sparse_kendalltau']:>11.3f}{r['fit_seconds']:>8.2f}"
+        )
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.suite == "encode":
         from ._bench_encode import run_encode_bench
@@ -311,6 +381,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_threads, default=0, help="worker threads (0 = all cores)")
     p.add_argument("--sizes", metavar="N,N", help="encode: batch sizes (default 10000,1000000)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("evaluate", help="evaluate predictors on a benchmark table")
+    p.add_argument("--space", help="search space of the table (checked; needed for a CSV of another space's strings)")
+    p.add_argument("--table", required=True, help="a registered table name (e.g. nb201_cifar10_200ep) or a CSV path")
+    p.add_argument("--metric", help="the column to predict (default: the table's validation accuracy)")
+    p.add_argument("--predictors", default="rf,xgb,lgb,ngb", help="comma-separated predictor names")
+    p.add_argument("--train-sizes", help="comma-separated training sizes (default 5,8,14,24,42,71,121,205,500)")
+    p.add_argument("--seeds", type=_positive, default=10, help="N runs with seeds 0..N-1 (default 10)")
+    p.add_argument("--test-size", type=_int_at_least(2, "--test-size"), default=1000, help="test architectures")
+    p.add_argument("--sampling", choices=["uniform", "mutation"], default="uniform", help="how test sets are drawn")
+    p.add_argument("--encoding", default="adjacency_one_hot", help="encoding of the feature-based predictors")
+    p.add_argument("--defaults", choices=["tuned", "library"], default="tuned", help="starting hyperparameters")
+    p.add_argument("--tune", action="store_true", help="cross-validated search on each training set")
+    p.add_argument("--json", metavar="OUT", help="write the records (a JSON list) to OUT, updated after each fit")
+    p.add_argument("--plot", metavar="PNG", help="Kendall tau plot (default: OUT with .png)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("encode", help="encode architectures from JSON lines, one {'encoding': [...]} per line")
     p.add_argument("space", help="search space name (nb101, nb201, darts, macro, proxyless)")

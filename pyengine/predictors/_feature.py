@@ -41,7 +41,10 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
     encoding : str, default "adjacency_one_hot"
         Encoding of architectures (a name in ``pyengine.encodings.ENCODINGS``).
     params : dict, optional
-        Hyperparameters of the underlying model, over the tuned defaults.
+        Hyperparameters of the underlying model, over the defaults.
+    defaults : "tuned" or "library", default "tuned"
+        "tuned": this engine's defaults (chosen on NB201 and NB101 evaluator runs); "library": the
+        underlying library's own defaults (the baseline NASLib-style comparisons use).
     tune : bool, default False
         Cross-validated random search over ``param_distributions`` on the training set only,
         scored by Kendall tau (skipped below 10 training architectures).
@@ -58,7 +61,7 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
 
     name = "feature"
     has_uncertainty = False
-    defaults: dict[str, Any] = {}
+    tuned: dict[str, Any] = {}
     param_distributions: dict[str, list[Any]] = {}
 
     def __init__(
@@ -66,6 +69,7 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
         space: Any = None,
         encoding: str = "adjacency_one_hot",
         params: dict[str, Any] | None = None,
+        defaults: str = "tuned",
         tune: bool = False,
         n_iter: int = 12,
         random_state: int | None = None,
@@ -73,6 +77,7 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
         self.space = space
         self.encoding = encoding
         self.params = params
+        self.defaults = defaults
         self.tune = tune
         self.n_iter = n_iter
         self.random_state = random_state
@@ -88,6 +93,11 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
     def _validate_params(self) -> None:
         if self.params is not None and not isinstance(self.params, dict):
             raise TypeError(f"The 'params' parameter of {type(self).__name__} must be a dict. Got {self.params!r}.")
+        if self.defaults not in ("tuned", "library"):
+            raise ValueError(
+                f"The 'defaults' parameter of {type(self).__name__} must be 'tuned' or 'library'. "
+                f"Got {self.defaults!r}."
+            )
         if not isinstance(self.n_iter, int) or self.n_iter < 1:
             raise ValueError(
                 f"The 'n_iter' parameter of {type(self).__name__} must be a positive int. Got {self.n_iter!r}."
@@ -133,7 +143,7 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
             )
         if len(target) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {len(target)}.")
-        params = {**self.defaults, **(self.params or {})}
+        params = {**(self.tuned if self.defaults == "tuned" else {}), **(self.params or {})}
         self.best_params_ = dict(params)
         if self.tune and len(target) >= 10 and self.param_distributions:
             search = RandomizedSearchCV(
@@ -169,7 +179,7 @@ class RandomForestPredictor(FeaturePredictor):
 
     name = "rf"
     has_uncertainty = True
-    defaults = {"n_estimators": 500, "max_features": 0.5, "min_samples_leaf": 1}
+    tuned = {"n_estimators": 500, "max_features": 0.33}
     param_distributions = {
         "n_estimators": [200, 500],
         "max_features": [0.2, 0.33, 0.5, 0.8, 1.0],
@@ -191,7 +201,7 @@ class XGBoostPredictor(FeaturePredictor):
     """Gradient-boosted trees (XGBoost); no uncertainty."""
 
     name = "xgb"
-    defaults = {"n_estimators": 500, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8}
+    tuned = {"n_estimators": 500, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8}
     param_distributions = {
         "n_estimators": [200, 500, 1000],
         "learning_rate": [0.01, 0.03, 0.05, 0.1],
@@ -211,11 +221,13 @@ class LightGBMPredictor(FeaturePredictor):
     """Gradient-boosted trees (LightGBM); no uncertainty."""
 
     name = "lgb"
-    defaults = {
+    tuned = {
         "n_estimators": 500,
         "learning_rate": 0.05,
-        "num_leaves": 15,
-        "min_child_samples": 3,
+        "num_leaves": 31,
+        "min_child_samples": 1,
+        "min_data_in_bin": 1,
+        "reg_lambda": 1.0,
         "subsample": 0.8,
         "subsample_freq": 1,
         "colsample_bytree": 0.8,
@@ -239,7 +251,7 @@ class NGBoostPredictor(FeaturePredictor):
 
     name = "ngb"
     has_uncertainty = True
-    defaults = {"n_estimators": 500, "learning_rate": 0.04, "max_depth": 4, "minibatch_frac": 1.0}
+    tuned = {"n_estimators": 500, "learning_rate": 0.04, "max_depth": 4, "minibatch_frac": 1.0}
     param_distributions = {
         "n_estimators": [200, 500, 1000],
         "learning_rate": [0.01, 0.04, 0.1],
@@ -255,9 +267,10 @@ class NGBoostPredictor(FeaturePredictor):
 
 
 class _NGB(RegressorMixin, BaseEstimator):
-    """NGBRegressor with its tree depth as a plain parameter (so random search can tune it)."""
+    """NGBRegressor with its tree depth as a plain parameter (so random search can tune it); the
+    defaults here are NGBoost's own."""
 
-    def __init__(self, n_estimators=500, learning_rate=0.04, max_depth=4, minibatch_frac=1.0, random_state=None):
+    def __init__(self, n_estimators=500, learning_rate=0.01, max_depth=3, minibatch_frac=1.0, random_state=None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -292,7 +305,7 @@ class GaussianProcessPredictor(FeaturePredictor):
 
     name = "gp"
     has_uncertainty = True
-    defaults = {"nu": 2.5}
+    tuned = {"nu": 2.5}
     param_distributions = {"nu": [0.5, 1.5, 2.5]}
 
     def _make(self, params: dict[str, Any]) -> Any:
@@ -308,12 +321,11 @@ class _GP(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> _GP:
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
         kernel = ConstantKernel(1.0) * Matern(length_scale=3.0, nu=self.nu) + WhiteKernel(0.1)
         self.model_ = GaussianProcessRegressor(
@@ -333,7 +345,7 @@ class BayesianLinearPredictor(FeaturePredictor):
 
     name = "blr"
     has_uncertainty = True
-    defaults: dict[str, Any] = {}
+    tuned: dict[str, Any] = {}
     param_distributions = {"alpha_1": [1e-6, 1e-4, 1e-2], "lambda_1": [1e-6, 1e-4, 1e-2]}
 
     def _make(self, params: dict[str, Any]) -> Any:

@@ -1,0 +1,272 @@
+"""The predictor evaluator: disjoint train/test draws from a benchmark table, every metric per
+(predictor, training size, seed), timings, and the summary table and plot."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from ..metrics import all_metrics
+from ..tables import Table
+
+__all__ = ["PredictorEvaluator", "DEFAULT_TRAIN_SIZES", "summarize", "plot_kendall", "write_records"]
+
+DEFAULT_TRAIN_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 500)
+SAMPLINGS = ("uniform", "mutation")
+
+
+def write_records(records: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
+    """Write records as a JSON list, atomically (a crash never leaves a half-written file)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(records, fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class PredictorEvaluator:
+    """Evaluate predictors on a benchmark table.
+
+    Parameters
+    ----------
+    table : Table
+    predictors : sequence of registered names (``pyengine.predictors.PREDICTORS``) or estimators
+    metric : str, optional; the table column to predict (default: the table's default metric)
+    train_sizes : sequence of int, default (5, 8, 14, 24, 42, 71, 121, 205, 500)
+    seeds : int or sequence of int, default 10; an int N means seeds 0..N-1
+    test_size : int, default 1000
+    sampling : "uniform" or "mutation"
+        uniform: the test set and, disjoint from it, each training set are uniform draws from the
+        table. mutation (White et al.): the test set is drawn from the one-edit neighbours of the
+        table's top 5% architectures (the candidates a local search ranks); training sets are
+        uniform over the rest.
+    encoding : str, default "adjacency_one_hot"
+    tune : bool, default False; cross-validated hyperparameter search on each training set
+    defaults : "tuned" or "library", default "tuned"; the registered predictors' starting
+        hyperparameters (this engine's, or the underlying libraries' own)
+    k : float, default 0.05; the K of P@topK, P@bottomK, BR@K, WR@K (a fraction of the test set)
+
+    ``run()`` returns one record per (predictor, train_size, seed) holding ``predictor``,
+    ``train_size``, ``seed``, every metric of :func:`pyengine.metrics.all_metrics`,
+    ``fit_seconds`` and ``query_seconds_per_arch``. For a seed the training sets of the sizes are
+    nested (each a prefix of one draw), so larger sizes only add architectures.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        predictors: Sequence[Any],
+        *,
+        metric: str | None = None,
+        train_sizes: Iterable[int] = DEFAULT_TRAIN_SIZES,
+        seeds: int | Iterable[int] = 10,
+        test_size: int = 1000,
+        sampling: str = "uniform",
+        encoding: str = "adjacency_one_hot",
+        tune: bool = False,
+        defaults: str = "tuned",
+        k: float = 0.05,
+    ) -> None:
+        self.table = table
+        self.predictors = predictors
+        self.metric = metric
+        self.train_sizes = train_sizes
+        self.seeds = seeds
+        self.test_size = test_size
+        self.sampling = sampling
+        self.encoding = encoding
+        self.tune = tune
+        self.defaults = defaults
+        self.k = k
+
+    def _check(self) -> tuple[list[int], list[int], list[tuple[str, Any]]]:
+        if not isinstance(self.table, Table):
+            got = type(self.table).__name__
+            raise TypeError(f"The 'table' parameter of PredictorEvaluator must be a Table. Got {got}.")
+        sizes = [int(n) for n in self.train_sizes]
+        if not sizes or any(n < 2 for n in sizes):
+            raise ValueError(f"The 'train_sizes' parameter of PredictorEvaluator must be ints >= 2. Got {sizes!r}.")
+        seeds = list(range(self.seeds)) if isinstance(self.seeds, int) else [int(s) for s in self.seeds]
+        if not seeds or (isinstance(self.seeds, int) and self.seeds < 1):
+            raise ValueError(
+                f"The 'seeds' parameter of PredictorEvaluator must be a positive int or a list. Got {self.seeds!r}."
+            )
+        if not isinstance(self.test_size, int) or self.test_size < 2:
+            raise ValueError(
+                f"The 'test_size' parameter of PredictorEvaluator must be an int >= 2. Got {self.test_size!r}."
+            )
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(
+                f"The 'sampling' parameter of PredictorEvaluator must be one of {SAMPLINGS}. Got {self.sampling!r}."
+            )
+        if not self.predictors:
+            raise ValueError("The 'predictors' parameter of PredictorEvaluator must name at least one predictor.")
+        from ..predictors import PREDICTORS
+
+        preds: list[tuple[str, Any]] = []
+        for p in self.predictors:
+            if isinstance(p, str):
+                preds.append((PREDICTORS.canonical_name(p), None))
+            elif hasattr(p, "fit") and hasattr(p, "predict"):
+                preds.append((getattr(p, "name", type(p).__name__), p))
+            else:
+                raise TypeError(f"A predictor must be a registered name or an estimator. Got {type(p).__name__}.")
+        return sizes, seeds, preds
+
+    def _test_pool(self, rows: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.sampling == "uniform":
+            return rng.permutation(rows)
+        # mutation: neighbours of the top 5% that the table holds
+        top = rows[np.argsort(-y[rows], kind="stable")[: max(1, len(rows) // 20)]]
+        from ..spaces._base import take
+
+        cand, _ = self.table.space._edits(take(self.table.archs, top))
+        idx = self.table.indices(cand)
+        near = np.unique(idx[idx >= 0])
+        near = np.intersect1d(near, rows)
+        return rng.permutation(near)
+
+    def run(
+        self, *, progress: bool = False, on_record: Callable[[dict[str, Any]], None] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run every (seed, predictor, train size); ``on_record`` is called with each new record."""
+        sizes, seeds, preds = self._check()
+        from ..encodings import GraphBatch, encode
+        from ..predictors import get_predictor
+
+        y_all = self.table.column(self.metric)
+        metric = self.metric or self.table.default_metric
+        rows = np.flatnonzero(np.isfinite(y_all))
+        if len(rows) < 2:
+            raise ValueError(f"Column {metric!r} of table {self.table.name} has fewer than 2 finite values.")
+        feats = encode(self.table.space, self.encoding, self.table.archs)
+        if isinstance(feats, GraphBatch):
+            raise ValueError(f"The {self.encoding!r} encoding gives graphs; feature predictors need vectors.")
+        records: list[dict[str, Any]] = []
+        total = len(seeds) * len(preds) * len(sizes)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc="evaluate", unit="fit", leave=False)
+        try:
+            for seed in seeds:
+                rng = np.random.default_rng(seed)
+                pool = self._test_pool(rows, y_all, rng)
+                test = pool[: self.test_size]
+                if len(test) < 2:
+                    raise ValueError(f"Only {len(test)} test architectures could be drawn from {self.table.name}.")
+                train_pool = rng.permutation(np.setdiff1d(rows, test))
+                if max(sizes) > len(train_pool):
+                    raise ValueError(
+                        f"Training size {max(sizes)} exceeds the {len(train_pool)} architectures left after a test "
+                        f"set of {len(test)} in {self.table.name}."
+                    )
+                for name, template in preds:
+                    for n in sizes:
+                        train = train_pool[:n]
+                        if template is None:
+                            model = get_predictor(name, random_state=seed, tune=self.tune, defaults=self.defaults)
+                        else:
+                            model = clone(template)
+                            if "random_state" in model.get_params():
+                                model.set_params(random_state=seed)
+                        t0 = time.perf_counter()
+                        model.fit(feats[train], y_all[train])
+                        fit_s = time.perf_counter() - t0
+                        t0 = time.perf_counter()
+                        pred = np.asarray(model.predict(feats[test]), dtype=np.float64)
+                        query_s = time.perf_counter() - t0
+                        if not np.isfinite(pred).all():
+                            raise ValueError(
+                                f"Predictor {name} returned non-finite predictions (train size {n}, seed {seed})."
+                            )
+                        rec = {
+                            "predictor": name,
+                            "train_size": int(n),
+                            "seed": int(seed),
+                            "test_size": int(len(test)),
+                            "table": self.table.name,
+                            "metric": metric,
+                            "encoding": self.encoding,
+                            "sampling": self.sampling,
+                            "defaults": self.defaults if template is None else "custom",
+                            **all_metrics(y_all[test], pred, k=self.k),
+                            "fit_seconds": fit_s,
+                            "query_seconds_per_arch": query_s / len(test),
+                        }
+                        records.append(rec)
+                        if on_record is not None:
+                            on_record(rec)
+                        if bar is not None:
+                            bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        return records
+
+
+def summarize(records: list[dict[str, Any]], field: str = "kendalltau") -> list[dict[str, Any]]:
+    """Mean and standard deviation of a field per (predictor, train_size), in first-seen order."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["predictor"], r["train_size"]), []).append(r)
+    out = []
+    for (pred, n), rs in groups.items():
+        vals = [r[field] for r in rs]
+        out.append(
+            {
+                "predictor": pred,
+                "train_size": n,
+                "runs": len(rs),
+                "mean": statistics.fmean(vals),
+                "std": statistics.pstdev(vals) if len(vals) > 1 else 0.0,
+                "spearman": statistics.fmean(r["spearman"] for r in rs),
+                "sparse_kendalltau": statistics.fmean(r["sparse_kendalltau"] for r in rs),
+                "fit_seconds": statistics.fmean(r["fit_seconds"] for r in rs),
+            }
+        )
+    return out
+
+
+def plot_kendall(records: list[dict[str, Any]], path: str | os.PathLike[str], *, title: str = "") -> None:
+    """PNG of mean Kendall tau (band: one std) against training size, one line per predictor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summarize(records)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for pred in dict.fromkeys(r["predictor"] for r in rows):
+        pts = sorted((r["train_size"], r["mean"], r["std"]) for r in rows if r["predictor"] == pred)
+        n = np.array([p[0] for p in pts])
+        m = np.array([p[1] for p in pts])
+        s = np.array([p[2] for p in pts])
+        ax.plot(n, m, marker="o", label=pred)
+        ax.fill_between(n, m - s, m + s, alpha=0.15)
+    ax.set_xscale("log")
+    sizes = sorted({r["train_size"] for r in rows})
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("training architectures")
+    ax.set_ylabel("Kendall tau")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

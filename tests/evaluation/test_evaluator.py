@@ -1,0 +1,137 @@
+"""The evaluator on real data: record fields, disjoint draws, determinism, mutation sampling."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pyengine.evaluation import PredictorEvaluator, summarize
+from pyengine.predictors import get_predictor
+from pyengine.tables import load_table
+
+FIELDS = {
+    "predictor",
+    "train_size",
+    "seed",
+    "kendalltau",
+    "spearman",
+    "pearson",
+    "sparse_kendalltau",
+    "fit_seconds",
+    "query_seconds_per_arch",
+    "p_at_top_k",
+    "br_at_k",
+    "mae",
+}
+
+
+@pytest.fixture(scope="module")
+def table(data_dir):
+    return load_table("nb201_cifar10_200ep")
+
+
+def test_records_and_determinism(table):
+    ev = PredictorEvaluator(table, ["rf", "blr"], train_sizes=[10, 50], seeds=2, test_size=300)
+    recs = ev.run()
+    assert len(recs) == 2 * 2 * 2
+    for r in recs:
+        assert FIELDS <= set(r)
+        assert isinstance(r["train_size"], int) and isinstance(r["seed"], int)
+        assert r["metric"] == "cifar10_valid_valacc" and r["test_size"] == 300
+    again = PredictorEvaluator(table, ["rf", "blr"], train_sizes=[10, 50], seeds=2, test_size=300).run()
+    assert [r["kendalltau"] for r in recs] == [r["kendalltau"] for r in again]
+    rows = summarize(recs)
+    assert [(r["predictor"], r["train_size"]) for r in rows] == [("rf", 10), ("rf", 50), ("blr", 10), ("blr", 50)]
+    rf50 = next(r for r in rows if (r["predictor"], r["train_size"]) == ("rf", 50))
+    assert rf50["mean"] > 0.3
+
+
+def test_train_and_test_are_disjoint(table, monkeypatch):
+    seen = []
+    real_fit = get_predictor("blr").__class__.fit
+
+    def spy(self, x, y, extra=None):
+        seen.append(x.copy())
+        return real_fit(self, x, y, extra)
+
+    monkeypatch.setattr(get_predictor("blr").__class__, "fit", spy)
+    ev = PredictorEvaluator(table, ["blr"], train_sizes=[20, 40], seeds=[3], test_size=15000)
+    ev.run()
+    assert len(seen) == 2 and np.array_equal(seen[0], seen[1][:20])  # nested training sets
+    with pytest.raises(ValueError, match="exceeds"):
+        PredictorEvaluator(table, ["blr"], train_sizes=[700], seeds=1, test_size=15000).run()
+
+
+def test_mutation_sampling_draws_neighbours_of_the_best(table):
+    ev = PredictorEvaluator(table, ["blr"], train_sizes=[20], seeds=1, test_size=200, sampling="mutation")
+    rng = np.random.default_rng(0)
+    y = table.column()
+    pool = ev._test_pool(np.arange(len(table)), y, rng)
+    assert np.median(y[pool]) > np.median(y) + 1.5  # neighbours of the top 5% are good architectures
+    assert 1000 < len(pool) < len(table)
+    assert len(ev.run()) == 1
+
+
+def test_bad_configuration(table):
+    with pytest.raises(ValueError, match="Unknown metric"):
+        PredictorEvaluator(table, ["rf"], metric="nope", train_sizes=[5], seeds=1).run()
+    with pytest.raises(ValueError, match="'train_sizes'"):
+        PredictorEvaluator(table, ["rf"], train_sizes=[], seeds=1).run()
+    with pytest.raises(ValueError, match="'sampling'"):
+        PredictorEvaluator(table, ["rf"], train_sizes=[5], sampling="random").run()
+    with pytest.raises(ValueError, match="Valid names"):
+        PredictorEvaluator(table, ["forest"], train_sizes=[5]).run()
+
+
+def test_cli_evaluate_writes_records_and_plot(tmp_path, capsys, data_dir):
+    from pyengine.cli import main
+
+    out = tmp_path / "ev.json"
+    csv = data_dir / "nb201" / "nb201_cifar10_200ep.csv"
+    argv = [
+        "evaluate",
+        "--space",
+        "nb201",
+        "--table",
+        str(csv),
+        "--metric",
+        "cifar10_valid_valacc",
+        "--predictors",
+        "rf,blr",
+        "--train-sizes",
+        "20,60",
+        "--seeds",
+        "2",
+        "--test-size",
+        "200",
+        "--json",
+        str(out),
+    ]
+    assert main(argv) == 0
+    recs = json.loads(out.read_text())
+    assert len(recs) == 8 and FIELDS <= set(recs[0])
+    assert {r["seed"] for r in recs} == {0, 1} and {r["train_size"] for r in recs} == {20, 60}
+    assert (tmp_path / "ev.png").stat().st_size > 1000
+    text = capsys.readouterr().out
+    assert "kendalltau" in text and "rf" in text
+    assert main(["evaluate", "--space", "nb101", "--table", str(csv), "--predictors", "rf"]) == 1
+    assert "not an NB101 module hash" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "evaluate",
+                "--table",
+                str(csv),
+                "--metric",
+                "cifar10_test",
+                "--predictors",
+                "rf",
+                "--train-sizes",
+                "5",
+                "--seeds",
+                "1",
+            ]
+        )
+        == 1
+    )
+    assert "Unknown metric" in capsys.readouterr().err
