@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -120,6 +120,29 @@ class Table:
             shown = ", ".join(str(r) for r in rows[:10])
             raise ValueError(f"{len(rows)} architecture(s) are not in table {self.name} (rows {shown}).")
         return self.column(metric)[idx]
+
+    def query_curve(self, archs: Any, curve: str) -> np.ndarray:
+        """Per-epoch values of each architecture: array of shape (n, n_epochs)."""
+        if curve not in self.curves:
+            have = ", ".join(self.curves) or "none"
+            raise ValueError(f"Unknown curve {curve!r} for table {self.name}. Curves: {have}.")
+        idx = self.indices(archs)
+        if (idx < 0).any():
+            raise ValueError(f"{int((idx < 0).sum())} architecture(s) are not in table {self.name}.")
+        return self.curves[curve][idx]
+
+    def __iter__(self) -> Iterator[tuple[Any, dict[str, float]]]:
+        """(architecture as a batch of one, its columns) for every record, in table order."""
+        for i in range(len(self)):
+            yield take(self.archs, [i]), {k: float(v[i]) for k, v in self.columns.items()}
+
+    def iter_batches(self, batch_size: int = 65536) -> Iterator[tuple[Any, dict[str, np.ndarray]]]:
+        """(batch, columns of the batch) in table order."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"The 'batch_size' parameter must be a positive int. Got {batch_size!r} instead.")
+        for start in range(0, len(self), batch_size):
+            r = np.arange(start, min(len(self), start + batch_size))
+            yield take(self.archs, r), {k: v[r] for k, v in self.columns.items()}
 
     def best(self, metric: str | None = None) -> tuple[int, float]:
         """(row, value) of the best (largest) finite value of a column: the oracle."""

@@ -64,6 +64,12 @@ def test_learning_curves_and_macro(data_dir):
     lc = load_table("nb201_learning_curves")
     assert lc.curves["val_acc"].shape == (200, 200)
     assert np.allclose(lc.curves["val_acc"][:, -1], lc.column("cifar10_valid_valacc"))
+    assert np.array_equal(lc.query_curve(lc.strings()[5:7], "val_acc"), lc.curves["val_acc"][5:7])
+    with pytest.raises(ValueError, match="Curves: train_acc, val_acc"):
+        lc.query_curve(lc.strings()[:1], "loss")
+    arch, cols = next(iter(lc))
+    assert cols["cifar10_valid_valacc"] == lc.column()[0]
+    assert sum(len(b.ops) for b, _ in lc.iter_batches(64)) == 200
     full = load_table("nb201_cifar10_200ep")
     assert np.allclose(full.query(lc.archs), lc.column(), atol=0.01)
     macro = load_table("macro")
