@@ -40,33 +40,16 @@ def _open_out(path: str | None) -> IO[str]:
 
 def _read_cells(stream: IO[str], source: str) -> Iterator[list[tuple[int, Any, Any]]]:
     """Yield chunks of (line number, matrix, ops) from a JSONL stream, checking each record."""
-    chunk: list[tuple[int, Any, Any]] = []
-    seen = 0
-    for lineno, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CliError(f"{source}, line {lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
-        if not isinstance(rec, dict):
-            raise CliError(
-                f"{source}, line {lineno}: expected an object with 'matrix' and 'ops'. Got {type(rec).__name__}."
-            )
-        for field in ("matrix", "ops"):
-            if field not in rec:
-                raise CliError(f"{source}, line {lineno}: missing field '{field}'")
-        if not isinstance(rec["ops"], list):
-            raise CliError(f"{source}, line {lineno}: field 'ops' must be a list. Got {type(rec['ops']).__name__}.")
-        chunk.append((lineno, rec["matrix"], rec["ops"]))
-        seen += 1
-        if len(chunk) == _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-    if seen == 0:
-        raise CliError(f"{source} holds no cells (empty input)")
+    for chunk in _read_records(stream, source, what="cells"):
+        out = []
+        for lineno, rec in chunk:
+            for field in ("matrix", "ops"):
+                if field not in rec:
+                    raise CliError(f"{source}, line {lineno}: missing field '{field}'")
+            if not isinstance(rec["ops"], list):
+                raise CliError(f"{source}, line {lineno}: field 'ops' must be a list. Got {type(rec['ops']).__name__}.")
+            out.append((lineno, rec["matrix"], rec["ops"]))
+        yield out
 
 
 def _cmd_hash(args: argparse.Namespace) -> int:
@@ -163,7 +146,7 @@ def _cmd_unique(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_records(stream: IO[str], source: str) -> Iterator[list[tuple[int, dict]]]:
+def _read_records(stream: IO[str], source: str, what: str = "architectures") -> Iterator[list[tuple[int, dict]]]:
     """Yield chunks of (line number, record dict) from a JSONL stream."""
     chunk: list[tuple[int, dict]] = []
     seen = 0
@@ -175,7 +158,7 @@ def _read_records(stream: IO[str], source: str) -> Iterator[list[tuple[int, dict
         except json.JSONDecodeError as err:
             raise CliError(f"{source}, line {lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
         if not isinstance(rec, dict):
-            raise CliError(f"{source}, line {lineno}: expected a JSON object. Got {type(rec).__name__}.")
+            raise CliError(f"{source}, line {lineno}: expected an object. Got {type(rec).__name__}.")
         chunk.append((lineno, rec))
         seen += 1
         if len(chunk) == _CHUNK:
@@ -184,7 +167,7 @@ def _read_records(stream: IO[str], source: str) -> Iterator[list[tuple[int, dict
     if chunk:
         yield chunk
     if seen == 0:
-        raise CliError(f"{source} holds no architectures (empty input)")
+        raise CliError(f"{source} holds no {what} (empty input)")
 
 
 def _json_value(a: np.ndarray) -> Any:
