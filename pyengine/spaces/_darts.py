@@ -14,7 +14,8 @@ __all__ = ["DartsSpace", "DartsBatch"]
 
 _NODE = 2 + np.arange(g.NUM_EDGES) // 2  # node fed by each edge
 _PARTNER = np.arange(g.NUM_EDGES) ^ 1  # the other edge of the same node
-_PER_CELL_CLASSES_OF_LABELLINGS = int(np.prod([n * (n - 1) // 2 * 49 for n in range(2, 6)]))
+# genotypes of one cell, the two edges of a node taken as unordered: prod over nodes of C(i, 2) * 7^2
+_GENOTYPES_PER_CELL = int(np.prod([n * (n - 1) // 2 * 49 for n in range(2, 6)]))
 
 
 class DartsBatch(NamedTuple):
@@ -58,7 +59,7 @@ class DartsSpace(SearchSpace):
 
     @property
     def size(self) -> int:
-        return _PER_CELL_CLASSES_OF_LABELLINGS**2
+        return _GENOTYPES_PER_CELL**2
 
     def check(self, batch: Any) -> DartsBatch:
         if not isinstance(batch, DartsBatch):

@@ -113,7 +113,6 @@ class MacroSpace(SearchSpace):
         if self._skip < 0:
             return self.size
         total = 1
-        first = int(self._allowed()[0].sum())
         for s, e in self._blocks:
             first = int(self._allowed()[s].sum())
             total *= first * sum(self._block_class_weights(e - s - 1))

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import nb101 as g
-from ._base import SearchSpace, invalid_rows
+from ._base import SearchSpace, check_count, check_rng, invalid_rows
 
 __all__ = ["NB101Space"]
 
@@ -108,8 +108,6 @@ class NB101Space(SearchSpace):
         return g.cells_from_keys(keys[rng.integers(0, len(keys), size=n)])
 
     def sample(self, n: int, rng: Any, *, unique: bool = False) -> g.CellBatch:
-        from ._base import check_count, check_rng
-
         if unique:  # exact: a draw without replacement from the enumerated space
             n = check_count(n, "NB101Space.sample")
             rng = check_rng(rng, "NB101Space.sample")
