@@ -43,11 +43,11 @@ STREAM_CHUNK = 8_192
 
 
 def _batch(space: Any, n: int, rng: np.random.Generator) -> Any:
-    if space.name == "nb101":  # draws from the enumerated space are cheap at any size
-        from .graph import nb101
+    if space.name == "nb101":  # draws from the listed space are cheap at any size
+        from .spaces._base import take
 
-        keys = nb101.enumerate_space(hashes=False).canonical_keys
-        return nb101.cells_from_keys(keys[rng.integers(0, len(keys), size=n)])
+        everything = space.all()
+        return take(everything, rng.integers(0, len(everything.num_vertices), size=n))
     return space.sample(n, rng)
 
 

@@ -133,7 +133,7 @@ class PredictorEvaluator:
         top = rows[np.argsort(-y[rows], kind="stable")[: max(1, len(rows) // 20)]]
         from ..spaces._base import take
 
-        cand, _ = self.table.space._edits(take(self.table.archs, top))
+        cand, _ = self.table.space.edits(take(self.table.archs, top))
         idx = self.table.indices(cand)
         near = np.unique(idx[idx >= 0])
         near = np.intersect1d(near, rows)

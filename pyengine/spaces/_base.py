@@ -206,7 +206,7 @@ class SearchSpace(abc.ABC):
     def neighbors(self, arch: Any) -> Any:
         """All one-edit neighbours of one architecture, one per isomorphism class, excluding the
         architecture's own class; in the order the edits are generated."""
-        batch = self.check(self.as_batch(arch))
+        batch = self.as_batch(arch)
         if batch_len(batch) != 1:
             raise ValueError(f"neighbors takes one architecture. Got {batch_len(batch)}.")
         cand, _ = self._edits(batch)
@@ -215,10 +215,15 @@ class SearchSpace(abc.ABC):
         keep = keep[keys[keep] != self.canonical_keys(batch)[0]]
         return take(cand, keep)
 
+    def edits(self, batch: Any) -> tuple[Any, np.ndarray]:
+        """Every valid one-edit neighbour of every architecture of a batch (isomorphs of the parent
+        included), and the row of the parent each came from: (batch, array of shape (n_edits,))."""
+        return self._edits(self.check(batch))
+
     def is_isomorphic(self, a: Any, b: Any) -> np.ndarray:
         """Row-wise isomorphism of two batches of equal length: bool array of shape (n_archs,)."""
-        ka = self.canonical_keys(self.check(self.as_batch(a)))
-        kb = self.canonical_keys(self.check(self.as_batch(b)))
+        ka = self.canonical_keys(self.as_batch(a))
+        kb = self.canonical_keys(self.as_batch(b))
         if ka.shape != kb.shape:
             raise ValueError(f"is_isomorphic needs batches of equal length. Got {len(ka)} and {len(kb)}.")
         return np.asarray(ka == kb)
