@@ -231,6 +231,21 @@ def _int_list(text: str, what: str) -> list[int]:
     return values
 
 
+def _predictor_params(items: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        name, dot, param = key.partition(".")
+        if not sep or not dot or not name or not param:
+            raise CliError(f"--set takes NAME.PARAM=VALUE. Got {item!r}.")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value  # a bare string
+        out.setdefault(name.strip(), {})[param.strip()] = parsed
+    return out
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_kendall, summarize, write_records
     from .spaces import get_space
@@ -256,6 +271,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         encoding=args.encoding,
         tune=args.tune,
         defaults=args.defaults,
+        predictor_params=_predictor_params(args.set),
     )
     records: list[dict[str, Any]] = []
 
@@ -374,7 +390,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive, default=10, help="N runs with seeds 0..N-1 (default 10)")
     p.add_argument("--test-size", type=_int_at_least(2, "--test-size"), default=1000, help="test architectures")
     p.add_argument("--sampling", choices=["uniform", "mutation"], default="uniform", help="how test sets are drawn")
-    p.add_argument("--encoding", default="adjacency_one_hot", help="encoding of the feature-based predictors")
+    p.add_argument(
+        "--encoding",
+        help="encoding of the vector-input predictors (default: each one's own; gcn always reads graphs)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME.PARAM=VALUE",
+        help="a predictor parameter, VALUE as JSON (e.g. gcn_two_stage.threshold=0.91); repeatable",
+    )
     p.add_argument("--defaults", choices=["tuned", "library"], default="tuned", help="starting hyperparameters")
     p.add_argument("--tune", action="store_true", help="cross-validated search on each training set")
     p.add_argument("--json", metavar="OUT", help="write the records (a JSON list) to OUT, updated after each fit")

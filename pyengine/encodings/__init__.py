@@ -14,9 +14,9 @@ import numpy as np
 
 from .._registry import Registry
 from ..spaces import SearchSpace, get_space
-from ._encoders import BUCKETS, GraphBatch
+from ._encoders import BUCKETS, GraphBatch, kernel
 
-__all__ = ["ENCODINGS", "encode", "GraphBatch", "BUCKETS"]
+__all__ = ["ENCODINGS", "encode", "kernel", "GraphBatch", "BUCKETS"]
 
 ENCODINGS: Registry[Any] = Registry("encoding")
 ENCODINGS.register("adjacency_one_hot", "pyengine.encodings._encoders:adjacency_one_hot", aliases=("onehot",))

@@ -16,7 +16,7 @@ import numpy as np
 from ..spaces import DartsSpace, MacroSpace, NB101Space, NB201Space, SearchSpace
 from . import _kernels as K
 
-__all__ = ["GraphBatch", "BUCKETS", "adjacency_one_hot", "categorical", "gcn", "path", "path_trunc"]
+__all__ = ["GraphBatch", "BUCKETS", "kernel", "adjacency_one_hot", "categorical", "gcn", "path", "path_trunc"]
 
 BUCKETS = (128, 1024, 8192)
 
@@ -117,70 +117,89 @@ def _arrays(space: SearchSpace, batch: Any) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(f) for f in batch)
 
 
-def adjacency_one_hot(space: SearchSpace, batch: Any) -> np.ndarray:
-    """Adjacency one-hot, float32 (n_archs, d): NB101 36 and NB201 30 (NASLib's layouts), DARTS
-    196, chains n_layers * n_choices."""
-    fn = _dispatch(
-        "adjacency_one_hot",
-        space,
-        {
-            NB101Space: K.nb101_adjacency_one_hot,
-            NB201Space: K.nb201_adjacency_one_hot,
-            DartsSpace: K.darts_adjacency_one_hot,
-            MacroSpace: K.macro_adjacency_one_hot,
-        },
-    )
-    static = {"n_choices": len(space.choices)} if isinstance(space, MacroSpace) else {}
-    return run_chunked(fn, _arrays(space, batch), **static)[0]
-
-
-def categorical(space: SearchSpace, batch: Any) -> np.ndarray:
-    """Integer-valued features, float32 (n_archs, d): NB101 26 (edge bits, interior ops), NB201 6,
-    DARTS 32, chains n_layers."""
-    fn = _dispatch(
-        "categorical",
-        space,
-        {
-            NB101Space: K.nb101_categorical,
-            NB201Space: K.nb201_categorical,
-            DartsSpace: K.darts_categorical,
-            MacroSpace: K.macro_categorical,
-        },
-    )
-    return run_chunked(fn, _arrays(space, batch))[0]
-
-
-def gcn(space: SearchSpace, batch: Any) -> GraphBatch:
-    """GCN inputs (:class:`GraphBatch`): NB101 7 nodes x 5 features, NB201 8 x 7 (edges as nodes),
-    DARTS 30 x 12, chains (n_layers + 2) x (n_choices + 2)."""
-    fn = _dispatch(
-        "gcn",
-        space,
-        {NB101Space: K.nb101_gcn, NB201Space: K.nb201_gcn, DartsSpace: K.darts_gcn, MacroSpace: K.macro_gcn},
-    )
-    static = {"n_choices": len(space.choices)} if isinstance(space, MacroSpace) else {}
-    return GraphBatch(*run_chunked(fn, _arrays(space, batch), **static))
-
-
 _PATH_KERNELS: dict[type, tuple[Callable[..., Any], int]] = {
     NB101Space: (K.nb101_path, K.NB101_PATH_DIMS),
     NB201Space: (K.nb201_path, K.NB201_PATH_DIMS),
     DartsSpace: (K.darts_path, K.DARTS_PATH_DIMS),
 }
 
+_KERNELS: dict[str, dict[type, Callable[..., Any]]] = {
+    "adjacency_one_hot": {
+        NB101Space: K.nb101_adjacency_one_hot,
+        NB201Space: K.nb201_adjacency_one_hot,
+        DartsSpace: K.darts_adjacency_one_hot,
+        MacroSpace: K.macro_adjacency_one_hot,
+    },
+    "categorical": {
+        NB101Space: K.nb101_categorical,
+        NB201Space: K.nb201_categorical,
+        DartsSpace: K.darts_categorical,
+        MacroSpace: K.macro_categorical,
+    },
+    "gcn": {NB101Space: K.nb101_gcn, NB201Space: K.nb201_gcn, DartsSpace: K.darts_gcn, MacroSpace: K.macro_gcn},
+    "path": {k: v[0] for k, v in _PATH_KERNELS.items()},
+    "path_trunc": {k: v[0] for k, v in _PATH_KERNELS.items()},
+}
+_CHAIN_STATIC = ("adjacency_one_hot", "gcn")  # chain kernels that need the number of choices
+
+
+def _kernel_and_static(space: SearchSpace, name: str, params: dict[str, Any]) -> tuple[Callable[..., Any], dict]:
+    fn = _dispatch(name, space, _KERNELS[name])
+    static: dict[str, Any] = {}
+    if isinstance(space, MacroSpace) and name in _CHAIN_STATIC:
+        static["n_choices"] = len(space.choices)
+    if name == "path_trunc":
+        full = next(v[1] for c, v in _PATH_KERNELS.items() if isinstance(space, c))
+        k = params.get("k", 40)
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= full:
+            raise ValueError(
+                f"The 'k' parameter of path_trunc must be an int in 1..{full} for {space.name}. Got {k!r} instead."
+            )
+        static["dims"] = int(k)
+    elif params:
+        raise TypeError(f"The {name!r} encoding takes no parameters. Got {sorted(params)}.")
+    return fn, static
+
+
+def kernel(space: SearchSpace, name: str, **params: Any) -> Callable[..., Any]:
+    """The jit-compiled kernel behind encoding ``name`` for ``space``.
+
+    It maps the arrays of a batch (any length, no chunking) to device arrays: one array, or the
+    (adjacency, features, mask) triple for ``gcn``. Models that consume encodings on device (the
+    neural predictors) call it to skip the copy to host.
+    """
+    fn, static = _kernel_and_static(space, name, params)
+    return functools.partial(fn, **static) if static else fn
+
+
+def _encode(name: str, space: SearchSpace, batch: Any, **params: Any) -> tuple[np.ndarray, ...]:
+    fn, static = _kernel_and_static(space, name, params)
+    return run_chunked(fn, _arrays(space, batch), **static)
+
+
+def adjacency_one_hot(space: SearchSpace, batch: Any) -> np.ndarray:
+    """Adjacency one-hot, float32 (n_archs, d): NB101 36 and NB201 30 (NASLib's layouts), DARTS
+    196, chains n_layers * n_choices."""
+    return _encode("adjacency_one_hot", space, batch)[0]
+
+
+def categorical(space: SearchSpace, batch: Any) -> np.ndarray:
+    """Integer-valued features, float32 (n_archs, d): NB101 26 (edge bits, interior ops), NB201 6,
+    DARTS 32, chains n_layers."""
+    return _encode("categorical", space, batch)[0]
+
+
+def gcn(space: SearchSpace, batch: Any) -> GraphBatch:
+    """GCN inputs (:class:`GraphBatch`): NB101 7 nodes x 5 features, NB201 8 x 7 (edges as nodes),
+    DARTS 30 x 12, chains (n_layers + 2) x (n_choices + 2)."""
+    return GraphBatch(*_encode("gcn", space, batch))
+
 
 def path(space: SearchSpace, batch: Any) -> np.ndarray:
     """Full path encoding, float32 (n_archs, d): NB101 364 (BANANAS), NB201 155, DARTS 11,200."""
-    fn = _dispatch("path", space, {k: v[0] for k, v in _PATH_KERNELS.items()})
-    return run_chunked(fn, _arrays(space, batch))[0]
+    return _encode("path", space, batch)[0]
 
 
 def path_trunc(space: SearchSpace, batch: Any, k: int = 40) -> np.ndarray:
     """The first ``k`` entries of the path encoding (default 40: NB101 paths of length <= 3)."""
-    fn = _dispatch("path_trunc", space, {c: v[0] for c, v in _PATH_KERNELS.items()})
-    full = next(v[1] for c, v in _PATH_KERNELS.items() if isinstance(space, c))
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= full:
-        raise ValueError(
-            f"The 'k' parameter of path_trunc must be an int in 1..{full} for {space.name}. Got {k!r} instead."
-        )
-    return run_chunked(fn, _arrays(space, batch), dims=int(k))[0]
+    return _encode("path_trunc", space, batch, k=k)[0]

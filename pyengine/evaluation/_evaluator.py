@@ -53,7 +53,12 @@ class PredictorEvaluator:
         table. mutation (White et al.): the test set is drawn from the one-edit neighbours of the
         table's top 5% architectures (the candidates a local search ranks); training sets are
         uniform over the rest.
-    encoding : str, default "adjacency_one_hot"
+    encoding : str, optional
+        Encoding for the predictors that take one (feature-based, ``mlp``, ``bananas``). Default:
+        each predictor's own (``adjacency_one_hot``; ``path`` for ``bananas``); graph models
+        (``gcn``) always read the ``gcn`` encoding. Each encoding of the table is computed once.
+    predictor_params : dict, optional
+        Parameters per registered name, e.g. ``{"gcn_two_stage": {"threshold": 0.91}}``.
     tune : bool, default False; cross-validated hyperparameter search on each training set
     defaults : "tuned" or "library", default "tuned"; the registered predictors' starting
         hyperparameters (this engine's, or the underlying libraries' own)
@@ -75,10 +80,11 @@ class PredictorEvaluator:
         seeds: int | Iterable[int] = 10,
         test_size: int = 1000,
         sampling: str = "uniform",
-        encoding: str = "adjacency_one_hot",
+        encoding: str | None = None,
         tune: bool = False,
         defaults: str = "tuned",
         k: float = 0.05,
+        predictor_params: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.table = table
         self.predictors = predictors
@@ -91,6 +97,7 @@ class PredictorEvaluator:
         self.tune = tune
         self.defaults = defaults
         self.k = k
+        self.predictor_params = predictor_params
 
     def _check(self) -> tuple[list[int], list[int], list[tuple[str, Any]]]:
         if not isinstance(self.table, Table):
@@ -116,6 +123,11 @@ class PredictorEvaluator:
             raise ValueError("The 'predictors' parameter of PredictorEvaluator must name at least one predictor.")
         from ..predictors import PREDICTORS
 
+        extra = self.predictor_params or {}
+        if not isinstance(extra, dict) or not all(isinstance(v, dict) for v in extra.values()):
+            raise TypeError("The 'predictor_params' parameter of PredictorEvaluator must map names to dicts.")
+        for key in extra:
+            PREDICTORS.canonical_name(key)
         preds: list[tuple[str, Any]] = []
         for p in self.predictors:
             if isinstance(p, str):
@@ -144,17 +156,30 @@ class PredictorEvaluator:
     ) -> list[dict[str, Any]]:
         """Run every (seed, predictor, train size); ``on_record`` is called with each new record."""
         sizes, seeds, preds = self._check()
-        from ..encodings import GraphBatch, encode
-        from ..predictors import get_predictor
+        from ..encodings import encode
+        from ..predictors import PREDICTORS, get_predictor
 
         y_all = self.table.column(self.metric)
         metric = self.metric or self.table.default_metric
         rows = np.flatnonzero(np.isfinite(y_all))
         if len(rows) < 2:
             raise ValueError(f"Column {metric!r} of table {self.table.name} has fewer than 2 finite values.")
-        feats = encode(self.table.space, self.encoding, self.table.archs)
-        if isinstance(feats, GraphBatch):
-            raise ValueError(f"The {self.encoding!r} encoding gives graphs; feature predictors need vectors.")
+        encoded: dict[str, Any] = {}
+
+        def inputs(model: Any) -> tuple[str, Any]:
+            if getattr(model, "graph_input", False):
+                name = "gcn"
+            else:
+                name = str(model.get_params().get("encoding") or self.encoding or "adjacency_one_hot")
+            if name not in encoded:
+                encoded[name] = encode(self.table.space, name, self.table.archs)
+            return name, encoded[name]
+
+        if self.encoding is not None:
+            from ..encodings import ENCODINGS
+
+            ENCODINGS.canonical_name(self.encoding)
+        extra = {PREDICTORS.canonical_name(k): v for k, v in (self.predictor_params or {}).items()}
         records: list[dict[str, Any]] = []
         total = len(seeds) * len(preds) * len(sizes)
         bar = None
@@ -179,16 +204,22 @@ class PredictorEvaluator:
                     for n in sizes:
                         train = train_pool[:n]
                         if template is None:
-                            model = get_predictor(name, random_state=seed, tune=self.tune, defaults=self.defaults)
+                            model = get_predictor(name)
+                            wanted = {"random_state": seed, "tune": self.tune, "defaults": self.defaults}
+                            if self.encoding is not None and not getattr(model, "graph_input", False):
+                                wanted["encoding"] = self.encoding
+                            own = model.get_params()
+                            model.set_params(**{k: v for k, v in wanted.items() if k in own}, **extra.get(name, {}))
                         else:
                             model = clone(template)
                             if "random_state" in model.get_params():
                                 model.set_params(random_state=seed)
+                        enc_name, feats = inputs(model)
                         t0 = time.perf_counter()
-                        model.fit(feats[train], y_all[train])
+                        model.fit(_rows(feats, train), y_all[train])
                         fit_s = time.perf_counter() - t0
                         t0 = time.perf_counter()
-                        pred = np.asarray(model.predict(feats[test]), dtype=np.float64)
+                        pred = np.asarray(model.predict(_rows(feats, test)), dtype=np.float64)
                         query_s = time.perf_counter() - t0
                         if not np.isfinite(pred).all():
                             raise ValueError(
@@ -201,7 +232,7 @@ class PredictorEvaluator:
                             "test_size": int(len(test)),
                             "table": self.table.name,
                             "metric": metric,
-                            "encoding": self.encoding,
+                            "encoding": enc_name,
                             "sampling": self.sampling,
                             "defaults": self.defaults if template is None else "custom",
                             **all_metrics(y_all[test], pred, k=self.k),
@@ -217,6 +248,14 @@ class PredictorEvaluator:
             if bar is not None:
                 bar.close()
         return records
+
+
+def _rows(x: Any, idx: np.ndarray) -> Any:
+    from ..encodings import GraphBatch
+
+    if isinstance(x, GraphBatch):
+        return GraphBatch(*(a[idx] for a in x))
+    return x[idx]
 
 
 def summarize(records: list[dict[str, Any]], field: str = "kendalltau") -> list[dict[str, Any]]:

@@ -3,6 +3,10 @@
 Feature-based: ``rf``, ``xgb``, ``lgb``, ``ngb``, ``gp``, ``blr`` on any encoding
 (``adjacency_one_hot`` by default), with uncertainty from ``predict(X, return_std=True)`` where the
 model has one (rf, ngb, gp, blr).
+
+Neural (flax + optax, ensembles trained as one vmapped program): ``gcn`` (Wen et al.'s
+bidirectional GCN), ``gcn_two_stage`` (its classifier + regressor cascade), ``bananas`` (an
+ensemble of 5 MLPs on the path encoding) and ``mlp`` (one MLP on any encoding).
 """
 
 from __future__ import annotations
@@ -30,7 +34,15 @@ __all__ = [
     "NGBoostPredictor",
     "GaussianProcessPredictor",
     "BayesianLinearPredictor",
+    "NeuralPredictor",
+    "GCNPredictor",
+    "TwoStageGCNPredictor",
+    "MLPPredictor",
+    "BananasPredictor",
 ]
+from ._gcn import GCNPredictor, TwoStageGCNPredictor
+from ._mlp import BananasPredictor, MLPPredictor
+from ._nn import NeuralPredictor
 
 PREDICTORS: Registry[Any] = Registry("predictor")
 _F = "pyengine.predictors._feature:"
@@ -40,6 +52,10 @@ PREDICTORS.register("lgb", _F + "LightGBMPredictor", aliases=("lightgbm", "lgbm"
 PREDICTORS.register("ngb", _F + "NGBoostPredictor", aliases=("ngboost",))
 PREDICTORS.register("gp", _F + "GaussianProcessPredictor")
 PREDICTORS.register("blr", _F + "BayesianLinearPredictor", aliases=("bayesian_linear",))
+PREDICTORS.register("gcn", "pyengine.predictors._gcn:GCNPredictor", aliases=("neural_predictor",))
+PREDICTORS.register("gcn_two_stage", "pyengine.predictors._gcn:TwoStageGCNPredictor", aliases=("two_stage",))
+PREDICTORS.register("bananas", "pyengine.predictors._mlp:BananasPredictor")
+PREDICTORS.register("mlp", "pyengine.predictors._mlp:MLPPredictor")
 
 
 def get_predictor(name: str, **params: Any) -> Any:

@@ -1,0 +1,370 @@
+"""The Neural Predictor of Wen et al.: a bidirectional GCN regressor, and the two-stage
+classifier + regressor cascade, as flax models trained by the shared ensemble program."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen as nn
+
+from ._nn import NeuralPredictor, TrainConfig, _float_in, _positive_int
+
+__all__ = ["GCN", "GCNPredictor", "TwoStageGCNPredictor", "normalized_adjacency"]
+
+log = logging.getLogger(__name__)
+
+_torch_linear_init = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")  # U(+-1/sqrt(fan_in))
+
+
+def normalized_adjacency(adjacency: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Â = rownorm(A + I) and Â_T = rownorm(Âᵀ), each of shape (..., v, v)."""
+    v = adjacency.shape[-1]
+    a = adjacency + jnp.eye(v, dtype=adjacency.dtype)
+    a_hat = a / jnp.sum(a, axis=-1, keepdims=True)
+    a_t = jnp.swapaxes(a_hat, -1, -2)
+    return a_hat, a_t / jnp.sum(a_t, axis=-1, keepdims=True)
+
+
+class GCN(nn.Module):
+    """Bidirectional GCN of one architecture batch.
+
+    Input: (adjacency (B, v, v), features (B, v, d), mask (B, v)). Each layer is
+    H' = Dropout(½ ReLU(Â H W_f) + ½ ReLU(Â_T H W_b)), with W_f and W_b (no bias, Xavier-uniform)
+    applied as one matmul with [W_f | W_b]. With ``gather_first`` the features are one-hot and the
+    first layer's matmul is a row gather of [W_f | W_b]. Readout: masked mean over real vertices,
+    fc (hidden -> fc_hidden, no bias), dropout, fc (fc_hidden -> 1, no bias); in evaluation the two
+    fcs (no nonlinearity between them) are applied as one vector. Output (B,): a linear value, or
+    sigmoid(value) with ``bounded``.
+    """
+
+    n_layers: int = 3
+    hidden: int = 144
+    fc_hidden: int = 128
+    dropout: float = 0.1
+    gather_first: bool = False
+    bounded: bool = False
+
+    @nn.compact
+    def __call__(self, graph: tuple[jax.Array, jax.Array, jax.Array], train: bool = False) -> jax.Array:
+        adjacency, features, mask = graph
+        a_hat, a_t = normalized_adjacency(adjacency.astype(jnp.float32))
+        h = features.astype(jnp.float32)
+        xavier = nn.initializers.xavier_uniform()
+        for layer in range(self.n_layers):
+            d = h.shape[-1]
+            w = jnp.concatenate(
+                [
+                    self.param(f"w_forward_{layer}", xavier, (d, self.hidden)),
+                    self.param(f"w_backward_{layer}", xavier, (d, self.hidden)),
+                ],
+                axis=1,
+            )
+            if layer == 0 and self.gather_first:
+                hw = w[jnp.argmax(h, axis=-1)] * (jnp.sum(h, axis=-1, keepdims=True) > 0)
+            else:
+                hw = h @ w
+            fwd = jnp.einsum("bij,bjk->bik", a_hat, hw[..., : self.hidden])
+            bwd = jnp.einsum("bij,bjk->bik", a_t, hw[..., self.hidden :])
+            h = 0.5 * jax.nn.relu(fwd) + 0.5 * jax.nn.relu(bwd)
+            h = nn.Dropout(self.dropout, deterministic=not train)(h)
+        m = mask.astype(jnp.float32)
+        pooled = jnp.einsum("bv,bvk->bk", m, h) / jnp.maximum(jnp.sum(m, axis=1, keepdims=True), 1.0)
+        w1 = self.param("fc1", _torch_linear_init, (self.hidden, self.fc_hidden))
+        w2 = self.param("fc2", _torch_linear_init, (self.fc_hidden, 1))
+        if train:
+            z = nn.Dropout(self.dropout, deterministic=False)(pooled @ w1) @ w2
+        else:
+            z = pooled @ (w1 @ w2)
+        z = z[:, 0]
+        return jax.nn.sigmoid(z) if self.bounded else z
+
+
+def _one_hot(features: np.ndarray) -> bool:
+    s = features.sum(axis=-1)
+    return bool(np.isin(features, (0.0, 1.0)).all() and (s <= 1).all())
+
+
+class GCNPredictor(NeuralPredictor):
+    """The Neural Predictor (Wen et al. 2020): a bidirectional GCN on the ``gcn`` encoding.
+
+    Parameters
+    ----------
+    space : str or SearchSpace, optional; needed when X holds architectures rather than a GraphBatch
+    n_layers : int, default 3
+    hidden : int, default 144
+    fc_hidden : int, default 128
+    dropout : float, default 0.1
+    bounds : (lo, hi), optional
+        The paper's bounded output: predictions lo + (hi - lo) * sigmoid(z), e.g. (10, 100) for
+        accuracies in percent. Default: a linear output on z-scored targets.
+    n_ensemble : int, default 1; members trained in one vmapped program, mean and std returned
+    epochs : int, default 300
+    batch_size : int, default 10
+    lr : float, default 1e-4; Adam, cosine annealed per epoch to 0
+    weight_decay : float, default 1e-3; L2 added to the gradient (as torch.optim.Adam)
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training set and keep each member's epoch of
+        lowest validation loss; training of a member stops after ``patience`` epochs without
+        improvement.
+    validation_fraction : float, default 0.1
+    patience : int, default 30
+    random_state : int, optional
+    """
+
+    name = "gcn"
+    graph_input = True
+
+    def __init__(
+        self,
+        space: Any = None,
+        n_layers: int = 3,
+        hidden: int = 144,
+        fc_hidden: int = 128,
+        dropout: float = 0.1,
+        bounds: tuple[float, float] | None = None,
+        n_ensemble: int = 1,
+        epochs: int = 300,
+        batch_size: int = 10,
+        lr: float = 1e-4,
+        weight_decay: float = 1e-3,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 30,
+        random_state: int | None = None,
+    ) -> None:
+        self.space = space
+        self.n_layers = n_layers
+        self.hidden = hidden
+        self.fc_hidden = fc_hidden
+        self.dropout = dropout
+        self.bounds = bounds
+        self.n_ensemble = n_ensemble
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+
+    def _encoding(self) -> str:
+        return "gcn"
+
+    def _validate(self) -> None:
+        super()._validate()
+        for p in ("n_layers", "hidden", "fc_hidden"):
+            _positive_int(self, p)
+        _float_in(self, "dropout", 0.0, 1.0, hi_open=True)
+        if self.bounds is not None:
+            b = self.bounds
+            if (
+                not isinstance(b, (tuple, list))
+                or len(b) != 2
+                or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in b)
+                or not b[0] < b[1]
+            ):
+                raise ValueError(
+                    f"The 'bounds' parameter of {type(self).__name__} must be None or (lo, hi) with lo < hi. "
+                    f"Got {b!r} instead."
+                )
+
+    def _module(self, arrays: tuple[np.ndarray, ...], bounded: bool | None = None) -> nn.Module:
+        return GCN(
+            n_layers=int(self.n_layers),
+            hidden=int(self.hidden),
+            fc_hidden=int(self.fc_hidden),
+            dropout=float(self.dropout),
+            gather_first=_one_hot(arrays[1]),
+            bounded=self.bounds is not None if bounded is None else bounded,
+        )
+
+    def _config(self, loss: str = "mse") -> TrainConfig:
+        return TrainConfig(
+            loss=loss,
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            betas=(0.9, 0.999),
+            weight_decay=float(self.weight_decay),
+            schedule="cosine",
+            patience=int(self.patience) if self.early_stopping else 0,
+        )
+
+    def fit(self, X: Any, y: Any) -> GCNPredictor:
+        self._validate()
+        arrays = self._encode_host(X)
+        target = self._targets(y, len(arrays[0]))
+        if self.bounds is not None:
+            lo, hi = (float(v) for v in self.bounds)
+            if target.min() < lo or target.max() > hi:
+                raise ValueError(f"'y' lies outside the 'bounds' ({lo}, {hi}) of {type(self).__name__}.")
+            self.y_mean_, self.y_scale_ = lo, hi - lo
+        else:
+            self.y_mean_ = float(target.mean())
+            self.y_scale_ = float(target.std()) or 1.0
+        t = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
+        self.module_ = self._module(arrays)
+        self.params_ = self._fit_module(self.module_, self._config(), arrays, t)
+        self._record_inputs(X, arrays)
+        return self
+
+    def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:
+        arrays = super()._check_encoded(x)
+        module = getattr(self, "module_", None)
+        if module is not None and module.gather_first and not _one_hot(arrays[1]):
+            raise ValueError("The predictor was fitted on one-hot node features; these features are not one-hot.")
+        return arrays
+
+    def _record_inputs(self, X: Any, arrays: tuple[np.ndarray, ...]) -> None:
+        self.signature_ = self._input_signature(arrays)
+        if self.space is not None and not self._is_encoded(X):
+            self.space_name_ = self._space().name
+        self.n_features_in_ = int(arrays[1].shape[-1])
+
+
+class TwoStageGCNPredictor(GCNPredictor):
+    """Wen et al.'s two-stage Neural Predictor: a GCN classifier filters architectures below
+    ``threshold``, a GCN regressor fitted on the architectures at or above it ranks the rest.
+
+    Both stages have the GCN trunk and settings of :class:`GCNPredictor` (separate weights; the
+    classifier has a logit output trained with binary cross-entropy). ``predict`` returns the
+    regressor's value, at least ``threshold``, for architectures the classifier passes
+    (probability >= 0.5), and a value below ``threshold`` ordered by the classifier's probability
+    for the filtered ones, so one ranking covers every architecture. ``predict_proba(X)`` gives the
+    probability of reaching the threshold.
+
+    Parameters (beyond those of GCNPredictor)
+    ----------
+    threshold : float, optional
+        In the units of ``y`` (the paper: 91% on NB101, i.e. 0.91 or 91). Default: the
+        ``quantile`` of the training targets.
+    quantile : float, default 0.5
+    """
+
+    name = "gcn_two_stage"
+
+    def __init__(
+        self,
+        space: Any = None,
+        threshold: float | None = None,
+        quantile: float = 0.5,
+        n_layers: int = 3,
+        hidden: int = 144,
+        fc_hidden: int = 128,
+        dropout: float = 0.1,
+        bounds: tuple[float, float] | None = None,
+        n_ensemble: int = 1,
+        epochs: int = 300,
+        batch_size: int = 10,
+        lr: float = 1e-4,
+        weight_decay: float = 1e-3,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 30,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            space=space,
+            n_layers=n_layers,
+            hidden=hidden,
+            fc_hidden=fc_hidden,
+            dropout=dropout,
+            bounds=bounds,
+            n_ensemble=n_ensemble,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            random_state=random_state,
+        )
+        self.threshold = threshold
+        self.quantile = quantile
+
+    def fit(self, X: Any, y: Any) -> TwoStageGCNPredictor:
+        self._validate()
+        if self.threshold is not None:
+            _float_in(self, "threshold", -np.inf, np.inf)
+        _float_in(self, "quantile", 0.0, 1.0, lo_open=True, hi_open=True)
+        arrays = self._encode_host(X)
+        target = self._targets(y, len(arrays[0]))
+        thr = float(self.threshold) if self.threshold is not None else float(np.quantile(target, self.quantile))
+        good = target >= thr
+        self.threshold_ = thr
+        n_good = int(good.sum())
+        if n_good < 2:
+            raise ValueError(
+                f"Only {n_good} training architectures reach the threshold {thr:g}; the regressor needs at least 2."
+            )
+        below = target[~good]
+        self.gap_ = float(thr - below.mean()) if len(below) else float(target.std() or 1.0)
+        self.gap_ = self.gap_ if self.gap_ > 0 else 1.0
+        self.module_ = self._module(arrays)
+        sub = tuple(a[good] for a in arrays)
+        reg_t = target[good]
+        if self.bounds is not None:
+            lo, hi = (float(v) for v in self.bounds)
+            self.y_mean_, self.y_scale_ = lo, hi - lo
+        else:
+            self.y_mean_ = float(reg_t.mean())
+            self.y_scale_ = float(reg_t.std()) or 1.0
+        self.params_ = self._fit_module(
+            self.module_, self._config(), sub, ((reg_t - self.y_mean_) / self.y_scale_).astype(np.float32)
+        )
+        self.classifier_module_ = self._module(arrays, bounded=False)
+        if good.all():
+            log.warning("Every training architecture reaches the threshold %g; the classifier passes all.", thr)
+            self.classifier_params_ = None
+        else:
+            self.classifier_params_ = self._fit_module(
+                self.classifier_module_,
+                self._config("bce"),
+                arrays,
+                good.astype(np.float32),
+                salt=1,
+            )
+        self._record_inputs(X, arrays)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability (n,) that each architecture reaches the threshold (ensemble mean)."""
+        self._check_fitted()
+        if self.classifier_params_ is None:
+            return np.ones(len(self._members(self.module_, self.params_, X)[0]))
+        logits = self._members(self.classifier_module_, self.classifier_params_, X).astype(np.float64)
+        return (1.0 / (1.0 + np.exp(-logits))).mean(axis=0)
+
+    def predict(self, X: Any, return_std: bool = False) -> Any:
+        self._check_fitted()
+        if _is_iter(X):
+            X = _materialize(X)
+        z = self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        reg, std = z.mean(axis=0), z.std(axis=0)
+        p = self.predict_proba(X)
+        passed = p >= 0.5
+        out = np.where(passed, np.maximum(reg, self.threshold_), self.threshold_ - (1.0 - p) * self.gap_)
+        if not return_std:
+            return out
+        return out, np.where(passed, std, 0.0)
+
+
+def _is_iter(x: Any) -> bool:
+    from ._nn import _is_stream
+
+    return _is_stream(x)
+
+
+def _materialize(stream: Any) -> Any:
+    from ..spaces._base import concat
+
+    parts = list(stream)
+    if not parts:
+        raise ValueError("The stream of architectures to score was empty.")
+    return concat(parts)

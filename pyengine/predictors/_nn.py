@@ -1,0 +1,455 @@
+"""Shared machinery of the neural predictors: ensembles of flax models trained as one vmapped,
+jit-compiled program, and bucketed, streaming inference.
+
+Training: the E members of an ensemble are one ``jax.vmap`` over their PRNG keys; epochs and
+minibatch steps are ``lax.fori_loop``s inside one ``jit``. The training set is padded to a power of
+two (at least 32 rows) and its real size enters as data, so fits of different sizes in one bucket
+share one compiled program. Each epoch draws a permutation of the real rows; minibatches follow
+PyTorch's ``drop_last=True`` (a set smaller than one batch gives one masked batch). Gradients are
+computed afresh every step (the reference codes that accumulate them lose Kendall tau).
+
+Inference: architectures are encoded on device and scored in chunks padded to ``PREDICT_BUCKETS``
+by one compiled program per (model, bucket): no recompilation, memory flat in the number of
+architectures, and inputs may be an iterator of batches (streamed).
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import functools
+import logging
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import linen as nn
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError
+
+from ..encodings import GraphBatch
+
+__all__ = ["NeuralPredictor", "TrainConfig", "PREDICT_BUCKETS", "train_ensemble", "ensemble_apply"]
+
+log = logging.getLogger(__name__)
+
+PREDICT_BUCKETS = (8, 128, 1024)
+_STREAM_ROWS = 65536  # raw architectures encoded per step when scoring a large batch
+
+
+class TrainConfig(NamedTuple):
+    """Static settings of one training program (hashable: a compiled program per distinct value)."""
+
+    loss: str  # "mse", "mae" or "bce" (logits)
+    epochs: int
+    batch_size: int
+    lr: float
+    betas: tuple[float, float]
+    weight_decay: float  # L2 added to the gradient before Adam, as torch.optim.Adam does
+    schedule: str  # "cosine" (CosineAnnealingLR stepped per epoch) or "constant"
+    patience: int  # early stopping on the validation rows; 0 = off
+
+
+def _loss(kind: str, pred: jax.Array, y: jax.Array) -> jax.Array:
+    if kind == "mse":
+        return (pred - y) ** 2
+    if kind == "mae":
+        return jnp.abs(pred - y)
+    return optax.sigmoid_binary_cross_entropy(pred, y)
+
+
+def _take(x: Any, idx: jax.Array) -> Any:
+    return jax.tree_util.tree_map(lambda a: a[idx], x)
+
+
+@functools.lru_cache(maxsize=64)
+def _train_program(module: nn.Module, cfg: TrainConfig) -> Callable[..., Any]:
+    bs = cfg.batch_size
+    tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.scale_by_adam(*cfg.betas))
+
+    def eval_loss(params: Any, x: Any, y: jax.Array, n: jax.Array) -> jax.Array:
+        pred = module.apply({"params": params}, x, train=False)
+        w = (jnp.arange(y.shape[0]) < n).astype(jnp.float32)
+        return jnp.sum(_loss(cfg.loss, pred, y) * w) / jnp.maximum(jnp.sum(w), 1.0)
+
+    def member(key: jax.Array, x: Any, y: jax.Array, n: jax.Array, xv: Any, yv: jax.Array, nv: jax.Array) -> Any:
+        k_init, k_run = jax.random.split(key)
+        params = module.init(k_init, _take(x, jnp.arange(bs) % y.shape[0]), train=False)["params"]
+        opt = tx.init(params)
+        steps = jnp.maximum(n // bs, 1)
+        rows = jnp.arange(y.shape[0])
+
+        def loss_fn(p: Any, idx: jax.Array, w: jax.Array, k: jax.Array) -> jax.Array:
+            pred = module.apply({"params": p}, _take(x, idx), train=True, rngs={"dropout": k})
+            return jnp.sum(_loss(cfg.loss, pred, y[idx]) * w) / jnp.sum(w)
+
+        def epoch(e: jax.Array, carry: tuple) -> tuple:
+            params, opt, best, best_loss, since, k = carry
+            k, k_perm, k_steps = jax.random.split(k, 3)
+            order = jnp.argsort(jnp.where(rows < n, jax.random.uniform(k_perm, rows.shape), 2.0))
+            if cfg.schedule == "cosine":
+                lr = cfg.lr * 0.5 * (1.0 + jnp.cos(jnp.pi * e / cfg.epochs))
+            else:
+                lr = jnp.asarray(cfg.lr, jnp.float32)
+
+            def step(s: jax.Array, c: tuple) -> tuple:
+                p, o = c
+                if y.shape[0] >= bs:
+                    idx = jax.lax.dynamic_slice(order, (s * bs,), (bs,))
+                else:
+                    idx = order[jnp.arange(bs) % y.shape[0]]
+                w = ((s * bs + jnp.arange(bs)) < n).astype(jnp.float32)
+                grads = jax.grad(loss_fn)(p, idx, w, jax.random.fold_in(k_steps, s))
+                upd, o = tx.update(grads, o, p)
+                p = jax.tree_util.tree_map(lambda a, u: a - lr * u, p, upd)
+                return p, o
+
+            if cfg.patience:
+                live = since < cfg.patience
+                new_p, new_o = jax.lax.fori_loop(0, steps, step, (params, opt))
+                params = jax.tree_util.tree_map(lambda a, b: jnp.where(live, a, b), new_p, params)
+                opt = jax.tree_util.tree_map(lambda a, b: jnp.where(live, a, b), new_o, opt)
+                vl = eval_loss(params, xv, yv, nv)
+                better = live & (vl < best_loss)
+                best = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), params, best)
+                best_loss = jnp.where(better, vl, best_loss)
+                since = jnp.where(better, 0, since + 1)
+            else:
+                params, opt = jax.lax.fori_loop(0, steps, step, (params, opt))
+            return params, opt, best, best_loss, since, k
+
+        init = (params, opt, params, jnp.asarray(jnp.inf, jnp.float32), jnp.asarray(0, jnp.int32), k_run)
+        params, _, best, _, _, _ = jax.lax.fori_loop(0, cfg.epochs, epoch, init)
+        return best if cfg.patience else params
+
+    def program(keys: jax.Array, x: Any, y: jax.Array, n: jax.Array, xv: Any, yv: jax.Array, nv: jax.Array) -> Any:
+        return jax.vmap(member, in_axes=(0, None, None, None, None, None, None))(keys, x, y, n, xv, yv, nv)
+
+    return jax.jit(program)
+
+
+def _bucket_rows(n: int) -> int:
+    return max(32, 1 << (n - 1).bit_length())
+
+
+def _pad(x: Any, size: int) -> Any:
+    def pad(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a)
+        if len(a) == size:
+            return a
+        return np.concatenate([a, np.repeat(a[:1], size - len(a), axis=0)])
+
+    return jax.tree_util.tree_map(pad, x)
+
+
+def train_ensemble(
+    module: nn.Module, cfg: TrainConfig, x: Any, y: np.ndarray, keys: jax.Array, val: tuple[Any, np.ndarray] | None
+) -> Any:
+    """Train ``len(keys)`` members of ``module`` on inputs ``x`` (an array or tuple of arrays with
+    leading axis n) and float32 targets ``y`` (n,); returns the members' params stacked on axis 0.
+    With ``cfg.patience`` > 0, ``val`` = (inputs, targets) picks each member's best epoch."""
+    n = len(y)
+    size = _bucket_rows(n)
+    if val is None:
+        xv, yv = _take(x, np.arange(1)), y[:1]
+    else:
+        xv, yv = val
+    nv = len(yv)
+    vsize = _bucket_rows(nv)
+    prog = _train_program(module, cfg)
+    return prog(
+        keys,
+        _pad(x, size),
+        _pad(np.asarray(y, np.float32), size),
+        jnp.asarray(n, jnp.int32),
+        _pad(xv, vsize),
+        _pad(np.asarray(yv, np.float32), vsize),
+        jnp.asarray(nv, jnp.int32),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _apply_program(module: nn.Module, encode: Callable[..., Any] | None) -> Callable[..., Any]:
+    def program(params: Any, *arrays: Any) -> jax.Array:
+        x = encode(*arrays) if encode is not None else (arrays[0] if len(arrays) == 1 else arrays)
+        return jax.vmap(lambda p: module.apply({"params": p}, x, train=False))(params)
+
+    return jax.jit(program)
+
+
+def _plan(n: int) -> list[tuple[int, int, int]]:
+    pieces, start = [], 0
+    top = PREDICT_BUCKETS[-1]
+    while n - start >= top:
+        pieces.append((start, start + top, top))
+        start += top
+    for size in reversed(PREDICT_BUCKETS[1:-1]):
+        while n - start >= size:
+            pieces.append((start, start + size, size))
+            start += size
+    if start < n:
+        pieces.append((start, n, next(b for b in PREDICT_BUCKETS if b >= n - start)))
+    return pieces
+
+
+def ensemble_apply(
+    module: nn.Module, params: Any, arrays: tuple[np.ndarray, ...], encode: Callable[..., Any] | None = None
+) -> np.ndarray:
+    """Member outputs (E, n) for inputs ``arrays`` (leading axis n): raw batch arrays passed
+    through ``encode`` on device, or model inputs when ``encode`` is None. Chunks are padded to
+    ``PREDICT_BUCKETS``; the next chunk is dispatched before the last one is copied out."""
+    prog = _apply_program(module, encode)
+    n = len(arrays[0])
+    out = None
+    pending: tuple[int, int, jax.Array] | None = None
+    for start, stop, size in _plan(n):
+        res = prog(params, *(_pad(a[start:stop], size) for a in arrays))
+        if pending is not None:
+            s0, s1, r = pending
+            out[:, s0:s1] = np.asarray(r)[:, : s1 - s0]  # type: ignore[index]
+        else:
+            out = np.empty((res.shape[0], n), np.float32)
+        pending = (start, stop, res)
+    if pending is None:
+        return np.empty((jax.tree_util.tree_leaves(params)[0].shape[0], 0), np.float32)
+    s0, s1, r = pending
+    out[:, s0:s1] = np.asarray(r)[:, : s1 - s0]  # type: ignore[index]
+    return out  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# parameter validation (one message template)
+
+
+def _positive_int(est: Any, name: str, minimum: int = 1) -> None:
+    v = getattr(est, name)
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"The {name!r} parameter of {type(est).__name__} must be {what}. Got {v!r} instead.")
+
+
+def _float_in(est: Any, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
+    v = getattr(est, name)
+    ok = isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and math.isfinite(v)
+    if ok:
+        ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+    if not ok:
+        a, b = "(" if lo_open else "[", ")" if hi_open else "]"
+        raise ValueError(
+            f"The {name!r} parameter of {type(est).__name__} must be a float in {a}{lo}, {hi}{b}. Got {v!r} instead."
+        )
+
+
+def _is_stream(x: Any) -> bool:
+    return isinstance(x, (collections.abc.Iterator, collections.abc.Generator))
+
+
+class NeuralPredictor(RegressorMixin, BaseEstimator):
+    """Base of the neural predictors (``gcn``, ``bananas``, ``mlp``).
+
+    Subclasses store their parameters in ``__init__`` and define ``_module()`` (the flax model of
+    one member), ``_config()`` and ``_encoding()``. ``fit(X, y)`` takes architectures of
+    ``space`` (a batch, strings or records), or already encoded inputs (a feature matrix (n, d),
+    or a :class:`~pyengine.encodings.GraphBatch` for graph models). ``predict`` also takes an
+    iterator of batches, scored in a stream.
+    """
+
+    name = "neural"
+    has_uncertainty = True
+    graph_input = False
+
+    # -- what each model defines -------------------------------------------------------------------
+    def _module(self, x: Any) -> nn.Module:
+        raise NotImplementedError
+
+    def _config(self) -> TrainConfig:
+        raise NotImplementedError
+
+    def _encoding(self) -> str:
+        return str(self.encoding)  # type: ignore[attr-defined]
+
+    def _validate(self) -> None:
+        for p in ("n_ensemble", "epochs", "batch_size"):
+            _positive_int(self, p)
+        _float_in(self, "lr", 0.0, 10.0, lo_open=True)
+        _float_in(self, "weight_decay", 0.0, 1.0)
+        _float_in(self, "validation_fraction", 0.0, 1.0, lo_open=True, hi_open=True)
+        _positive_int(self, "patience")
+        if not isinstance(self.early_stopping, bool):
+            raise TypeError(
+                f"The 'early_stopping' parameter of {type(self).__name__} must be a bool. Got {self.early_stopping!r}."
+            )
+        if self.random_state is not None and (
+            isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer))
+        ):
+            raise TypeError(
+                f"The 'random_state' parameter of {type(self).__name__} must be an int or None. "
+                f"Got {self.random_state!r} instead."
+            )
+
+    # -- inputs ------------------------------------------------------------------------------------
+    def _space(self) -> Any:
+        from ..spaces import get_space
+
+        if self.space is None:
+            raise ValueError(
+                f"{type(self).__name__} got architectures but no 'space'; pass space=... or encoded inputs."
+            )
+        return get_space(self.space)
+
+    def _is_encoded(self, x: Any) -> bool:
+        if isinstance(x, GraphBatch):
+            return True
+        return isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind in "fiub" and not self.graph_input
+
+    def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:
+        if self.graph_input:
+            if not isinstance(x, GraphBatch):
+                raise TypeError(f"{type(self).__name__} needs a GraphBatch or architectures. Got {type(x).__name__}.")
+            a, f, m = (np.asarray(v) for v in x)
+            square = a.ndim == 3 and a.shape[1] == a.shape[2]
+            if not square or f.ndim != 3 or f.shape[:2] != a.shape[:2] or m.shape != a.shape[:2]:
+                raise ValueError(
+                    "A GraphBatch needs adjacency (n, v, v), features (n, v, d) and mask (n, v). "
+                    f"Got {a.shape}, {f.shape} and {m.shape} instead."
+                )
+            arrays = (a.astype(np.float32), f.astype(np.float32), m.astype(bool))
+        else:
+            if isinstance(x, GraphBatch):
+                raise ValueError(f"{type(self).__name__} takes vector encodings, not graphs; use the gcn predictor.")
+            arrays = (np.asarray(x, np.float32),)
+        for a in arrays:
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                r = int(np.argwhere(~np.isfinite(a))[0][0])
+                raise ValueError(f"Inputs hold a non-finite value at row {r}.")
+        return arrays
+
+    def _encode_host(self, x: Any) -> tuple[np.ndarray, ...]:
+        if self._is_encoded(x):
+            return self._check_encoded(x)
+        from ..encodings import encode
+
+        enc = encode(self._space(), self._encoding(), x, **self._encoding_params())
+        return tuple(enc) if isinstance(enc, GraphBatch) else (enc,)
+
+    def _encoding_params(self) -> dict[str, Any]:
+        return {}
+
+    def _input_signature(self, arrays: tuple[np.ndarray, ...]) -> tuple:
+        return tuple(a.shape[1:] for a in arrays)
+
+    # -- fit ---------------------------------------------------------------------------------------
+    def _targets(self, y: Any, n: int) -> np.ndarray:
+        target = np.asarray(y, dtype=np.float64)
+        if target.shape != (n,):
+            raise ValueError(f"'y' must have shape ({n},). Got {target.shape} instead.")
+        if not np.isfinite(target).all():
+            bad = int(np.flatnonzero(~np.isfinite(target))[0])
+            raise ValueError(f"'y' holds a non-finite value at position {bad}.")
+        if n < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {n}.")
+        return target
+
+    def _keys(self, salt: int = 0) -> jax.Array:
+        seed = self.random_state if self.random_state is not None else int(np.random.SeedSequence().entropy % 2**31)
+        base = jax.random.fold_in(jax.random.key(int(seed)), salt)
+        return jax.random.split(base, self.n_ensemble)
+
+    def _split(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        if not self.early_stopping:
+            return np.arange(n), None
+        rng = np.random.default_rng(self.random_state)
+        perm = rng.permutation(n)
+        n_val = max(1, int(round(self.validation_fraction * n)))
+        if n - n_val < 2:
+            raise ValueError(
+                f"Early stopping holds out {n_val} of {n} architectures, leaving fewer than 2 to train on."
+            )
+        return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+    def _fit_module(
+        self, module: nn.Module, cfg: TrainConfig, arrays: tuple[np.ndarray, ...], t: np.ndarray, salt: int = 0
+    ) -> Any:
+        tr, va = self._split(len(t))
+        x = arrays if len(arrays) > 1 else arrays[0]
+        xt = _take(x, tr)
+        val = None if va is None else (_take(x, va), t[va])
+        if va is None:
+            cfg = cfg._replace(patience=0)
+        return train_ensemble(module, cfg, xt, t[tr], self._keys(salt), val)
+
+    def fit(self, X: Any, y: Any) -> NeuralPredictor:
+        self._validate()
+        arrays = self._encode_host(X)
+        target = self._targets(y, len(arrays[0]))
+        self.y_mean_ = float(target.mean())
+        self.y_scale_ = float(target.std()) or 1.0
+        t = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
+        self.module_ = self._module(arrays)
+        self.params_ = self._fit_module(self.module_, self._config(), arrays, t)
+        self.signature_ = self._input_signature(arrays)
+        if self.space is not None and not self._is_encoded(X):
+            self.space_name_ = self._space().name
+        self.n_features_in_ = int(np.prod(arrays[0].shape[1:])) if not self.graph_input else int(arrays[1].shape[-1])
+        return self
+
+    # -- predict -----------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
+
+    def _members(self, module: nn.Module, params: Any, X: Any) -> np.ndarray:
+        """Raw member outputs (E, n) of ``module`` for X (encoded inputs, architectures or a
+        stream of batches)."""
+        if _is_stream(X):
+            parts = [self._members(module, params, b) for b in X]
+            if not parts:
+                raise ValueError("The stream of architectures to score was empty.")
+            return np.concatenate(parts, axis=1)
+        if self._is_encoded(X):
+            arrays = self._check_encoded(X)
+            if self._input_signature(arrays) != self.signature_:
+                raise ValueError(
+                    f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
+                    f"on {self.signature_}."
+                )
+            return ensemble_apply(module, params, arrays)
+        space = self._space()
+        if getattr(self, "space_name_", space.name) != space.name:
+            raise ValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
+        from ..encodings import kernel
+
+        if isinstance(X, (GraphBatch, np.ndarray)):
+            raise ValueError(
+                f"Inputs of shape {np.shape(X[0] if isinstance(X, GraphBatch) else X)} do not match the encoding "
+                f"the predictor was fitted on."
+            )
+        batch = space.as_batch(X)
+        enc = kernel(space, self._encoding(), **self._encoding_params())
+        raw = tuple(np.asarray(f) for f in batch)
+        n = len(raw[0])
+        if n == 0:
+            raise ValueError("No architectures to score.")
+        parts = [
+            ensemble_apply(module, params, tuple(a[s : s + _STREAM_ROWS] for a in raw), encode=enc)
+            for s in range(0, n, _STREAM_ROWS)
+        ]
+        return np.concatenate(parts, axis=1)
+
+    def predict(self, X: Any, return_std: bool = False) -> Any:
+        """Predictions (n,) in the units of ``y``; with ``return_std`` also the ensemble's standard
+        deviation (zero for a single member)."""
+        self._check_fitted()
+        z = self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        mean = z.mean(axis=0)
+        if not return_std:
+            return mean
+        return mean, z.std(axis=0)
+
+    def predict_members(self, X: Any) -> np.ndarray:
+        """Each ensemble member's predictions, shape (n_ensemble, n)."""
+        self._check_fitted()
+        return self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
