@@ -308,6 +308,14 @@ def _print_summary(rows: list[dict[str, Any]], table: str, metric: str | None) -
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.suite == "predict":
+        from ._bench_predict import run_predict_bench
+
+        sizes = _int_list(args.sizes, "--sizes") if args.sizes else [1, 1_000, 10_000, 100_000]
+        if any(n < 1 for n in sizes):
+            raise CliError(f"--sizes must be positive integers. Got {args.sizes!r}.")
+        run_predict_bench(json_out=args.json, repeats=args.repeats, sizes=tuple(sizes))
+        return 0
     if args.suite == "encode":
         from ._bench_encode import run_encode_bench
 
@@ -372,13 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_unique)
 
     p = sub.add_parser("bench", help="microbenchmarks beside the official algorithms")
-    p.add_argument("suite", choices=["graph", "encode"])
+    p.add_argument("suite", choices=["graph", "encode", "predict"])
     p.add_argument("--json", metavar="OUT", help="write {'machine': ..., 'records': [...]} to OUT")
     p.add_argument("--repeats", type=_positive, default=5, help="timed repeats per workload (median reported)")
     p.add_argument("--sample", type=_positive, default=200_000, help="cells per hashing workload")
     p.add_argument("--oracles", metavar="DIR", help="folder of the official-algorithm ports (default: tests/oracles)")
     p.add_argument("--threads", type=_threads, default=0, help="worker threads (0 = all cores)")
-    p.add_argument("--sizes", metavar="N,N", help="encode: batch sizes (default 10000,1000000)")
+    p.add_argument("--sizes", metavar="N,N", help="batch sizes (encode: 10000,1000000; predict: 1,1000,10000,100000)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("evaluate", help="evaluate predictors on a benchmark table")

@@ -160,7 +160,7 @@ def train_ensemble(
     nv = len(yv)
     vsize = _bucket_rows(nv)
     prog = _train_program(module, cfg)
-    return prog(
+    params = prog(
         keys,
         _pad(x, size),
         _pad(np.asarray(y, np.float32), size),
@@ -169,6 +169,7 @@ def train_ensemble(
         _pad(np.asarray(yv, np.float32), vsize),
         jnp.asarray(nv, jnp.int32),
     )
+    return jax.block_until_ready(params)  # fit returns trained weights, not a pending computation
 
 
 @functools.lru_cache(maxsize=64)

@@ -135,3 +135,40 @@ def test_cli_evaluate_writes_records_and_plot(tmp_path, capsys, data_dir):
         == 1
     )
     assert "Unknown metric" in capsys.readouterr().err
+
+
+def test_each_predictor_reads_its_own_encoding(table, capsys):
+    from pyengine.cli import main
+
+    ev = PredictorEvaluator(
+        table,
+        ["blr", "gcn", "bananas"],
+        train_sizes=[30],
+        seeds=1,
+        test_size=300,
+        predictor_params={"gcn": {"epochs": 20}, "bananas": {"epochs": 20, "n_ensemble": 2}},
+    )
+    recs = ev.run()
+    assert [(r["predictor"], r["encoding"]) for r in recs] == [
+        ("blr", "adjacency_one_hot"),
+        ("gcn", "gcn"),
+        ("bananas", "path"),
+    ]
+    assert all(np.isfinite(r["kendalltau"]) for r in recs)
+    recs = PredictorEvaluator(
+        table,
+        ["blr", "gcn"],
+        train_sizes=[30],
+        seeds=1,
+        test_size=300,
+        encoding="path",
+        predictor_params={"gcn": {"epochs": 2}},
+    ).run()
+    assert [r["encoding"] for r in recs] == ["path", "gcn"]  # graph models keep their graphs
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        PredictorEvaluator(table, ["gcn"], train_sizes=[5], seeds=1, predictor_params={"gcn": {"depth": 2}}).run()
+    argv = ["evaluate", "--table", "nb201", "--predictors", "gcn", "--train-sizes", "20", "--seeds", "1"]
+    assert main([*argv, "--test-size", "100", "--set", "gcn.epochs=3", "--set", "gcn.loss=mae"]) == 0
+    assert "gcn" in capsys.readouterr().out
+    assert main([*argv, "--set", "gcn-epochs"]) == 1
+    assert "NAME.PARAM=VALUE" in capsys.readouterr().err

@@ -1,0 +1,220 @@
+"""Predictor microbenchmarks (``pyengine bench predict``): query throughput of the neural
+predictors at batches 1, 1k, 10k and 100k, fit seconds at N = 100 (NB201) and 1,000 (NB101), and
+scoring the whole of NB101. The baseline, timed in the same run, is the GCN written as the
+reference codes write it (one-hot features multiplied, separate forward and backward matmuls per
+layer, fc1 then fc2, one compiled call per batch shape); NASLib's figures for this machine are
+printed beside it as a reference."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from ._bench import machine_info
+
+__all__ = ["run_predict_bench", "NASLIB_REFERENCE"]
+
+# NASLib's GCN as measured on this benchmark machine (the project's issue tracker); printed as a
+# reference column, not measured by this run.
+NASLIB_REFERENCE = {
+    ("gcn", "nb201", "query"): 12_000,
+    ("gcn", "nb101", "query"): 17_000,
+    ("gcn", "nb201", "fit", 100): 21.6,
+    ("gcn", "nb101", "fit", 1000): 259.0,
+}
+
+QUERY = [("gcn", "nb101"), ("gcn", "nb201"), ("bananas", "nb101"), ("bananas", "nb201")]
+FIT = [("gcn", "nb201", 100), ("gcn", "nb101", 1000), ("bananas", "nb201", 100), ("bananas", "nb101", 1000)]
+
+
+def _reference_forward(params: Any, adjacency: Any, features: Any, mask: Any) -> Any:
+    """The GCN as the reference codes compute it (one member)."""
+    import jax
+    import jax.numpy as jnp
+
+    v = adjacency.shape[-1]
+    a = adjacency + jnp.eye(v)
+    a_hat = a / a.sum(-1, keepdims=True)
+    a_t = jnp.swapaxes(a_hat, -1, -2)
+    a_t = a_t / a_t.sum(-1, keepdims=True)
+    h = features
+    layer = 0
+    while f"w_forward_{layer}" in params:
+        f = jnp.matmul(a_hat, jnp.matmul(h, params[f"w_forward_{layer}"]))
+        b = jnp.matmul(a_t, jnp.matmul(h, params[f"w_backward_{layer}"]))
+        h = (jax.nn.relu(f) + jax.nn.relu(b)) / 2
+        layer += 1
+    m = mask.astype(jnp.float32)
+    pooled = (h * m[..., None]).sum(1) / m.sum(1, keepdims=True)
+    return (pooled @ params["fc1"] @ params["fc2"])[:, 0]
+
+
+def _draw(space: Any, n: int, rng: np.random.Generator) -> Any:
+    if space.name == "nb101":
+        from .spaces._base import take
+
+        everything = space.all()
+        return take(everything, rng.integers(0, len(everything.num_vertices), size=n))
+    return space.sample(n, rng)
+
+
+def _median(fn: Any, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_predict_bench(
+    *,
+    json_out: str | None = None,
+    repeats: int = 5,
+    sizes: tuple[int, ...] = (1, 1_000, 10_000, 100_000),
+    fit_repeats: int = 3,
+    out: Any = None,
+) -> dict[str, Any]:
+    """Time every workload; print a table; optionally write ``{'machine': ..., 'records': [...]}``
+    whose records hold ``name``, ``space``, ``batch``, ``archs_per_second`` and ``fit_seconds``."""
+    import jax
+
+    from .encodings import encode
+    from .predictors import get_predictor
+    from .spaces import get_space
+    from .spaces._base import take
+
+    out = out or sys.stdout
+    machine = {**machine_info(), "jax": jax.__version__, "jax_backend": jax.default_backend()}
+    print(
+        f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, jax {machine['jax']} "
+        f"({machine['jax_backend']}), python {machine['python']}",
+        file=out,
+    )
+    records: list[dict[str, Any]] = []
+    rng = np.random.default_rng(0)
+
+    def emit(rec: dict[str, Any]) -> None:
+        records.append(rec)
+        rate = f"{rec['archs_per_second']:,.0f}" if rec["archs_per_second"] else "-"
+        fit = f"{rec['fit_seconds']:.2f}" if rec["fit_seconds"] is not None else "-"
+        base = rec.get("baseline_archs_per_second")
+        base_s = f"{base:,.0f}" if base else "-"
+        ratio = f"{rec['archs_per_second'] / base:.1f}x" if base else "-"
+        ref = rec.get("naslib_reference")
+        ref_s = f"{ref:,}" if isinstance(ref, int) else (f"{ref}" if ref else "-")
+        print(
+            f"{rec['name']:<8}{rec['space']:<7}{rec['workload']:<8}{rec['batch']:>9,}{rate:>13}{base_s:>13}"
+            f"{ratio:>8}{fit:>9}{ref_s:>10}",
+            file=out,
+            flush=True,
+        )
+
+    head = (
+        f"{'model':<8}{'space':<7}{'work':<8}{'batch/N':>9}{'archs/s':>13}{'plain/s':>13}{'ratio':>8}"
+        f"{'fit s':>9}{'naslib':>10}"
+    )
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    ref_fn = jax.jit(_reference_forward)
+    for name, space_name in QUERY:
+        space = get_space(space_name)
+        big = _draw(space, max(sizes), rng)
+        y = rng.random(256)
+        model = get_predictor(name, space=space, epochs=2, random_state=0).fit(take(big, np.arange(256)), y)
+        for n in sizes:
+            batch = take(big, np.arange(n))
+            model.predict(batch)  # warm-up: every bucket this size uses is compiled
+            calls = max(1, min(200, 20_000 // n))
+
+            def query(batch: Any = batch, calls: int = calls, model: Any = model) -> None:
+                for _ in range(calls):
+                    model.predict(batch)
+
+            wall = _median(query, repeats) / calls
+            rec: dict[str, Any] = {
+                "name": name,
+                "space": space_name,
+                "workload": "query",
+                "batch": n,
+                "archs_per_second": n / wall,
+                "fit_seconds": None,
+                "repeats": repeats,
+                "calls_per_repeat": calls,
+            }
+            if name == "gcn":  # the plain formulation: one compiled call on the encoded batch
+                params = jax.tree_util.tree_map(lambda a: a[0], model.params_)
+
+                def plain(batch: Any = batch, params: Any = params, calls: int = calls, space: Any = space) -> None:
+                    for _ in range(calls):
+                        g = encode(space, "gcn", batch)
+                        np.asarray(ref_fn(params, *g))
+
+                plain()
+                rec["baseline_archs_per_second"] = n / (_median(plain, repeats) / calls)
+                rec["naslib_reference"] = NASLIB_REFERENCE.get((name, space_name, "query"))
+            emit(rec)
+    for name, space_name, n in FIT:
+        space = get_space(space_name)
+        archs = _draw(space, n, rng)
+        y = rng.random(n)
+        cold = time.perf_counter()
+        get_predictor(name, space=space, random_state=0).fit(archs, y)
+        cold = time.perf_counter() - cold
+
+        def refit(name: str = name, space: Any = space, archs: Any = archs, y: np.ndarray = y) -> None:
+            get_predictor(name, space=space, random_state=1).fit(archs, y)
+
+        warm = _median(refit, fit_repeats)
+        emit(
+            {
+                "name": name,
+                "space": space_name,
+                "workload": "fit",
+                "batch": n,
+                "archs_per_second": None,
+                "fit_seconds": warm,
+                "first_fit_seconds": cold,
+                "repeats": fit_repeats,
+                "naslib_reference": NASLIB_REFERENCE.get((name, space_name, "fit", n)),
+            }
+        )
+    # the whole of NB101: enumerate, encode and score every cell
+    space = get_space("nb101")
+    model = get_predictor("gcn", space=space, epochs=2, random_state=0).fit(_draw(space, 256, rng), rng.random(256))
+    t0 = time.perf_counter()
+    everything = space.all()
+    listed = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scores = model.predict(everything)
+    scored = time.perf_counter() - t0
+    emit(
+        {
+            "name": "gcn",
+            "space": "nb101",
+            "workload": "all",
+            "batch": len(scores),
+            "archs_per_second": len(scores) / (listed + scored),
+            "fit_seconds": None,
+            "list_seconds": listed,
+            "score_seconds": scored,
+            "end_to_end_seconds": listed + scored,
+        }
+    )
+    print(
+        f"medians of repeated runs after warm-up; fit s: warm median (first fit with compilation in the JSON); "
+        f"plain = the reference codes' GCN formulation in JAX, same run; naslib = NASLib on this machine as "
+        f"reported (not measured here); all: {listed:.2f} s to list NB101 + {scored:.2f} s to score it",
+        file=out,
+    )
+    result = {"machine": machine, "records": records}
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=2)
+        print(f"wrote {json_out}", file=out)
+    return result
