@@ -275,7 +275,8 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
     def _validate(self) -> None:
         for p in ("n_ensemble", "epochs", "batch_size"):
             _positive_int(self, p)
-        _float_in(self, "lr", 0.0, 10.0, lo_open=True)
+        if self.lr is not None:  # None: the model's own default
+            _float_in(self, "lr", 0.0, 10.0, lo_open=True)
         _float_in(self, "weight_decay", 0.0, 1.0)
         _float_in(self, "validation_fraction", 0.0, 1.0, lo_open=True, hi_open=True)
         _positive_int(self, "patience")
