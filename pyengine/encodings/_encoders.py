@@ -44,11 +44,11 @@ def _pad_rows(a: np.ndarray, size: int) -> np.ndarray:
 CHUNK_BYTES = 16 << 20  # output bytes per kernel call: larger outputs cost page faults on every call
 
 
-def plan_chunks(n: int, top: int = BUCKETS[-1]) -> list[tuple[int, int, int]]:
+def plan_chunks(n: int, top: int = BUCKETS[-1], buckets: tuple[int, ...] = BUCKETS) -> list[tuple[int, int, int]]:
     """(start, stop, padded size) pieces covering n rows: whole ``top`` chunks, then the remainder
     split greedily over the smaller buckets, the last piece padded to the smallest bucket that
     holds it. Padding stays below the smallest bucket above the last piece."""
-    sizes = [b for b in BUCKETS if b <= top] or [BUCKETS[0]]
+    sizes = [b for b in buckets if b <= top] or [buckets[0]]
     pieces = []
     start = 0
     while n - start >= sizes[-1]:

@@ -182,18 +182,9 @@ def _apply_program(module: nn.Module, encode: Callable[..., Any] | None) -> Call
 
 
 def _plan(n: int) -> list[tuple[int, int, int]]:
-    pieces, start = [], 0
-    top = PREDICT_BUCKETS[-1]
-    while n - start >= top:
-        pieces.append((start, start + top, top))
-        start += top
-    for size in reversed(PREDICT_BUCKETS[1:-1]):
-        while n - start >= size:
-            pieces.append((start, start + size, size))
-            start += size
-    if start < n:
-        pieces.append((start, n, next(b for b in PREDICT_BUCKETS if b >= n - start)))
-    return pieces
+    from ..encodings._encoders import plan_chunks
+
+    return plan_chunks(n, PREDICT_BUCKETS[-1], PREDICT_BUCKETS)
 
 
 def ensemble_apply(
