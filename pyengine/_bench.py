@@ -73,14 +73,35 @@ def _load(path: Path, name: str) -> ModuleType:
     return mod
 
 
-def _median_time(fn: Callable[[], Any], repeats: int) -> float:
-    fn()  # warm-up (first-touch allocations, lazily built tables)
+def _median_time(fn: Callable[[], Any], repeats: int, *, warm_up: bool = True) -> float:
+    if warm_up:
+        fn()  # first-touch allocations, lazily built tables, compilation
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def draw_batch(space: Any, n: int, rng: np.random.Generator) -> Any:
+    """n architectures of a space for a benchmark; NB101 draws from the listed space (cheap at any
+    size, every cell valid)."""
+    if space.name == "nb101":
+        from .spaces._base import take
+
+        everything = space.all()
+        return take(everything, rng.integers(0, len(everything.num_vertices), size=n))
+    return space.sample(n, rng)
+
+
+def write_result(result: dict[str, Any], json_out: str | None, out: Any) -> dict[str, Any]:
+    """Write a bench result ``{'machine': ..., 'records': [...]}`` to ``json_out`` when given."""
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=2)
+        print(f"wrote {json_out}", file=out)
+    return result
 
 
 def _baseline_rate(fn: Callable[[int], int], budget_s: float, repeats: int) -> float:
@@ -274,12 +295,7 @@ def run_graph_bench(
     record("nb201_canonicalize", "cells/s", nb201.NUM_CELLS, wall, base)
 
     _print_table(records, machine, threads, out)
-    result = {"machine": {**machine, "threads": threads}, "records": records}
-    if json_out:
-        with open(json_out, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=2)
-        print(f"wrote {json_out}", file=out)
-    return result
+    return write_result({"machine": {**machine, "threads": threads}, "records": records}, json_out, out)
 
 
 def _print_table(records: list[dict[str, Any]], machine: dict[str, Any], threads: int, out: Any) -> None:

@@ -4,7 +4,6 @@ brute-force oracles of ``tests/oracles/encodings.py``) and NASLib's figures for 
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import time
@@ -12,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._bench import _find_oracles, _load, machine_info
+from ._bench import _find_oracles, _load, draw_batch, machine_info, write_result
 
 __all__ = ["run_encode_bench", "NASLIB_REFERENCE"]
 
@@ -40,15 +39,6 @@ WORKLOADS = [
 ]
 STREAM_BYTES = 2 << 30  # outputs larger than this are produced in chunks and dropped
 STREAM_CHUNK = 8_192
-
-
-def _batch(space: Any, n: int, rng: np.random.Generator) -> Any:
-    if space.name == "nb101":  # draws from the listed space are cheap at any size
-        from .spaces._base import take
-
-        everything = space.all()
-        return take(everything, rng.integers(0, len(everything.num_vertices), size=n))
-    return space.sample(n, rng)
 
 
 def _baseline(oracle: Any, space: Any, enc: str, batch: Any, budget_s: float) -> float | None:
@@ -101,7 +91,7 @@ def run_encode_bench(
     for space_name, enc in WORKLOADS:
         space = get_space(space_name)
         fn = ENCODINGS.get(enc)
-        big = _batch(space, max(sizes), rng)
+        big = draw_batch(space, max(sizes), rng)
         t0 = time.perf_counter()
         first = fn(space, take(big, np.arange(min(sizes))))  # compiles the buckets this size uses
         compile_s = time.perf_counter() - t0
@@ -151,12 +141,7 @@ def run_encode_bench(
         "* = output produced in 8,192-row chunks and dropped",
         file=out,
     )
-    result = {"machine": machine, "records": records}
-    if json_out:
-        with open(json_out, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=2)
-        print(f"wrote {json_out}", file=out)
-    return result
+    return write_result({"machine": machine, "records": records}, json_out, out)
 
 
 def _print_row(r: dict[str, Any], out: Any, *, header: bool, machine: dict[str, Any]) -> None:

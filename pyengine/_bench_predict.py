@@ -7,15 +7,13 @@ printed beside it as a reference."""
 
 from __future__ import annotations
 
-import json
-import statistics
 import sys
 import time
 from typing import Any
 
 import numpy as np
 
-from ._bench import machine_info
+from ._bench import _median_time, draw_batch, machine_info, write_result
 
 __all__ = ["run_predict_bench", "NASLIB_REFERENCE"]
 
@@ -52,24 +50,6 @@ def _reference_forward(params: Any, adjacency: Any, features: Any, mask: Any) ->
     m = mask.astype(jnp.float32)
     pooled = (h * m[..., None]).sum(1) / m.sum(1, keepdims=True)
     return (pooled @ params["fc1"] @ params["fc2"])[:, 0]
-
-
-def _draw(space: Any, n: int, rng: np.random.Generator) -> Any:
-    if space.name == "nb101":
-        from .spaces._base import take
-
-        everything = space.all()
-        return take(everything, rng.integers(0, len(everything.num_vertices), size=n))
-    return space.sample(n, rng)
-
-
-def _median(fn: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def run_predict_bench(
@@ -124,19 +104,18 @@ def run_predict_bench(
     ref_fn = jax.jit(_reference_forward)
     for name, space_name in QUERY:
         space = get_space(space_name)
-        big = _draw(space, max(sizes), rng)
+        big = draw_batch(space, max(sizes), rng)
         y = rng.random(256)
         model = get_predictor(name, space=space, epochs=2, random_state=0).fit(take(big, np.arange(256)), y)
         for n in sizes:
             batch = take(big, np.arange(n))
-            model.predict(batch)  # warm-up: every bucket this size uses is compiled
             calls = max(1, min(200, 20_000 // n))
 
             def query(batch: Any = batch, calls: int = calls, model: Any = model) -> None:
                 for _ in range(calls):
                     model.predict(batch)
 
-            wall = _median(query, repeats) / calls
+            wall = _median_time(query, repeats) / calls  # the warm-up compiles every bucket used
             rec: dict[str, Any] = {
                 "name": name,
                 "space": space_name,
@@ -155,13 +134,12 @@ def run_predict_bench(
                         g = encode(space, "gcn", batch)
                         np.asarray(ref_fn(params, *g))
 
-                plain()
-                rec["baseline_archs_per_second"] = n / (_median(plain, repeats) / calls)
+                rec["baseline_archs_per_second"] = n / (_median_time(plain, repeats) / calls)
                 rec["naslib_reference"] = NASLIB_REFERENCE.get((name, space_name, "query"))
             emit(rec)
     for name, space_name, n in FIT:
         space = get_space(space_name)
-        archs = _draw(space, n, rng)
+        archs = draw_batch(space, n, rng)
         y = rng.random(n)
         cold = time.perf_counter()
         get_predictor(name, space=space, random_state=0).fit(archs, y)
@@ -170,7 +148,7 @@ def run_predict_bench(
         def refit(name: str = name, space: Any = space, archs: Any = archs, y: np.ndarray = y) -> None:
             get_predictor(name, space=space, random_state=1).fit(archs, y)
 
-        warm = _median(refit, fit_repeats)
+        warm = _median_time(refit, fit_repeats, warm_up=False)  # the first fit above compiled
         emit(
             {
                 "name": name,
@@ -186,7 +164,9 @@ def run_predict_bench(
         )
     # the whole of NB101: enumerate, encode and score every cell
     space = get_space("nb101")
-    model = get_predictor("gcn", space=space, epochs=2, random_state=0).fit(_draw(space, 256, rng), rng.random(256))
+    model = get_predictor("gcn", space=space, epochs=2, random_state=0).fit(
+        draw_batch(space, 256, rng), rng.random(256)
+    )
     t0 = time.perf_counter()
     everything = space.all()
     listed = time.perf_counter() - t0
@@ -212,9 +192,4 @@ def run_predict_bench(
         f"reported (not measured here); all: {listed:.2f} s to list NB101 + {scored:.2f} s to score it",
         file=out,
     )
-    result = {"machine": machine, "records": records}
-    if json_out:
-        with open(json_out, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=2)
-        print(f"wrote {json_out}", file=out)
-    return result
+    return write_result({"machine": machine, "records": records}, json_out, out)

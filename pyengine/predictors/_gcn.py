@@ -4,6 +4,7 @@ classifier + regressor cascade, as flax models trained by the shared ensemble pr
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -11,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
-from ._nn import NeuralPredictor, TrainConfig, _float_in, _positive_int
+from ._nn import NeuralPredictor, TrainConfig, _float_in, _is_stream, _positive_int
 
 __all__ = ["GCN", "GCNPredictor", "TwoStageGCNPredictor", "normalized_adjacency"]
 
@@ -225,21 +226,11 @@ class GCNPredictor(NeuralPredictor):
             patience=int(self.patience) if self.early_stopping else 0,
         )
 
-    def fit(self, X: Any, y: Any) -> GCNPredictor:
-        self._validate()
-        arrays = self._encode_host(X)
-        target = self._targets(y, len(arrays[0]))
-        if self.bounds is not None:
-            lo, hi = (float(v) for v in self.bounds)  # targets outside still train (MSE); outputs stay inside
-            self.y_mean_, self.y_scale_ = lo, hi - lo
-        else:
-            self.y_mean_ = float(target.mean())
-            self.y_scale_ = float(target.std()) or 1.0
-        t = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
-        self.module_ = self._module(arrays)
-        self.params_ = self._fit_module(self.module_, self._config(), arrays, t)
-        self._record_inputs(X, arrays)
-        return self
+    def _target_scaling(self, target: np.ndarray) -> tuple[float, float]:
+        if self.bounds is None:
+            return super()._target_scaling(target)
+        lo, hi = (float(v) for v in self.bounds)  # targets outside still train (MSE); outputs stay inside
+        return lo, hi - lo
 
     def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:
         arrays = super()._check_encoded(x)
@@ -247,12 +238,6 @@ class GCNPredictor(NeuralPredictor):
         if module is not None and module.gather_first and not _one_hot(arrays[1]):
             raise ValueError("The predictor was fitted on one-hot node features; these features are not one-hot.")
         return arrays
-
-    def _record_inputs(self, X: Any, arrays: tuple[np.ndarray, ...]) -> None:
-        self.signature_ = self._input_signature(arrays)
-        if self.space is not None and not self._is_encoded(X):
-            self.space_name_ = self._space().name
-        self.n_features_in_ = int(arrays[1].shape[-1])
 
 
 class TwoStageGCNPredictor(GCNPredictor):
@@ -341,12 +326,7 @@ class TwoStageGCNPredictor(GCNPredictor):
         self.module_ = self._module(arrays)
         sub = tuple(a[good] for a in arrays)
         reg_t = target[good]
-        if self.bounds is not None:
-            lo, hi = (float(v) for v in self.bounds)
-            self.y_mean_, self.y_scale_ = lo, hi - lo
-        else:
-            self.y_mean_ = float(reg_t.mean())
-            self.y_scale_ = float(reg_t.std()) or 1.0
+        self.y_mean_, self.y_scale_ = self._target_scaling(reg_t)
         self.params_ = self._fit_module(
             self.module_, self._config(), sub, ((reg_t - self.y_mean_) / self.y_scale_).astype(np.float32)
         )
@@ -365,21 +345,30 @@ class TwoStageGCNPredictor(GCNPredictor):
         self._record_inputs(X, arrays)
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Probability (n,) that each architecture reaches the threshold (ensemble mean)."""
-        self._check_fitted()
+    def _proba(self, X: Any, n: int) -> np.ndarray:
         if self.classifier_params_ is None:
-            return np.ones(len(self._members(self.module_, self.params_, X)[0]))
+            return np.ones(n)
         logits = self._members(self.classifier_module_, self.classifier_params_, X).astype(np.float64)
         return (1.0 / (1.0 + np.exp(-logits))).mean(axis=0)
 
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probability (n,) that each architecture reaches the threshold (ensemble mean)."""
+        self._check_fitted()
+        if _is_stream(X):
+            return np.concatenate([self.predict_proba(b) for b in _nonempty(X)])
+        if self.classifier_params_ is None:
+            return np.ones(self._members(self.module_, self.params_, X).shape[1])
+        return self._proba(X, 0)
+
     def predict(self, X: Any, return_std: bool = False) -> Any:
         self._check_fitted()
-        if _is_iter(X):
-            X = _materialize(X)
+        if _is_stream(X):  # batch by batch: memory stays flat
+            parts = [self.predict(b, return_std=True) for b in _nonempty(X)]
+            mean, std = (np.concatenate(p) for p in zip(*parts, strict=True))
+            return (mean, std) if return_std else mean
         z = self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
         reg, std = z.mean(axis=0), z.std(axis=0)
-        p = self.predict_proba(X)
+        p = self._proba(X, len(reg))
         passed = p >= 0.5
         out = np.where(passed, np.maximum(reg, self.threshold_), self.threshold_ - (1.0 - p) * self.gap_)
         if not return_std:
@@ -387,16 +376,11 @@ class TwoStageGCNPredictor(GCNPredictor):
         return out, np.where(passed, std, 0.0)
 
 
-def _is_iter(x: Any) -> bool:
-    from ._nn import _is_stream
-
-    return _is_stream(x)
-
-
-def _materialize(stream: Any) -> Any:
-    from ..spaces._base import concat
-
-    parts = list(stream)
-    if not parts:
+def _nonempty(stream: Any) -> Iterator[Any]:
+    """The batches of a stream, one at a time; an empty stream is an error."""
+    empty = True
+    for batch in stream:
+        empty = False
+        yield batch
+    if empty:
         raise ValueError("The stream of architectures to score was empty.")
-    return concat(parts)

@@ -374,19 +374,25 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
             cfg = cfg._replace(patience=0)
         return train_ensemble(module, cfg, xt, t[tr], self._keys(salt), val)
 
+    def _target_scaling(self, target: np.ndarray) -> tuple[float, float]:
+        """(offset, scale) mapping targets to the units the model trains on: z-scores."""
+        return float(target.mean()), float(target.std()) or 1.0
+
+    def _record_inputs(self, X: Any, arrays: tuple[np.ndarray, ...]) -> None:
+        self.signature_ = self._input_signature(arrays)
+        if self.space is not None and not self._is_encoded(X):
+            self.space_name_ = self._space().name
+        self.n_features_in_ = int(arrays[1].shape[-1]) if self.graph_input else int(np.prod(arrays[0].shape[1:]))
+
     def fit(self, X: Any, y: Any) -> NeuralPredictor:
         self._validate()
         arrays = self._encode_host(X)
         target = self._targets(y, len(arrays[0]))
-        self.y_mean_ = float(target.mean())
-        self.y_scale_ = float(target.std()) or 1.0
+        self.y_mean_, self.y_scale_ = self._target_scaling(target)
         t = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
         self.module_ = self._module(arrays)
         self.params_ = self._fit_module(self.module_, self._config(), arrays, t)
-        self.signature_ = self._input_signature(arrays)
-        if self.space is not None and not self._is_encoded(X):
-            self.space_name_ = self._space().name
-        self.n_features_in_ = int(np.prod(arrays[0].shape[1:])) if not self.graph_input else int(arrays[1].shape[-1])
+        self._record_inputs(X, arrays)
         return self
 
     # -- predict -----------------------------------------------------------------------------------
@@ -415,11 +421,8 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
             raise ValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
         from ..encodings import kernel
 
-        if isinstance(X, (GraphBatch, np.ndarray)):
-            raise ValueError(
-                f"Inputs of shape {np.shape(X[0] if isinstance(X, GraphBatch) else X)} do not match the encoding "
-                f"the predictor was fitted on."
-            )
+        if isinstance(X, np.ndarray):
+            raise ValueError(f"Inputs of shape {X.shape} do not match the encoding the predictor was fitted on.")
         batch = space.as_batch(X)
         enc = kernel(space, self._encoding(), **self._encoding_params())
         raw = tuple(np.asarray(f) for f in batch)
