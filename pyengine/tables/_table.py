@@ -37,6 +37,8 @@ class Table:
         ``ImageNet16-120_valacc``); NaN where a record lacks the value
     name : str
     default_metric : str, optional; the column a user most likely means (a validation accuracy)
+    test_metric : str, optional; the column that reports the same architectures' test accuracy
+        (what a search reports, never what it optimises)
     curves : mapping name -> array of shape (n_archs, n_epochs), optional; per-epoch values
 
     Lookups go by exact labelling first and then by isomorphism class, so an isomorph of a
@@ -52,6 +54,7 @@ class Table:
         *,
         name: str = "table",
         default_metric: str | None = None,
+        test_metric: str | None = None,
         curves: Mapping[str, Any] | None = None,
     ) -> None:
         self.space = space
@@ -69,6 +72,9 @@ class Table:
         if default_metric is not None and default_metric not in self.columns:
             raise ValueError(f"default_metric {default_metric!r} is not a column of {name}.")
         self.default_metric = default_metric
+        if test_metric is not None and test_metric not in self.columns:
+            raise ValueError(f"test_metric {test_metric!r} is not a column of {name}.")
+        self.test_metric = test_metric
         self.curves: dict[str, np.ndarray] = {}
         for key, values in (curves or {}).items():
             a = np.asarray(values, dtype=np.float64)
@@ -162,6 +168,7 @@ class Table:
             {k: v[r] for k, v in self.columns.items()},
             name=self.name,
             default_metric=self.default_metric,
+            test_metric=self.test_metric,
             curves={k: v[r] for k, v in self.curves.items()},
         )
 
