@@ -14,9 +14,9 @@ import numpy as np
 
 from .._registry import Registry
 from ..spaces import SearchSpace, get_space
-from ._encoders import BUCKETS, GraphBatch, kernel
+from ._encoders import BUCKETS, GraphBatch, kernel, supports
 
-__all__ = ["ENCODINGS", "encode", "kernel", "GraphBatch", "BUCKETS"]
+__all__ = ["ENCODINGS", "encode", "kernel", "supports", "GraphBatch", "BUCKETS"]
 
 ENCODINGS: Registry[Any] = Registry("encoding")
 ENCODINGS.register("adjacency_one_hot", "pyengine.encodings._encoders:adjacency_one_hot", aliases=("onehot",))

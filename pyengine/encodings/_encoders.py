@@ -105,6 +105,11 @@ def run_chunked(kernel: Callable[..., Any], arrays: tuple[np.ndarray, ...], **st
     return tuple(outputs)
 
 
+def supports(space: SearchSpace, name: str) -> bool:
+    """Whether the encoding ``name`` is defined for ``space``."""
+    return any(isinstance(space, cls) for cls in _KERNELS.get(name, {}))
+
+
 def _dispatch(name: str, space: SearchSpace, table: dict[type, Callable[..., Any]]) -> Callable[..., Any]:
     for cls, fn in table.items():
         if isinstance(space, cls):

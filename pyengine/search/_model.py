@@ -98,6 +98,11 @@ class _PredictorGuided(Searcher):
         if predictor_params is not None and not isinstance(predictor_params, dict):
             raise TypeError(f"The 'predictor_params' parameter of {owner} must be a dict. Got {predictor_params!r}.")
         self.predictor_params = dict(predictor_params or {})
+        if self.predictor in ("bananas", "mlp") and "encoding" not in self.predictor_params:
+            from ..encodings import supports
+
+            if not supports(self.space, "path"):  # e.g. chain spaces: no paths to count
+                self.predictor_params["encoding"] = "adjacency_one_hot"
         self.acquisition = _check_choice(owner, "acquisition", acquisition, ACQUISITIONS)
         self.n_candidates = _positive(owner, "n_candidates", n_candidates)
         self.n_parents = _positive(owner, "n_parents", n_parents)
@@ -186,7 +191,7 @@ class Bananas(_PredictorGuided):
     one batched call; each ask proposes the top ``n``.
 
     Defaults: ``n_init=10`` random, ``predictor="bananas"`` (any registered predictor with
-    uncertainty works), ``n_candidates=200``, ``n_parents=5``, ``max_edits=2``; asks of 10.
+    uncertainty works; on spaces without a path encoding it reads the one-hot adjacency), ``n_candidates=200``, ``n_parents=5``, ``max_edits=2``; asks of 10.
     """
 
     name = "bananas"

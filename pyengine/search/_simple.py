@@ -153,16 +153,17 @@ class LocalSearch(Searcher):
                 return None
             got = self._random(1)
             if got is not None:
-                self._restart_key = self.space.canonical_keys(got)[0]
+                self._restart_key = self.space.canonical_keys(got).tolist()[0]
                 self._n_asked += 1
             return got
         parts = []
         while self._queue and len(parts) < n:
             arch = self._queue.pop(0)
-            key = self.space.canonical_keys(arch)[0]
+            keys = self.space.canonical_keys(arch)
+            key = keys.tolist()[0]
             if key in self._seen:
                 continue  # proposed meanwhile as a filler
-            self._mark(np.array([key]))
+            self._mark(keys)
             self._round_keys.add(key)
             parts.append(arch)
         if not parts and not self._pending:
@@ -185,7 +186,7 @@ class LocalSearch(Searcher):
         self._current = None  # a local optimum: the next ask draws a random restart point
 
     def _tell(self, batch: Any, values: np.ndarray) -> None:
-        keys = self.space.canonical_keys(batch)
+        keys = self.space.canonical_keys(batch).tolist()
         for i in range(batch_len(batch)):
             arch, v = take(batch, [i]), float(values[i])
             v = v if math.isfinite(v) else -math.inf

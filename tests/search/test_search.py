@@ -433,3 +433,18 @@ def test_cli_search_bad_input(data_dir, argv, match, capsys):
 
     assert main(["search", "--space", "nb201", "--seeds", "1", "--no-progress", *argv]) == 1
     assert match in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("space", ["darts", "macro"])
+@pytest.mark.parametrize("name", SEARCHERS.names())
+def test_every_searcher_runs_on_other_spaces_with_a_function(name, space):
+    def train(arch):  # a deterministic stand-in for a user's training code
+        return float(sum(map(ord, arch)) % 97)
+
+    params = {**FAST.get(name, {})}
+    if name == "np":
+        params = {"n_train": 12, "n_candidates": 2000, "predictor_params": {"epochs": 20}}
+    h = run(get_searcher(name, space, random_state=0, **params), train, 24)
+    sp = get_space(space)
+    assert len(h) == 24 and not h.failures
+    assert len(np.unique(sp.canonical_keys(sp.from_strings(h.archs)).tolist())) == 24
