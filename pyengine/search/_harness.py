@@ -217,6 +217,8 @@ def _mean_se(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean = np.where(n > 0, np.nansum(a, axis=0) / np.maximum(n, 1), np.nan)
         var = np.where(n > 1, np.nansum((a - mean) ** 2, axis=0) / np.maximum(n - 1, 1), 0.0)
         se = np.sqrt(var / np.maximum(n, 1))
+    spread = np.nanmax(np.abs(a), axis=0, initial=0.0) * 1e-12
+    se[se <= spread] = 0.0  # rounding noise of identical values
     return mean, se
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -38,7 +39,7 @@ def _start(searcher: Searcher, history: Any) -> tuple[History, list[dict]]:
             raise HistoryError(
                 f"{path} records {old.searcher!r} on {old.space!r}; this run is {fresh.searcher!r} on {fresh.space!r}."
             )
-        if old.params != fresh.params:
+        if old.params != json.loads(json.dumps(fresh.params)):
             raise HistoryError(f"{path} was recorded with parameters {old.params}; this run has {fresh.params}.")
         prior = old.entries
     fresh.attach(path, prior)
