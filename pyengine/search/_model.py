@@ -191,7 +191,8 @@ class Bananas(_PredictorGuided):
     one batched call; each ask proposes the top ``n``.
 
     Defaults: ``n_init=10`` random, ``predictor="bananas"`` (any registered predictor with
-    uncertainty works; on spaces without a path encoding it reads the one-hot adjacency), ``n_candidates=200``, ``n_parents=5``, ``max_edits=2``; asks of 10.
+    uncertainty works; on spaces without a path encoding it reads the one-hot adjacency),
+    ``n_candidates=200``, ``n_parents=5``, ``max_edits=2``; asks of 10.
     """
 
     name = "bananas"
