@@ -246,8 +246,23 @@ def _predictor_params(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _record_sink(path: str | None) -> tuple[list[dict[str, Any]], Any]:
+    """A list of records and a callback that appends one and, with a path, rewrites the JSON file,
+    so every finished record is on disk and a later failure loses nothing."""
+    from .evaluation import write_records
+
+    records: list[dict[str, Any]] = []
+
+    def keep(rec: dict[str, Any]) -> None:
+        records.append(rec)
+        if path:
+            write_records(records, path)
+
+    return records, keep
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_kendall, summarize, write_records
+    from .evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_kendall, summarize
     from .spaces import get_space
     from .tables import DataFileError, load_table
 
@@ -273,12 +288,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         defaults=args.defaults,
         predictor_params=_predictor_params(args.set),
     )
-    records: list[dict[str, Any]] = []
-
-    def keep(rec: dict[str, Any]) -> None:
-        records.append(rec)
-        if args.json:  # every finished record is on disk: a later failure loses nothing
-            write_records(records, args.json)
+    records, keep = _record_sink(args.json)
 
     try:
         evaluator.run(progress=not args.no_progress and sys.stderr.isatty(), on_record=keep)
@@ -352,12 +362,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     best = oracle(table, args.metric, test_metric)
     tol = args.tolerance if args.tolerance is not None else default_tolerance(table, best["metric"])
     checkpoints = _int_list(args.checkpoints, "--checkpoints") if args.checkpoints else [50, 100, 150, 300]
-    records: list[dict[str, Any]] = []
-
-    def keep(rec: dict[str, Any]) -> None:
-        records.append(rec)
-        if args.json:  # every finished run is on disk: a later failure loses nothing
-            write_records(records, args.json)
+    records, keep = _record_sink(args.json)
 
     try:
         records = simulate(

@@ -4,7 +4,7 @@ with acquisition functions and the soft-Pareto selection for cost-constrained se
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.stats import norm
@@ -76,21 +76,32 @@ class _PredictorGuided(Searcher):
     in one batched call and proposes the best by acquisition value."""
 
     ask_size = 10
+    #: each searcher's defaults for the parameters left as None
+    _defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
         space: Any,
         *,
-        n_init: int,
-        predictor: str,
-        predictor_params: dict | None,
-        acquisition: str,
-        n_candidates: int,
-        n_parents: int,
-        max_edits: int,
+        n_init: int = 10,
+        predictor: str | None = None,
+        predictor_params: dict | None = None,
+        acquisition: str | None = None,
+        n_candidates: int | None = None,
+        n_parents: int | None = None,
+        max_edits: int | None = None,
         ucb_beta: float = 0.5,
         **kwargs: Any,
     ) -> None:
+        d = self._defaults
+        if predictor is None:
+            predictor = d["predictor"]
+            if predictor_params is None:
+                predictor_params = dict(d.get("predictor_params", {}))
+        acquisition = d["acquisition"] if acquisition is None else acquisition
+        n_candidates = d["n_candidates"] if n_candidates is None else n_candidates
+        n_parents = d["n_parents"] if n_parents is None else n_parents
+        max_edits = d["max_edits"] if max_edits is None else max_edits
         super().__init__(space, **kwargs)
         owner = type(self).__name__
         self.n_init = _positive(owner, "n_init", n_init)
@@ -196,75 +207,26 @@ class Bananas(_PredictorGuided):
     """
 
     name = "bananas"
-
-    def __init__(
-        self,
-        space: Any,
-        *,
-        n_init: int = 10,
-        predictor: str = "bananas",
-        predictor_params: dict | None = None,
-        acquisition: str = "its",
-        n_candidates: int = 200,
-        n_parents: int = 5,
-        max_edits: int = 2,
-        ucb_beta: float = 0.5,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            space,
-            n_init=n_init,
-            predictor=predictor,
-            predictor_params=predictor_params,
-            acquisition=acquisition,
-            n_candidates=n_candidates,
-            n_parents=n_parents,
-            max_edits=max_edits,
-            ucb_beta=ucb_beta,
-            **kwargs,
-        )
-
-
-_NPENAS_GCN = {"defaults": "tuned", "epochs": 100, "batch_size": 16}
+    _defaults = {"predictor": "bananas", "acquisition": "its", "n_candidates": 200, "n_parents": 5, "max_edits": 2}
 
 
 class Npenas(_PredictorGuided):
     """NPENAS (Wei et al. 2020), the neural-predictor variant (NPENAS-NP): a graph predictor
-    (the GCN, trained 100 epochs with the tuned defaults) fitted on everything evaluated; the
-    candidates are the fresh one-edit children of the ``n_parents`` best architectures, ranked by
-    predicted mean (``acquisition="its"`` with an ensemble, ``predictor_params={"n_ensemble":
-    5}``, gives the NPENAS-BO variant). Asks of 10 after ``n_init=10`` random."""
+    (by default the GCN, trained 100 epochs, batch 16, with the tuned defaults) fitted on
+    everything evaluated; the candidates are the fresh one-edit children of the
+    ``n_parents=10`` best architectures (``n_candidates=300``), ranked by predicted mean
+    (``acquisition="its"`` with ``predictor_params={"n_ensemble": 5}`` gives the NPENAS-BO
+    variant). Asks of 10 after ``n_init=10`` random."""
 
     name = "npenas"
-
-    def __init__(
-        self,
-        space: Any,
-        *,
-        n_init: int = 10,
-        predictor: str = "gcn",
-        predictor_params: dict | None = None,
-        acquisition: str = "mean",
-        n_candidates: int = 300,
-        n_parents: int = 10,
-        max_edits: int = 1,
-        ucb_beta: float = 0.5,
-        **kwargs: Any,
-    ) -> None:
-        if predictor_params is None and PREDICTORS.canonical_name(predictor) == "gcn":
-            predictor_params = dict(_NPENAS_GCN)
-        super().__init__(
-            space,
-            n_init=n_init,
-            predictor=predictor,
-            predictor_params=predictor_params,
-            acquisition=acquisition,
-            n_candidates=n_candidates,
-            n_parents=n_parents,
-            max_edits=max_edits,
-            ucb_beta=ucb_beta,
-            **kwargs,
-        )
+    _defaults = {
+        "predictor": "gcn",
+        "predictor_params": {"defaults": "tuned", "epochs": 100, "batch_size": 16},
+        "acquisition": "mean",
+        "n_candidates": 300,
+        "n_parents": 10,
+        "max_edits": 1,
+    }
 
 
 class NeuralPredictorSearch(Searcher):
