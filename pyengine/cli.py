@@ -359,7 +359,13 @@ def _cmd_search(args: argparse.Namespace) -> int:
             params.setdefault(n, {})["max_cost"] = args.max_cost
         if args.pareto_j is not None and key == "np":
             params.setdefault(n, {})["pareto_j"] = args.pareto_j
-    best = oracle(table, args.metric, test_metric)
+    mask = None
+    if cost is not None and args.max_cost is not None:  # the oracle within the bound
+        with np.errstate(invalid="ignore"):
+            mask = cost(table.archs) <= args.max_cost
+    best = oracle(table, args.metric, test_metric, mask=mask)
+    if mask is not None:
+        best["note"] = f" (best of the {int(mask.sum())} cells within --max-cost {args.max_cost:g})"
     tol = args.tolerance if args.tolerance is not None else default_tolerance(table, best["metric"])
     checkpoints = _int_list(args.checkpoints, "--checkpoints") if args.checkpoints else [50, 100, 150, 300]
     records, keep = _record_sink(args.json)
@@ -402,7 +408,7 @@ def _cell(point: dict[str, Any] | None, field: str) -> str:
 
 def _print_search_summary(rows: list[dict[str, Any]], table: str, best: dict[str, Any], tol: float) -> None:
     test = f", its {best['test_metric']} {best['test']:.4g}" if best["test"] is not None else ""
-    print(f"table {table}: oracle {best['metric']} {best['valid']:.4g}{test}")
+    print(f"table {table}: oracle {best['metric']} {best['valid']:.4g}{test}{best.get('note', '')}")
     print(f"best found: mean over seeds (standard error); queries to come within {tol:g} of the oracle")
     cps = sorted({c for r in rows for c in r["checkpoints"]})
     head = f"{'searcher':<9}{'runs':>5}{'to oracle mean/med':>20}{'reached':>9}" + "".join(

@@ -25,10 +25,23 @@ log = logging.getLogger(__name__)
 _TABLE: Table | None = None  # the table of a worker process
 
 
-def oracle(table: Table, metric: str | None = None, test_metric: str | None = "default") -> dict[str, Any]:
-    """The best architecture of the table by ``metric``: its value and its test metric."""
+def oracle(
+    table: Table, metric: str | None = None, test_metric: str | None = "default", *, mask: Any = None
+) -> dict[str, Any]:
+    """The best architecture of the table by ``metric`` (among the rows where ``mask``, a bool
+    array of shape (n_rows,), is true, e.g. those within a latency bound): its value and test."""
     obj = TableObjective(table, metric, test_metric)
-    row, value = table.best(obj.metric)
+    if mask is None:
+        row, value = table.best(obj.metric)
+    else:
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != (len(table),):
+            raise ValueError(f"The oracle's mask must have shape ({len(table)},). Got {m.shape} instead.")
+        col = np.where(m, table.column(obj.metric), np.nan)
+        if not np.isfinite(col).any():
+            raise ValueError(f"No row of table {table.name} is allowed by the mask.")
+        row = int(np.nanargmax(col))
+        value = float(col[row])
     test = None if obj.test_metric is None else float(table.column(obj.test_metric)[row])
     arch = table.space.to_strings(take(table.archs, [row]))[0]
     return {"metric": obj.metric, "test_metric": obj.test_metric, "valid": value, "test": test, "arch": arch}

@@ -416,6 +416,7 @@ def test_cli_search_latency_constraint(data_dir, tmp_path, capsys):
     latency = TableColumn(load_table("nb201_latency"), "pixel3")
     best = json.loads(out.read_text())[0]["best_arch"]
     assert latency(get_space("nb201").from_strings([best]))[0] <= 20
+    assert "within --max-cost 20" in capsys.readouterr().out  # the oracle is the best feasible cell
 
 
 @pytest.mark.parametrize(
