@@ -261,18 +261,25 @@ def _record_sink(path: str | None) -> tuple[list[dict[str, Any]], Any]:
     return records, keep
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_kendall, summarize
+def _load_table(name: str, space_name: Any = None) -> Any:
+    """A table by registered name or path; with a space, checked to hold that space's architectures."""
     from .spaces import get_space
     from .tables import DataFileError, load_table
 
-    space = get_space(args.space) if args.space else None
+    space = get_space(space_name) if space_name else None
     try:
-        table = load_table(args.table, space=space)
+        table = load_table(name, space=space)
     except DataFileError as err:
         raise CliError(str(err)) from None
     if space is not None and table.space != space:
         raise CliError(f"table {table.name} holds {table.space.name} architectures, not {space.name}")
+    return table
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_kendall, summarize
+
+    table = _load_table(args.table, args.space)
     sizes = _int_list(args.train_sizes, "--train-sizes") if args.train_sizes else list(DEFAULT_TRAIN_SIZES)
     predictors = [p.strip() for p in args.predictors.split(",") if p.strip()]
     evaluator = PredictorEvaluator(
@@ -323,30 +330,18 @@ _DEFAULT_SEARCH_TABLES = {"nb201": "nb201_cifar10_200ep", "nb101": "nb101_20k"}
 def _cmd_search(args: argparse.Namespace) -> int:
     from .evaluation import write_records
     from .search import SEARCHERS, TableColumn, default_tolerance, oracle, plot_trajectories, simulate, summarize
-    from .spaces import SPACES, get_space
-    from .tables import DataFileError, load_table
+    from .spaces import SPACES
 
-    space = get_space(args.space) if args.space else None
     name = args.table or (_DEFAULT_SEARCH_TABLES.get(SPACES.canonical_name(args.space)) if args.space else None)
     if name is None:
         raise CliError(f"--table is needed for the {args.space or 'given'} space")
-    try:
-        table = load_table(name, space=space)
-    except DataFileError as err:
-        raise CliError(str(err)) from None
-    if space is not None and table.space != space:
-        raise CliError(f"table {table.name} holds {table.space.name} architectures, not {space.name}")
+    table = _load_table(name, args.space)
     test_metric = "default" if args.test_metric is None else (None if args.test_metric == "none" else args.test_metric)
     names = [s.strip() for s in args.searchers.split(",") if s.strip()]
     params = _predictor_params(args.set)
     cost = None
     if args.cost_table:
-        try:
-            cost_table = load_table(args.cost_table, space=table.space)
-        except DataFileError as err:
-            raise CliError(str(err)) from None
-        if cost_table.space != table.space:
-            raise CliError(f"cost table {cost_table.name} holds {cost_table.space.name} architectures")
+        cost_table = _load_table(args.cost_table, table.space)
         if not args.cost_metric:
             cols = ", ".join(cost_table.metric_names)
             raise CliError(f"--cost-metric is needed; columns of {cost_table.name}: {cols}")
