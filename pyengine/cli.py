@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -433,7 +434,58 @@ def _print_search_summary(rows: list[dict[str, Any]], table: str, best: dict[str
             print(f"  {r['n_failed']} failed queries across the runs of {r['searcher']}")
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._compile_cache import enable_compilation_cache
+    from ._demo import run_demo
+
+    enable_compilation_cache()
+    trainer = {k: getattr(args, k) for k in ("epochs", "channels", "group_size") if getattr(args, k) is not None}
+
+    def echo(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        s = run_demo(
+            n_train=args.n_train,
+            top_k=args.top_k,
+            seed=args.seed,
+            out=args.out,
+            dataset=args.dataset,
+            trainer_params=trainer,
+            progress=not args.no_progress,
+            echo=echo,
+        )
+    except KeyboardInterrupt:
+        print(f"pyengine: interrupted; the architectures trained so far are in {args.out}/archs.json", file=sys.stderr)
+        return 130
+    w = s["wall_seconds"]
+    print(f"Neural Predictor demo on {s['dataset']}")
+    print(f"  N={s['n_train']} trained, GCN fitted, 15,625 NB201 cells scored, top K={s['top_k']} + K random trained")
+    print(f"  {'':32}{'test acc (%)':>14}")
+    print(f"  {'best found (N + predicted top K)':32}{s['best_found_test']:>14.2f}  {s['best_found_arch']}")
+    print(f"  {'best random (N + K random)':32}{s['best_random_test']:>14.2f}  {s['best_random_arch']}")
+    print(f"  {'mean of predicted top K':32}{s['mean_top_k_test']:>14.2f}")
+    print(f"  {'mean of K random':32}{s['mean_random_k_test']:>14.2f}")
+    print(f"  Kendall tau, predicted vs measured validation accuracy on the 2K held-out cells: {s['kendalltau']:.3f}")
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in w.items() if k != "total")
+    print(f"  wall time {w['total']:.0f} s ({stages}; compile {s['compile_seconds']:.0f} s)")
+    print(f"  {s['verdict']}")
+    print(f"  results: {args.out}/summary.json, {args.out}/archs.json, {args.out}/demo.png")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.suite == "train":
+        from ._bench_train import run_train_bench
+        from ._compile_cache import enable_compilation_cache
+
+        if not args.no_cache:
+            enable_compilation_cache()
+        sizes = _int_list(args.sizes, "--sizes") if args.sizes else [1, 8, 32]
+        if any(n < 1 for n in sizes):
+            raise CliError(f"--sizes must be positive integers. Got {args.sizes!r}.")
+        run_train_bench(json_out=args.json, repeats=args.repeats, group_sizes=tuple(sizes), n_archs=args.archs)
+        return 0
     if args.suite == "predict":
         from ._bench_predict import run_predict_bench
 
@@ -506,14 +558,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_unique)
 
     p = sub.add_parser("bench", help="microbenchmarks beside the official algorithms")
-    p.add_argument("suite", choices=["graph", "encode", "predict"])
+    p.add_argument("suite", choices=["graph", "encode", "predict", "train"])
     p.add_argument("--json", metavar="OUT", help="write {'machine': ..., 'records': [...]} to OUT")
     p.add_argument("--repeats", type=_positive, default=5, help="timed repeats per workload (median reported)")
     p.add_argument("--sample", type=_positive, default=200_000, help="cells per hashing workload")
     p.add_argument("--oracles", metavar="DIR", help="folder of the official-algorithm ports (default: tests/oracles)")
     p.add_argument("--threads", type=_threads, default=0, help="worker threads (0 = all cores)")
-    p.add_argument("--sizes", metavar="N,N", help="batch sizes (encode: 10000,1000000; predict: 1,1000,10000,100000)")
+    p.add_argument(
+        "--sizes",
+        metavar="N,N",
+        help="batch sizes (encode: 10000,1000000; predict: 1,1000,10000,100000; train: group sizes 1,8,32)",
+    )
+    p.add_argument("--archs", type=_positive, default=32, help="train: architectures trained per group size")
+    p.add_argument("--no-cache", action="store_true", help="train: no persistent compilation cache (cold compiles)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("demo", help="the Neural Predictor workflow on real training (digits; no downloads)")
+    p.add_argument("--n-train", type=_int_at_least(2, "--n-train"), default=48, help="cells trained first (N)")
+    p.add_argument("--top-k", type=_int_at_least(2, "--top-k"), default=16, help="predicted cells trained (K)")
+    p.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, help="sampling, weights and fits")
+    p.add_argument("--epochs", type=_positive, help="training epochs per cell (default 10)")
+    p.add_argument("--channels", type=_positive, help="channels of the first stage (default 4)")
+    p.add_argument("--group-size", type=_positive, help="cells trained at once (default: 1 on CPU, 32 on GPU)")
+    p.add_argument("--dataset", default="digits", help="'digits' or a .npz with arrays images and labels")
+    p.add_argument("--out", default=os.path.join("results", "demo"), help="results folder (default results/demo)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("evaluate", help="evaluate predictors on a benchmark table")
     p.add_argument("--space", help="search space of the table (checked; needed for a CSV of another space's strings)")

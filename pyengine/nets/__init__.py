@@ -1,0 +1,27 @@
+"""The benchmark networks in flax, with the architecture given as data so that one compiled
+program serves a whole space (and vmaps over architectures).
+
+``NB201Net``: the NAS-Bench-201 network; ``nb201_onehot`` turns a batch of cells into its input.
+``NETWORKS`` maps a space name to its network class.
+"""
+
+from __future__ import annotations
+
+from .._registry import Registry
+from ._layers import INITS, SlotBatchNorm, avg_pool_2x2, avg_pool_3x3, conv2d, init_variables
+from ._nb201 import NB201Net, nb201_onehot
+
+__all__ = [
+    "NETWORKS",
+    "INITS",
+    "init_variables",
+    "NB201Net",
+    "nb201_onehot",
+    "SlotBatchNorm",
+    "conv2d",
+    "avg_pool_3x3",
+    "avg_pool_2x2",
+]
+
+NETWORKS: Registry = Registry("network")
+NETWORKS.register("nb201", "pyengine.nets._nb201:NB201Net")

@@ -1,0 +1,219 @@
+"""The NAS-Bench-201 network with the cell given as data.
+
+One compiled program serves every cell of the space: the cell enters as a (6, 5) one-hot over the
+ops of its edges, and each edge computes
+
+    y = (s_conv1x1 + s_conv3x3) * BN_s(conv(relu(x), s_conv3x3 * K3 + s_conv1x1 * pad(K1)))
+        + s_skip * x + s_pool * avgpool(x)
+
+with the 1x1 kernel zero-padded to 3x3 (a 3x3 convolution whose only non-zero tap is the centre
+is the 1x1 convolution), so an edge costs one convolution whatever its op and the program vmaps
+over architectures. Passing ``ops`` to the module instead builds the network of one fixed cell
+with only its own ops (the form the reference codes build); both forms share one parameter tree,
+so a test can check that they compute the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..graph import nb201 as g
+from ._layers import SlotBatchNorm, avg_pool_2x2, avg_pool_3x3, bias_init, conv2d, kernel_init
+
+__all__ = ["NB201Net", "nb201_onehot", "NB201_EDGES"]
+
+NB201_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+_NONE, _SKIP, _CONV1, _CONV3, _POOL = (g.OPS.index(o) for o in g.OPS)
+
+
+def nb201_onehot(ops: Any) -> np.ndarray:
+    """One-hot cells for :class:`NB201Net`.
+
+    ops : array of shape (n_archs, 6), op indices in ``pyengine.graph.nb201.OPS`` order
+    Returns an array of shape (n_archs, 6, 5), float32.
+    """
+    a = np.asarray(ops)
+    return np.eye(len(g.OPS), dtype=np.float32)[a]
+
+
+class _Edge(nn.Module):
+    channels: int
+    weight_init: str
+    conv_bias: bool
+    bn_affine: bool
+    bn_track: bool
+    patches: bool = True
+    op: int | None = None  # a fixed op builds only that op
+
+    @nn.compact
+    def __call__(self, x: Any, select: Any, train: bool) -> Any:
+        c = self.channels
+        k3 = self.param("conv3x3", kernel_init(self.weight_init, 9 * c), (3, 3, c, c))
+        k1 = self.param("conv1x1", kernel_init(self.weight_init, c), (1, 1, c, c))
+        b3 = self.param("bias3x3", bias_init(self.weight_init, 9 * c), (c,)) if self.conv_bias else None
+        b1 = self.param("bias1x1", bias_init(self.weight_init, c), (c,)) if self.conv_bias else None
+        bn = SlotBatchNorm(slots=2, affine=self.bn_affine, track=self.bn_track, name="bn")
+
+        def conv(x: Any, kernel: Any, bias: Any) -> Any:
+            return conv2d(jax.nn.relu(x), kernel, bias=bias, patches=self.patches)
+
+        op = self.op
+        if op is not None:
+            if self.is_initializing():  # the same parameter tree whatever the op
+                bn(jnp.zeros((1, 1, 1, c), x.dtype), False, 0)
+            if op == _NONE:
+                return x * 0.0
+            if op == _SKIP:
+                return x
+            if op == _POOL:
+                return avg_pool_3x3(x)
+            if op == _CONV1:
+                return bn(conv(x, k1, b1), train, 0)
+            return bn(conv(x, k3, b3), train, 1)
+        s_conv = select[_CONV1 : _CONV3 + 1]
+        kernel = select[_CONV3] * k3 + select[_CONV1] * jnp.pad(k1, ((1, 1), (1, 1), (0, 0), (0, 0)))
+        bias = None if b3 is None else select[_CONV3] * b3 + select[_CONV1] * b1
+        y = bn(conv(x, kernel, bias), train, s_conv)
+        return s_conv.sum() * y + select[_SKIP] * x + select[_POOL] * avg_pool_3x3(x)
+
+
+class _Cell(nn.Module):
+    channels: int
+    weight_init: str
+    conv_bias: bool
+    bn_affine: bool
+    bn_track: bool
+    train: bool
+    patches: bool
+    ops: tuple[int, ...] | None = None
+
+    @nn.compact
+    def __call__(self, x: Any, onehot: Any) -> tuple[Any, None]:
+        nodes = [x]
+        for e, (src, dst) in enumerate(NB201_EDGES):
+            edge = _Edge(
+                self.channels,
+                self.weight_init,
+                self.conv_bias,
+                self.bn_affine,
+                self.bn_track,
+                self.patches,
+                None if self.ops is None else int(self.ops[e]),
+                name=f"edge{src}{dst}",
+            )
+            y = edge(nodes[src], None if onehot is None else onehot[e], self.train)
+            if dst == len(nodes):
+                nodes.append(y)
+            else:
+                nodes[dst] = nodes[dst] + y
+        return nodes[3], None
+
+
+class _ReLUConvBN(nn.Module):
+    channels: int
+    stride: int
+    weight_init: str
+    patches: bool
+
+    @nn.compact
+    def __call__(self, x: Any, train: bool) -> Any:
+        cin = x.shape[-1]
+        k = self.param("conv", kernel_init(self.weight_init, 9 * cin), (3, 3, cin, self.channels))
+        return SlotBatchNorm(name="bn")(conv2d(jax.nn.relu(x), k, self.stride, patches=self.patches), train)
+
+
+class _ResidualBlock(nn.Module):
+    channels: int
+    weight_init: str
+    patches: bool
+
+    @nn.compact
+    def __call__(self, x: Any, train: bool) -> Any:
+        cin = x.shape[-1]
+        y = _ReLUConvBN(self.channels, 2, self.weight_init, self.patches, name="conv_a")(x, train)
+        y = _ReLUConvBN(self.channels, 1, self.weight_init, self.patches, name="conv_b")(y, train)
+        k = self.param("shortcut", kernel_init(self.weight_init, cin), (1, 1, cin, self.channels))
+        return conv2d(avg_pool_2x2(x), k, patches=self.patches) + y
+
+
+class NB201Net(nn.Module):
+    """The NAS-Bench-201 network (Dong & Yang 2020; shared/docs/reference.md section 2).
+
+    Stem conv3x3 + BN; three stages of ``cells_per_stage`` cells at ``channels``, 2x and 4x
+    channels with a ResNet basic block (stride 2) between stages; BN, ReLU, global average pool
+    and a linear head. The benchmark's network is ``channels=16, cells_per_stage=5``.
+
+    Parameters
+    ----------
+    channels, cells_per_stage, n_classes : int
+    weight_init : {"pytorch", "flax"}
+        PyTorch's default initialisation (to compare with published scores) or flax's.
+    conv_bias, cell_bn_affine, cell_bn_track : bool
+        Cell convolutions with bias, and the cell batch norms' affine parameters and running
+        statistics (the benchmark: False, True, True; the zero-cost reference code's network:
+        True, False, False).
+    native_conv : bool
+        XLA's native convolution instead of im2col + matmul: about 2x faster on CPU for one
+        architecture, about 40x slower under ``vmap`` over architectures (a grouped convolution).
+    ops : tuple of 6 ints, optional
+        Build the network of this one cell (ops in ``pyengine.graph.nb201.OPS`` order) instead of
+        taking the cell as data.
+
+    Call with ``x`` of shape (batch, height, width, in_channels) and ``onehot`` of shape (6, 5)
+    (None when ``ops`` is set); returns logits of shape (batch, n_classes). Cells repeated within
+    a stage run under ``nn.scan``, so compile time does not grow with ``cells_per_stage``.
+    """
+
+    channels: int = 16
+    cells_per_stage: int = 5
+    n_classes: int = 10
+    weight_init: str = "pytorch"
+    conv_bias: bool = False
+    cell_bn_affine: bool = True
+    cell_bn_track: bool = True
+    native_conv: bool = False
+    ops: tuple[int, ...] | None = None
+
+    @nn.compact
+    def __call__(self, x: Any, onehot: Any = None, train: bool = True) -> Any:
+        if (onehot is None) == (self.ops is None):
+            raise ValueError("NB201Net takes the cell either as the module's ops or as a onehot argument, not both.")
+        patches = not self.native_conv
+        c = self.channels
+        cin = x.shape[-1]
+        k = self.param("stem", kernel_init(self.weight_init, 9 * cin), (3, 3, cin, c))
+        x = SlotBatchNorm(name="stem_bn")(conv2d(x, k, patches=patches), train)
+        cell_args = (
+            self.weight_init,
+            self.conv_bias,
+            self.cell_bn_affine,
+            self.cell_bn_track,
+            train,
+            patches,
+            self.ops,
+        )
+        for stage in range(3):
+            width = c * 2**stage
+            if stage:
+                x = _ResidualBlock(width, self.weight_init, patches, name=f"reduce{stage}")(x, train)
+            if self.cells_per_stage == 1:
+                x, _ = _Cell(width, *cell_args, name=f"stage{stage}")(x, onehot)
+            else:
+                scan = nn.scan(
+                    _Cell,
+                    variable_axes={"params": 0, "batch_stats": 0},
+                    split_rngs={"params": True},
+                    in_axes=nn.broadcast,
+                    length=self.cells_per_stage,
+                )
+                x, _ = scan(width, *cell_args, name=f"stage{stage}")(x, onehot)
+        x = jax.nn.relu(SlotBatchNorm(name="head_bn")(x, train))
+        x = x.mean(axis=(1, 2))
+        w = self.param("classifier", kernel_init(self.weight_init, x.shape[-1]), (x.shape[-1], self.n_classes))
+        b = self.param("classifier_bias", bias_init(self.weight_init, x.shape[-1]), (self.n_classes,))
+        return x @ w + b
