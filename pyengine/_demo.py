@@ -181,8 +181,8 @@ def run_demo(
         "spearman": rho,
         "best_found_test": best_found,
         "best_random_test": best_random,
-        "best_found_arch": records_arch(space, r0, r1, is_top, i_found),
-        "best_random_arch": records_arch(space, r0, r1, ~is_top, i_rand),
+        "best_found_arch": _arch_of(space, r0, r1, is_top, i_found),
+        "best_random_arch": _arch_of(space, r0, r1, ~is_top, i_rand),
         "mean_top_k_test": mean_top,
         "mean_random_k_test": mean_random,
         "mean_initial_test": float(r0.test_accuracy.mean()),
@@ -204,7 +204,7 @@ def run_demo(
     return summary
 
 
-def records_arch(space: Any, r0: Any, r1: Any, chosen: np.ndarray, i: int) -> str:
+def _arch_of(space: Any, r0: Any, r1: Any, chosen: np.ndarray, i: int) -> str:
     """The arch string of row ``i`` of (initial rows, then r1's ``chosen`` rows)."""
     from .spaces._base import take
 
