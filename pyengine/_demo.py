@@ -151,7 +151,7 @@ def run_demo(
     for role in ("predicted_top", "random"):
         sel = np.flatnonzero(roles == role)
         if len(sel):
-            keep(_subset(r1, sel), role, pred1[sel])
+            keep(r1.subset(sel), role, pred1[sel])
     if r1.interrupted:
         raise KeyboardInterrupt
     wall["total"] = time.perf_counter() - t_start
@@ -212,27 +212,6 @@ def _arch_of(space: Any, r0: Any, r1: Any, chosen: np.ndarray, i: int) -> str:
     if i < n0:
         return space.to_strings(take(r0.batch, np.array([i])))[0]
     return space.to_strings(take(r1.batch, np.flatnonzero(chosen)[[i - n0]]))[0]
-
-
-def _subset(result: Any, rows: np.ndarray) -> Any:
-    from dataclasses import replace
-
-    from .spaces._base import take
-
-    arrays = {
-        k: getattr(result, k)[rows]
-        for k in (
-            "train_loss",
-            "train_accuracy",
-            "val_loss",
-            "val_accuracy",
-            "test_loss",
-            "test_accuracy",
-            "train_seconds",
-            "diverged",
-        )
-    }
-    return replace(result, batch=take(result.batch, rows), **arrays)
 
 
 def _plot(path: str, r0: Any, r1: Any, is_top: np.ndarray, pred1: np.ndarray, s: dict[str, Any]) -> None:

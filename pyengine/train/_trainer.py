@@ -82,6 +82,16 @@ class TrainResult:
         """Validation accuracy after the last epoch, shape (n_archs,)."""
         return self.val_accuracy[:, -1]
 
+    def subset(self, rows: Any) -> TrainResult:
+        """The result of the architectures at ``rows`` only."""
+        from dataclasses import replace
+
+        rows = np.asarray(rows, dtype=np.int64)
+        per_arch = (
+            "train_loss train_accuracy val_loss val_accuracy test_loss test_accuracy train_seconds diverged"
+        ).split()
+        return replace(self, batch=take(self.batch, rows), **{k: getattr(self, k)[rows] for k in per_arch})
+
     def records(self, space: Any = "nb201") -> list[dict[str, Any]]:
         """One JSON-ready dict per architecture: ``arch`` (the space's string), the curves, the
         final validation and test accuracy and the training seconds."""
