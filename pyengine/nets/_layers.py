@@ -65,7 +65,64 @@ def _shifts(x: Any, k: int, stride: int, pad: int) -> list[Any]:
     ]
 
 
-def conv2d(x: Any, kernel: Any, stride: int = 1, bias: Any = None, *, patches: bool = True) -> Any:
+_DIMS = ("NHWC", "HWIO", "NHWC")
+
+
+def _xla_conv(x: Any, kernel: Any, stride: int = 1) -> Any:
+    p = kernel.shape[0] // 2
+    return jax.lax.conv_general_dilated(x, kernel, (stride, stride), [(p, p)] * 2, dimension_numbers=_DIMS)
+
+
+def _values(args: Any) -> tuple[Any, list[bool]]:
+    """Values and perturbed flags of ``symbolic_zeros`` custom-VJP primals (leaves of ``args``)."""
+    leaves, tree = jax.tree.flatten(args, is_leaf=lambda a: isinstance(a, jax.custom_derivatives.CustomVJPPrimal))
+    values = [a.value for a in leaves]
+    return jax.tree.unflatten(tree, values), [bool(a.perturbed) for a in leaves]
+
+
+def _dense(ct: Any) -> Any:
+    """Cotangents with symbolic zeros made concrete."""
+    return jax.tree.map(
+        lambda c: jnp.zeros(c.shape, c.dtype) if isinstance(c, jax.custom_derivatives.SymbolicZero) else c,
+        ct,
+        is_leaf=lambda c: isinstance(c, jax.custom_derivatives.SymbolicZero),
+    )
+
+
+def _loop_conv(x: Any, kernel: Any, stride: int) -> Any:
+    flags: list[bool] = []  # which of (x, kernel) the caller differentiates, set when tracing fwd
+
+    @jax.custom_vjp
+    def run(x: Any, kernel: Any) -> Any:
+        return _xla_conv(x, kernel, stride)
+
+    def fwd(x: Any, kernel: Any) -> tuple[Any, tuple[Any, Any]]:
+        (xv, kv), flags[:] = _values((x, kernel))
+        return _xla_conv(xv, kv, stride), (xv, kv)
+
+    def bwd(res: tuple[Any, Any], dy: Any) -> tuple[Any, Any]:
+        x, kernel = res
+        dy = _dense(dy)
+        k = kernel.shape[0]
+        dx = dk = None
+        if flags[0]:
+            if stride > 1:  # the output gradient spread back onto the input grid, zeros between
+                dy_full = jnp.zeros(x.shape[:3] + dy.shape[3:], dy.dtype).at[:, ::stride, ::stride, :].set(dy)
+            else:
+                dy_full = dy
+            dx = _xla_conv(dy_full, jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2))
+        if flags[1]:
+            cols = jnp.stack(_shifts(x, k, stride, k // 2))  # (k*k, B, H_out, W_out, C_in)
+            dk = jnp.einsum("sbhwc,bhwo->sco", cols, dy).reshape(kernel.shape)
+        return dx, dk
+
+    run.defvjp(fwd, bwd, symbolic_zeros=True)
+    return run(x, kernel)
+
+
+def conv2d(
+    x: Any, kernel: Any, stride: int = 1, bias: Any = None, *, patches: bool = True, in_loop: bool = False
+) -> Any:
     """2-D convolution, NHWC input and HWIO kernel, padding k // 2 (PyTorch's ``padding=1`` for
     3x3 and 0 for 1x1).
 
@@ -73,12 +130,16 @@ def conv2d(x: Any, kernel: Any, stride: int = 1, bias: Any = None, *, patches: b
     kernel : array of shape (k, k, in_channels, out_channels)
     patches : im2col and a matmul (fast under ``vmap`` over kernels) or XLA's native convolution
         (about 2x faster on CPU for one kernel, about 40x slower when vmapped over kernels)
+    in_loop : with ``patches=False``, differentiate through forward-style convolutions (the
+        input gradient as a stride-1 convolution of the output gradient, spread back onto the
+        input grid, with the flipped kernel; the kernel gradient as patches times the output
+        gradient; each computed only when the caller differentiates that argument). XLA's CPU
+        backend runs the convolutions autodiff emits 6-20x slower inside ``lax.scan`` /
+        ``lax.switch`` bodies and for strides above 1; these do not.
     """
     k, _, cin, cout = kernel.shape
     if not patches:
-        y = jax.lax.conv_general_dilated(
-            x, kernel, (stride, stride), [(k // 2, k // 2)] * 2, dimension_numbers=("NHWC", "HWIO", "NHWC")
-        )
+        y = _loop_conv(x, kernel, stride) if in_loop else _xla_conv(x, kernel, stride)
     elif k == 1:
         y = x[:, ::stride, ::stride, :] @ kernel[0, 0]
     else:
@@ -104,6 +165,58 @@ def avg_pool_2x2(x: Any) -> Any:
     return x.reshape(b, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
 
 
+def remat_switch(index: Any, branches: Sequence[Any], *operands: Any) -> Any:
+    """``lax.switch(index, branches, *operands)`` whose gradient recomputes the selected branch.
+
+    Differentiating ``lax.switch`` directly makes every branch return the residuals of all the
+    others (zeros when not selected), so an edge whose op is ``none`` still writes the zero
+    activations a convolution branch would have saved; on CPU that costs as much as the convolution. Here
+    the only residuals are the operands, and the backward pass runs the selected branch's VJP.
+    Operands must be passed explicitly (a branch may not close over values it differentiates).
+    """
+
+    flags: list[bool] = []  # perturbed flags of the operands' leaves, set when tracing fwd
+
+    @jax.custom_vjp
+    def run(idx: Any, *args: Any) -> Any:
+        return jax.lax.switch(idx, branches, *args)
+
+    def fwd(idx: Any, *args: Any) -> tuple[Any, tuple[Any, Any]]:
+        (iv, av), flags[:] = _values((idx, args))
+        return jax.lax.switch(iv, branches, *av), (iv, av)
+
+    def bwd(res: tuple[Any, Any], ct: Any) -> tuple[Any, ...]:
+        idx, args = res
+        leaves, tree = jax.tree.flatten(args)
+        wrt = [i for i, p in enumerate(flags[1:]) if p]  # only what the caller differentiates
+
+        def vjp_of(fn: Any) -> Any:
+            def run_vjp(leaves: list[Any], c: Any) -> Any:
+                def f(*diff: Any) -> Any:
+                    full = list(leaves)
+                    for i, d in zip(wrt, diff, strict=True):
+                        full[i] = d
+                    return fn(*jax.tree.unflatten(tree, full))
+
+                return jax.vjp(f, *[leaves[i] for i in wrt])[1](c)
+
+            return run_vjp
+
+        grads = jax.lax.switch(idx, [vjp_of(fn) for fn in branches], leaves, _dense(ct)) if wrt else ()
+        out: list[Any] = [None] * len(leaves)
+        for i, gr in zip(wrt, grads, strict=True):
+            out[i] = gr
+        return (None, *jax.tree.unflatten(tree, out))
+
+    run.defvjp(fwd, bwd, symbolic_zeros=True)
+    return run(index, *operands)
+
+
+def _normalize(x: Any, mean: Any, var: Any, scale: Any, bias: Any, epsilon: float) -> Any:
+    y = (x - mean) * jax.lax.rsqrt(var + epsilon)
+    return y if scale is None else y * scale + bias
+
+
 class SlotBatchNorm(nn.Module):
     """Batch norm (PyTorch semantics: momentum 0.1, eps 1e-5, biased variance to normalise and
     unbiased variance in the running estimate) holding ``slots`` sets of statistics and affine
@@ -111,7 +224,14 @@ class SlotBatchNorm(nn.Module):
 
     ``select`` picks the slot: a static int, or a float vector of shape (slots,) that is one-hot
     (or all zeros, when the edge's op has no batch norm: nothing is updated then). Running
-    statistics update only when the ``batch_stats`` collection is mutable.
+    statistics update only when the ``batch_stats`` collection is mutable. ``identity=True``
+    turns the layer off (the zero-cost proxies' ``bn=False``) while keeping its variables.
+
+    ``branches`` (with ``index`` and ``operands``) runs a switch over candidate ops, each a pair
+    ``(fn, slot)``: the branch computes ``fn(x, *operands)`` and, when ``slot`` is not None,
+    normalises it with that slot, so only the selected op costs FLOPs and the normalisation
+    happens inside its branch (differentiated by :func:`remat_switch`). ``select`` must then be
+    the float vector of the slots' weights.
     """
 
     slots: int = 1
@@ -119,34 +239,71 @@ class SlotBatchNorm(nn.Module):
     track: bool = True
     momentum: float = 0.1
     epsilon: float = 1e-5
+    identity: bool = False
 
     @nn.compact
-    def __call__(self, x: Any, train: bool, select: Any = 0) -> Any:
-        c = x.shape[-1]
+    def __call__(
+        self,
+        x: Any,
+        train: bool,
+        select: Any = 0,
+        *,
+        index: Any = None,
+        branches: Sequence[Any] | None = None,
+        operands: tuple[Any, ...] = (),
+    ) -> Any:
         static = isinstance(select, int)
-        mean_v = self.variable("batch_stats", "mean", lambda: jnp.zeros((self.slots, c), jnp.float32))
-        var_v = self.variable("batch_stats", "var", lambda: jnp.ones((self.slots, c), jnp.float32))
-
-        def pick(a: Any) -> Any:
-            return a[select] if static else select @ a
-
-        if train or not self.track:
-            axes = tuple(range(x.ndim - 1))
-            mean = x.mean(axes)
-            var = jnp.square(x - mean).mean(axes)
-            if self.track and self.is_mutable_collection("batch_stats") and not self.is_initializing():
-                n = int(np.prod([x.shape[a] for a in axes]))
-                unbiased = var * (n / max(n - 1, 1))
-                w = (jnp.zeros(self.slots).at[select].set(1.0) if static else select)[:, None] * self.momentum
-                mean_v.value = mean_v.value + w * (mean[None] - mean_v.value)
-                var_v.value = var_v.value + w * (unbiased[None] - var_v.value)
-        else:
-            mean, var = pick(mean_v.value), pick(var_v.value)
-        y = (x - mean) * jax.lax.rsqrt(var + self.epsilon)
+        if self.identity and not self.is_initializing():  # no variables read: none need exist
+            if branches is None:
+                return x
+            return remat_switch(index, [fn for fn, _ in branches], x, *operands)
+        mean_v = self.variable("batch_stats", "mean", lambda: jnp.zeros((self.slots, x.shape[-1]), jnp.float32))
+        var_v = self.variable("batch_stats", "var", lambda: jnp.ones((self.slots, x.shape[-1]), jnp.float32))
+        scale = bias = None
         if self.affine:
-            scale = self.param("scale", nn.initializers.ones, (self.slots, c))
-            bias = self.param("bias", nn.initializers.zeros, (self.slots, c))
-            y = y * pick(scale) + pick(bias)
+            scale = self.param("scale", nn.initializers.ones, (self.slots, x.shape[-1]))
+            bias = self.param("bias", nn.initializers.zeros, (self.slots, x.shape[-1]))
+        batch_mode = train or not self.track
+
+        def norm(v: Any, slot: Any, mean_r: Any, var_r: Any, sc: Any, bi: Any) -> tuple[Any, Any, Any]:
+            """Normalise ``v`` with ``slot`` (an int or a one-hot vector): (y, batch mean, batch var)."""
+            if self.identity:
+                zero = jnp.zeros(v.shape[-1], v.dtype)
+                return v, zero, zero
+            pick = (lambda a: a[slot]) if isinstance(slot, int) else (lambda a: slot @ a)
+            sc = None if sc is None else pick(sc)
+            bi = None if bi is None else pick(bi)
+            if batch_mode:
+                axes = tuple(range(v.ndim - 1))
+                mean = v.mean(axes)
+                var = jnp.square(v - mean).mean(axes)
+                return _normalize(v, mean, var, sc, bi, self.epsilon), mean, var
+            mean, var = pick(mean_r), pick(var_r)
+            return _normalize(v, mean, var, sc, bi, self.epsilon), mean, var
+
+        bn_vars = (mean_v.value, var_v.value, scale, bias)
+        if branches is None:
+            y, mean, var = norm(x, select, *bn_vars)
+        else:
+
+            def branch(fn: Any, slot: int | None) -> Any:
+                def run(v: Any, bnv: Any, *ops: Any) -> tuple[Any, Any, Any]:
+                    out = fn(v, *ops)
+                    if slot is None:
+                        zero = jnp.zeros(out.shape[-1], out.dtype)
+                        return out, zero, zero
+                    return norm(out, slot, *bnv)
+
+                return run
+
+            y, mean, var = remat_switch(index, [branch(fn, slot) for fn, slot in branches], x, bn_vars, *operands)
+        update = batch_mode and self.track and not self.identity
+        if update and self.is_mutable_collection("batch_stats") and not self.is_initializing():
+            n = int(np.prod(y.shape[:-1]))
+            unbiased = var * (n / max(n - 1, 1))
+            w = (jnp.zeros(self.slots).at[select].set(1.0) if static else select)[:, None] * self.momentum
+            mean_v.value = mean_v.value + w * (mean[None] - mean_v.value)
+            var_v.value = var_v.value + w * (unbiased[None] - var_v.value)
         return y
 
 

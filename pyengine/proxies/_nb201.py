@@ -1,0 +1,125 @@
+"""NAS-Bench-201 specifics of the zero-cost proxies: the network, which weights exist for a
+cell, the fan-in of each Fisher probe, and the closed-form parameter and FLOP counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..graph import nb201 as g
+from ..nets import NB201Net, nb201_onehot
+
+__all__ = ["network", "onehot", "weight_mask", "probe_fan", "params_m", "flops_m", "WEIGHT_NAMES"]
+
+_NONE, _SKIP, _CONV1, _CONV3, _POOL = range(len(g.OPS))
+_EDGES = ("01", "02", "12", "03", "13", "23")
+# conv / linear weights (the leaves the reference codes score): stem, cell convs, reduction-block
+# convs and shortcut, classifier; biases and batch-norm parameters are not among them
+WEIGHT_NAMES = frozenset({"stem", "conv3x3", "conv1x1", "conv", "shortcut", "classifier"})
+# tensorwatch's count beyond the convolutions' multiply-adds on a 32x32 input, per layer kind
+# (fitted exactly on NASLib's 725 recorded CIFAR-10 values): batch norm 2 and ReLU 1 per output
+# element, pooling k*k per output element, global pooling 1 per input element, and 1,088 more
+# that no single layer accounts for, kept as a constant
+_FLOPS_RESIDUAL = 1088
+
+
+def network(n_classes: int, *, cell_form: str, batch_norm: bool = True, native_conv: bool = False) -> NB201Net:
+    """The benchmark network (C=16, 5 cells per stage) as the reference proxies build it."""
+    return NB201Net(
+        channels=16,
+        cells_per_stage=5,
+        n_classes=n_classes,
+        weight_init="pytorch",
+        cell_form=cell_form,
+        batch_norm=batch_norm,
+        native_conv=native_conv,
+    )
+
+
+def onehot(batch: Any) -> np.ndarray:
+    """(n_archs, 6, 5) float32 one-hot cells of an NB201 batch."""
+    return nb201_onehot(np.asarray(batch.ops))
+
+
+def weight_mask(path: tuple[str, ...], cell: Any) -> Any:
+    """1 where the weight at ``path`` exists in the network of ``cell`` (a (6, 5) one-hot), as a
+    scalar (a cell's conv exists only when its edge holds that op)."""
+    name = path[-1]
+    if name in ("conv3x3", "conv1x1") and len(path) >= 2 and path[-2].startswith("edge"):
+        e = _EDGES.index(path[-2][4:])
+        return cell[e, _CONV3 if name == "conv3x3" else _CONV1]
+    return 1.0
+
+
+def probe_fan(path: tuple[str, ...], params: dict[tuple[str, ...], Any], cell: Any) -> Any:
+    """Fan-in (C_in * k * k) of the layer a Fisher probe at ``path`` sits on, times whether the
+    layer exists in ``cell``: the factor Fisher's per-channel score is broadcast over."""
+    parent, name = path[:-1], path[-1]
+    if name == "fisher_stem":
+        k = params[parent + ("stem",)]
+    elif name == "fisher_classifier":
+        return float(params[parent + ("classifier",)].shape[-2])
+    elif parent and parent[-1].startswith("edge"):
+        c = params[parent + ("conv1x1",)].shape[-2]
+        e = _EDGES.index(parent[-1][4:])
+        return cell[e, _CONV1] * c + cell[e, _CONV3] * 9 * c
+    elif parent and parent[-1] in ("conv_a", "conv_b"):
+        k = params[parent + ("conv",)]
+    else:
+        k = params[parent + ("shortcut",)]
+    return float(np.prod(k.shape[-4:-1]))
+
+
+def stat_weight(path: tuple[str, ...], cell: Any) -> Any:
+    """Per-slot weights of the running statistics at ``path`` that exist for ``cell``: a vector
+    over the batch norm's slots (a cell edge's conv1x1 / conv3x3 slots, or the single slot)."""
+    if len(path) >= 3 and path[-3].startswith("edge"):
+        e = _EDGES.index(path[-3][4:])
+        return jnp.stack([cell[e, _CONV1], cell[e, _CONV3]])
+    return jnp.ones(1)
+
+
+def _counts(ops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ops = np.asarray(ops)
+    return (ops == _CONV1).sum(-1), (ops == _CONV3).sum(-1), (ops == _POOL).sum(-1)
+
+
+def params_m(ops: Any, n_classes: int, channels: int = 16, cells: int = 5) -> np.ndarray:
+    """Trainable parameters in millions (conv and linear weights and biases, batch-norm affine
+    parameters), as NASLib's ``params`` proxy reports them. ops : (n_archs, 6) op indices."""
+    n1, n3, _ = _counts(ops)
+    widths = [channels, 2 * channels, 4 * channels]
+    p = 9 * 3 * channels + 2 * channels
+    for c in widths:
+        p = p + cells * (n3 * (9 * c * c + 2 * c) + n1 * (c * c + 2 * c))
+    for a, b in zip(widths[:-1], widths[1:], strict=True):
+        p = p + 9 * a * b + 2 * b + 9 * b * b + 2 * b + a * b
+    p = p + 2 * widths[-1] + widths[-1] * n_classes + n_classes
+    return np.asarray(p, dtype=np.float64) / 1e6
+
+
+def flops_m(ops: Any, n_classes: int, input_hw: tuple[int, int], channels: int = 16, cells: int = 5) -> np.ndarray:
+    """Forward FLOPs in millions for one image, counted as tensorwatch's ``Flops`` (NASLib's
+    ``flops`` proxy): convolutions and the classifier as multiply-adds, plus the per-element
+    counts of batch norm, ReLU and pooling. Equal to NASLib's recorded values on CIFAR-10.
+    ops : (n_archs, 6) op indices."""
+    n1, n3, npool = _counts(ops)
+    h, w = input_hw
+    hw = [h * w, (h // 2) * (w // 2), (h // 4) * (w // 4)]
+    widths = [channels, 2 * channels, 4 * channels]
+    f = hw[0] * 27 * channels + 2 * hw[0] * channels  # stem conv + BN
+    for s, c in enumerate(widths):
+        elems = hw[s] * c
+        # conv op: ReLU + conv + BN; pool op: 9 per output element
+        f = f + cells * (n3 * (elems * 9 * c + 3 * elems) + n1 * (elems * c + 3 * elems) + npool * 9 * elems)
+        if s:
+            a, b, hin = widths[s - 1], c, hw[s - 1]
+            f = f + hin * a + hw[s] * 9 * a * b + 2 * elems  # ReLU, conv_a (stride 2), BN
+            f = f + elems + hw[s] * 9 * b * b + 2 * elems  # ReLU, conv_b, BN
+            f = f + 4 * hw[s] * a + hw[s] * a * b  # 2x2 average pool, shortcut 1x1
+    last = hw[2] * widths[2]
+    f = f + 2 * last + last + last  # head BN, ReLU, global average pool
+    f = f + widths[2] * n_classes + _FLOPS_RESIDUAL
+    return np.asarray(f, dtype=np.float64) / 1e6

@@ -1,0 +1,443 @@
+"""Scoring architectures with zero-cost proxies: one compiled program per (space, proxies, input
+shape) that takes the architecture as data.
+
+On CPU each architecture runs alone through the ``switch`` form of the network (only its own ops
+cost FLOPs); with ``archs_per_call > 1`` (the default on GPU) chunks of architectures run
+vmapped through the ``merged`` form. Weights are drawn once from the seed and shared by every
+architecture (common random numbers: a score depends on the architecture, the seed and the
+batch, never on which other architectures are scored with it).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .._registry import Registry
+from ..nets import init_variables
+from ..spaces import get_space
+from ..spaces._base import batch_len
+from . import _nb201
+from ._defs import Proxy
+
+__all__ = ["ProxyScorer", "ProxyError", "DATASETS", "score_proxies", "PROXIES"]
+
+log = logging.getLogger(__name__)
+
+PROXIES: Registry[Proxy] = Registry("zero-cost proxy")
+for _name, _attr, _aliases in [
+    ("jacob_cov", "JACOB_COV", ("jacov",)),
+    ("nwot", "NWOT", ("relu_logdet",)),
+    ("synflow", "SYNFLOW", ()),
+    ("snip", "SNIP", ()),
+    ("grasp", "GRASP", ()),
+    ("fisher", "FISHER", ()),
+    ("grad_norm", "GRAD_NORM", ()),
+    ("plain", "PLAIN", ()),
+    ("l2_norm", "L2_NORM", ()),
+    ("epe_nas", "EPE_NAS", ()),
+    ("params", "PARAMS", ()),
+    ("flops", "FLOPS", ()),
+    ("zen", "ZEN", ()),
+]:
+    PROXIES.register(_name, f"pyengine.proxies._defs:{_attr}", aliases=_aliases)
+
+# dataset -> (classes, input shape HWC): the top-level keys of NASLib's zero-cost JSON files
+DATASETS: dict[str, tuple[int, tuple[int, int, int]]] = {
+    "cifar10": (10, (32, 32, 3)),
+    "cifar100": (100, (32, 32, 3)),
+    "ImageNet16-120": (120, (16, 16, 3)),
+}
+_SPACES = ("nb201",)
+
+
+class ProxyError(RuntimeError):
+    """A proxy produced a value that is neither a number nor a documented degenerate value.
+    ``partial`` holds the scores of the architectures finished before it (name -> array)."""
+
+    def __init__(self, message: str, partial: dict[str, np.ndarray]) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+def _flat(tree: Any) -> dict[tuple[str, ...], Any]:
+    return flax.traverse_util.flatten_dict(flax.core.unfreeze(tree))
+
+
+class _Context:
+    """What the proxies of one architecture share inside a traced program, each computed once."""
+
+    def __init__(
+        self,
+        net: Any,
+        variables: dict[str, Any],
+        cell: Any,
+        x: Any,
+        labels: Any,
+        *,
+        objective: str = "cross_entropy",
+        zen_key: Any = None,
+    ) -> None:
+        self.net, self.cell, self.x, self.labels = net, cell, x, labels
+        self.objective, self.zen_key = objective, zen_key
+        flat = _flat(variables["params"])
+        self.params_flat = flat
+        self.weights = {k: v for k, v in flat.items() if k[-1] in _nb201.WEIGHT_NAMES}
+        self.others = {k: v for k, v in flat.items() if k[-1] not in _nb201.WEIGHT_NAMES}
+        self.stats = variables.get("batch_stats", {})
+        self.pert = variables.get("perturbations")
+        self._memo: dict[str, Any] = {}
+
+    def _memoized(self, key: str, fn: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = fn()
+        return self._memo[key]
+
+    def apply(self, weights: Any, x: Any, pert: Any = None, mutable: Sequence[str] = (), **kw: Any) -> Any:
+        params = flax.traverse_util.unflatten_dict({**self.others, **weights})
+        variables = {"params": params}
+        if self.stats:
+            variables["batch_stats"] = self.stats
+            mutable = ["batch_stats", *mutable]
+        if pert is not None:
+            variables["perturbations"] = pert
+        out = self.net.apply(variables, x, self.cell, True, mutable=list(mutable) or False, **kw)
+        return out if mutable else (out, {})
+
+    def loss(self, weights: Any, pert: Any = None) -> Any:
+        logits, _ = self.apply(weights, self.x, pert)
+        if self.objective == "sum":
+            return logits.sum()
+        return optax.softmax_cross_entropy_with_integer_labels(logits, self.labels).mean()
+
+    def grads(self) -> tuple[Any, Any]:
+        """(dL/dweights, dL/dperturbations) in one backward pass."""
+
+        def run() -> tuple[Any, Any]:
+            if self.pert is None:
+                return jax.grad(self.loss)(self.weights), None
+            return jax.grad(self.loss, argnums=(0, 1))(self.weights, self.pert)
+
+        return self._memoized("grads", run)
+
+    def mask(self, path: tuple[str, ...]) -> Any:
+        return _nb201.weight_mask(path, self.cell)
+
+    def weight_sum(self, fn: Callable[[Any, Any], Any], use_grad: bool) -> Any:
+        g = self.grads()[0] if use_grad else self.weights
+        return sum(self.mask(k) * fn(w, g[k]).sum() for k, w in self.weights.items())
+
+    def layer_norm_sum(self, tree: dict[tuple[str, ...], Any]) -> Any:
+        """Sum over layers of Frobenius norms (each cell of a scanned stage is its own layer)."""
+        total = 0.0
+        for k, a in tree.items():
+            if k[0].startswith("stage"):
+                norms = jnp.sqrt(jnp.square(a).reshape(a.shape[0], -1).sum(-1)).sum()
+            else:
+                norms = jnp.sqrt(jnp.square(a).sum())
+            total = total + self.mask(k) * norms
+        return total
+
+    def grasp(self) -> Any:
+        g = jax.lax.stop_gradient(self.grads()[0])
+        hg = jax.jvp(lambda w: jax.grad(self.loss)(w), (self.weights,), (g,))[1]
+        return sum(self.mask(k) * (-w * hg[k]).sum() for k, w in self.weights.items())
+
+    def fisher(self) -> Any:
+        gp = _flat(self.grads()[1])
+        total = 0.0
+        for path, s in gp.items():
+            # s: (batch, 1, 1, C) or (batch, C), with a leading cell axis in scanned stages
+            scanned = path[0].startswith("stage")
+            s = s.reshape((s.shape[0], s.shape[1], -1) if scanned else (s.shape[0], -1))
+            delta = 0.5 * jnp.square(s).mean(axis=1 if scanned else 0)
+            total = total + _nb201.probe_fan(path, self.params_flat, self.cell) * delta.sum()
+        return total
+
+    def jacobian_gram(self) -> Any:
+        def run() -> Any:
+            jac = jax.grad(lambda x: self.apply(self.weights, x)[0].sum())(self.x)
+            j = jac.reshape(jac.shape[0], -1)
+            j = j - j.mean(axis=1, keepdims=True)
+            return j @ j.T
+
+        return self._memoized("jacobian_gram", run)
+
+    def nwot_kernel(self) -> Any:
+        _, state = self.apply(self.weights, self.x, mutable=["nwot"])
+        n = self.x.shape[0]
+        total = jnp.zeros((n, n), jnp.float32)
+        for leaf in jax.tree.leaves(state["nwot"]):  # scanned stages hold one kernel per cell
+            total = total + leaf.reshape(-1, n, n).sum(0)
+        return total
+
+    def zen(self) -> Any:
+        k_w, k_x, k_e = jax.random.split(self.zen_key, 3)
+        keys = jax.random.split(k_w, len(self.weights))
+        weights = {
+            k: jax.random.normal(kk, w.shape, w.dtype) for kk, (k, w) in zip(keys, self.weights.items(), strict=True)
+        }
+        others = {k: (jnp.ones_like(v) if k[-1] == "scale" else jnp.zeros_like(v)) for k, v in self.others.items()}
+        stats = {k: (jnp.zeros_like(v) if k[-1] == "mean" else jnp.ones_like(v)) for k, v in _flat(self.stats).items()}
+        params = flax.traverse_util.unflatten_dict({**others, **weights})
+        x = jax.random.normal(k_x, self.x.shape, self.x.dtype)
+        x2 = x + 0.01 * jax.random.normal(k_e, self.x.shape, self.x.dtype)
+
+        def features(xx: Any, st: Any) -> tuple[Any, Any]:
+            variables = {"params": params, "batch_stats": flax.traverse_util.unflatten_dict(st)}
+            f, upd = self.net.apply(variables, xx, self.cell, True, features=True, mutable=["batch_stats"])
+            return f, _flat(upd["batch_stats"])
+
+        f1, stats = features(x, stats)
+        f2, stats = features(x2, stats)
+        delta = jnp.abs(f1 - f2).reshape(f1.shape[0], -1).sum(-1).mean()
+        bn = 0.0
+        for path, v in stats.items():
+            if path[-1] != "var":
+                continue
+            w = _nb201.stat_weight(path, self.cell)  # (slots,)
+            bn = bn + (w * 0.5 * jnp.log(v.mean(-1))).sum()  # v: (..., slots, C)
+        return jnp.log(delta) + bn
+
+
+@functools.lru_cache(maxsize=32)
+def _program(space: str, program: str, names: tuple[str, ...], n_classes: int, vmapped: bool) -> Callable[..., Any]:
+    """The jitted per-architecture (or per-chunk) program computing the device parts of ``names``."""
+    form = "merged" if vmapped else "switch"
+    if program == "synflow":
+        net = _nb201.network(n_classes, cell_form=form, batch_norm=False)
+    else:
+        net = _nb201.network(n_classes, cell_form=form, native_conv=not vmapped)
+    proxies = [PROXIES.get(n) for n in names]
+
+    def one(variables: Any, cell: Any, x: Any, labels: Any, zen_key: Any) -> dict[str, Any]:
+        if program == "synflow":
+            variables = {"params": jax.tree.map(lambda a: jnp.abs(a).astype(jnp.float64), variables["params"])}
+            ctx = _Context(net, variables, cell, x, labels, objective="sum")
+        else:
+            ctx = _Context(net, variables, cell, x, labels, zen_key=zen_key)
+        return {p.name: p.device(ctx) for p in proxies}
+
+    fn = jax.vmap(one, in_axes=(None, 0, None, None, None)) if vmapped else one
+    return jax.jit(fn)
+
+
+class ProxyScorer:
+    """Zero-cost proxy scores of architectures of a space.
+
+    Parameters
+    ----------
+    space : str
+        Search space (``"nb201"``).
+    proxies : sequence of str
+        Names from ``PROXIES`` (aliases such as ``jacov`` accepted).
+    dataset : str
+        A key of ``DATASETS``: sets the number of classes and the input shape.
+    batch_size : int
+        Minibatch size for the proxies that read data (NASLib's protocol: 32).
+    images : array of shape (batch, height, width, 3), optional
+        A user's minibatch (already normalised); default: Gaussian noise drawn with the seed.
+    labels : array of shape (batch,), optional
+        Integer labels in [0, classes); default: drawn uniformly with the seed.
+    seed : int
+        Seeds the weights (shared by every architecture), the noise batch, the labels and zen.
+    archs_per_call : int, optional
+        1 runs one architecture per call through the switch-form network (CPU default); more
+        runs chunks vmapped through the merged form (GPU default 256).
+    """
+
+    def __init__(
+        self,
+        space: str = "nb201",
+        proxies: Sequence[str] = ("synflow", "jacob_cov"),
+        *,
+        dataset: str = "cifar10",
+        batch_size: int = 32,
+        images: Any = None,
+        labels: Any = None,
+        seed: int = 0,
+        archs_per_call: int | None = None,
+    ) -> None:
+        if space not in _SPACES:
+            raise ValueError(
+                f"The 'space' parameter of ProxyScorer must be one of {list(_SPACES)} (the networks built so far). "
+                f"Got {space!r} instead."
+            )
+        if isinstance(proxies, str):
+            proxies = [p for p in proxies.split(",") if p]
+        if not proxies:
+            raise ValueError("The 'proxies' parameter of ProxyScorer must name at least one proxy. Got none.")
+        self.proxy_names = list(dict.fromkeys(PROXIES.canonical_name(p) for p in proxies))
+        if dataset not in DATASETS:
+            raise ValueError(
+                f"The 'dataset' parameter of ProxyScorer must be one of {list(DATASETS)}. Got {dataset!r} instead."
+            )
+        self.space = get_space(space)
+        self.dataset = dataset
+        self.n_classes, self.input_shape = DATASETS[dataset]
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"The 'seed' parameter of ProxyScorer must be an int. Got {type(seed).__name__} instead.")
+        self.seed = int(seed)
+        rng = np.random.default_rng(self.seed)
+        if images is None:
+            if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 2:
+                raise ValueError(
+                    f"The 'batch_size' parameter of ProxyScorer must be an int >= 2. Got {batch_size!r} instead."
+                )
+            self.images = rng.standard_normal((int(batch_size), *self.input_shape)).astype(np.float32)
+        else:
+            self.images = _check_images(images, self.input_shape)
+        n = self.images.shape[0]
+        if labels is None:
+            self.labels = rng.integers(0, self.n_classes, n).astype(np.int32)
+        else:
+            self.labels = _check_labels(labels, n, self.n_classes)
+        if archs_per_call is None:
+            archs_per_call = 1 if jax.default_backend() == "cpu" else 256
+        if not isinstance(archs_per_call, (int, np.integer)) or archs_per_call < 1:
+            raise ValueError(
+                f"The 'archs_per_call' parameter of ProxyScorer must be an int >= 1. Got {archs_per_call!r}."
+            )
+        self.archs_per_call = int(archs_per_call)
+        self.compile_seconds: dict[str, float] = {}
+        self._variables: dict[int, Any] = {}
+
+    def _init(self, batch: int) -> Any:
+        if batch not in self._variables:
+            net = _nb201.network(self.n_classes, cell_form="merged")
+            x = jax.ShapeDtypeStruct((batch, *self.input_shape), jnp.float32)
+            cell = jax.ShapeDtypeStruct((6, 5), jnp.float32)
+            self._variables[batch] = init_variables(net, jax.random.key(self.seed), x, cell)
+        return self._variables[batch]
+
+    def _programs(self) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = {}
+        for name in self.proxy_names:
+            groups.setdefault(PROXIES.get(name).program, []).append(name)
+        return groups
+
+    def score(self, archs: Any, *, progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+        """Scores of every architecture: name -> array of shape (n_archs,), float64.
+
+        archs : a batch of the space (or architecture strings)
+        progress : optional ``callback(done, total)`` after each call
+
+        Degenerate networks (no path from input to output) score -inf for jacob_cov, epe_nas,
+        nwot and zen and 0 for synflow, snip, grad_norm, plain, grasp and fisher.
+        """
+        batch = self.space.as_batch(archs)
+        n = batch_len(batch)
+        if n == 0:
+            raise ValueError("ProxyScorer.score needs at least one architecture. Got an empty batch.")
+        ops = np.asarray(batch.ops)
+        cells = _nb201.onehot(batch)
+        out = {name: np.full(n, np.nan) for name in self.proxy_names}
+        groups = self._programs()
+        for name in groups.get("closed_form", []):
+            fn = _nb201.params_m if name == "params" else _nb201.flops_m
+            out[name] = fn(ops, self.n_classes) if name == "params" else fn(ops, self.n_classes, self.input_shape[:2])
+        info = {"labels": self.labels, "n_classes": self.n_classes}
+        zen_key = jax.random.fold_in(jax.random.key(self.seed), 1)
+        step = self.archs_per_call
+        for program in ("network", "synflow"):
+            names = groups.get(program)
+            if not names:
+                continue
+            vm = step > 1
+            fn = _program("nb201", program, tuple(names), self.n_classes, vm)
+            if program == "synflow":
+                variables = {"params": self._init(self.images.shape[0])["params"]}
+                x = np.ones((1, *self.input_shape))
+            else:
+                variables, x = self._init(self.images.shape[0]), self.images
+            with jax.enable_x64(program == "synflow"):
+                xj = jnp.asarray(x, jnp.float64 if program == "synflow" else jnp.float32)
+                lab = jnp.asarray(self.labels[: xj.shape[0]])
+                t0 = time.perf_counter()
+                compiled = fn.lower(variables, cells[:step] if vm else cells[0], xj, lab, zen_key).compile()
+                self.compile_seconds[program] = time.perf_counter() - t0
+                pending: list[tuple[int, Any]] = []
+                for start in range(0, n, step):
+                    chunk = cells[start : start + step]
+                    if vm and len(chunk) < step:
+                        chunk = np.concatenate([chunk, np.repeat(chunk[-1:], step - len(chunk), 0)])
+                    pending.append((start, compiled(variables, chunk if vm else chunk[0], xj, lab, zen_key)))
+                    if len(pending) >= 4 or start + step >= n:
+                        for s0, res in pending:
+                            self._finish(out, names, jax.device_get(res), s0, min(step, n - s0), vm, info, ops)
+                        pending = []
+                        if progress is not None:
+                            progress(min(start + step, n), n)
+        return out
+
+    def _finish(
+        self,
+        out: dict[str, np.ndarray],
+        names: list[str],
+        res: dict[str, Any],
+        start: int,
+        count: int,
+        vm: bool,
+        info: dict[str, Any],
+        ops: np.ndarray,
+    ) -> None:
+        for name in names:
+            proxy = PROXIES.get(name)
+            for j in range(count):
+                raw = res[name][j] if vm else res[name]
+                value = proxy.host(raw, info)
+                if np.isnan(value):
+                    out[name][start + j :] = np.nan
+                    done = {k: v[: start + j].copy() for k, v in out.items()}
+                    raise ProxyError(
+                        f"Proxy {name!r} gave NaN for architecture {start + j} (ops {ops[start + j].tolist()}).",
+                        done,
+                    )
+                out[name][start + j] = value
+
+
+def _check_images(images: Any, shape: tuple[int, int, int]) -> np.ndarray:
+    a = np.asarray(images)
+    if a.ndim != 4:
+        raise ValueError(f"The 'images' parameter must have shape (batch, height, width, 3). Got shape {a.shape}.")
+    if a.shape[1:] != shape and a.shape[1:] == (shape[2], shape[0], shape[1]):
+        a = a.transpose(0, 2, 3, 1)  # NCHW, as PyTorch loaders give it
+    if a.shape[1:] != shape:
+        raise ValueError(
+            f"The 'images' parameter must have shape (batch, {', '.join(map(str, shape))}). Got {a.shape}."
+        )
+    if a.shape[0] < 2:
+        raise ValueError(f"The 'images' parameter must hold at least 2 images. Got {a.shape[0]}.")
+    if not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"The 'images' parameter must be numeric. Got dtype {a.dtype}.")
+    a = a.astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(a.reshape(a.shape[0], -1)).all(1))
+    if bad.size:
+        raise ValueError(f"The 'images' parameter holds NaN or inf (first at image {int(bad[0])}).")
+    return a
+
+
+def _check_labels(labels: Any, n: int, n_classes: int) -> np.ndarray:
+    a = np.asarray(labels)
+    if a.shape != (n,):
+        raise ValueError(f"The 'labels' parameter must have shape ({n},), one per image. Got {a.shape}.")
+    if not np.issubdtype(a.dtype, np.integer):
+        if not np.issubdtype(a.dtype, np.floating) or not np.all(a == np.round(a)):
+            raise ValueError(f"The 'labels' parameter must hold integer class indices. Got dtype {a.dtype}.")
+    if a.size and (a.min() < 0 or a.max() >= n_classes):
+        raise ValueError(f"The 'labels' parameter must lie in [0, {n_classes}). Got range [{a.min()}, {a.max()}].")
+    return a.astype(np.int32)
+
+
+def score_proxies(space: str, archs: Any, proxies: Sequence[str], **kwargs: Any) -> dict[str, np.ndarray]:
+    """``ProxyScorer(space, proxies, **kwargs).score(archs)``."""
+    return ProxyScorer(space, proxies, **kwargs).score(archs)
