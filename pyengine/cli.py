@@ -474,7 +474,123 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proxy_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """ProxyScorer keywords from --batch-size / --seed / --images (an .npz with ``images`` and
+    optional ``labels``, or a .npy of images)."""
+    kw: dict[str, Any] = {"batch_size": args.batch_size, "seed": args.seed}
+    if args.images:
+        try:
+            data = np.load(args.images, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise CliError(f"--images {args.images}: cannot read ({err})") from None
+        if isinstance(data, np.ndarray):
+            kw["images"] = data
+        else:
+            if "images" not in data.files:
+                raise CliError(f"--images {args.images}: an .npz needs an 'images' array (it holds {data.files})")
+            kw["images"] = data["images"]
+            if "labels" in data.files:
+                kw["labels"] = data["labels"]
+    return kw
+
+
+def _proxy_names(text: str) -> list[str]:
+    from .proxies import PROXIES
+
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if names == ["all"]:
+        return PROXIES.names()
+    if not names:
+        raise CliError("--proxies names no proxy")
+    return [PROXIES.canonical_name(n) for n in names]
+
+
+def _cmd_proxies(args: argparse.Namespace) -> int:
+    from ._compile_cache import enable_compilation_cache
+    from .proxies import ProxyScorer
+
+    enable_compilation_cache()
+    kw = _proxy_inputs(args)
+
+    def progress(name: str, done: int, total: int) -> None:
+        if not args.no_progress and (done == total or done % 25 == 0):
+            print(f"  {name}: {done}/{total}", file=sys.stderr, flush=True)
+
+    if args.action == "evaluate":
+        from .proxies._evaluate import evaluate_proxies
+        from .tables._benchmarks import load_naslib_zc
+
+        try:
+            table = load_naslib_zc(args.zc_json, space=args.space, dataset=args.dataset)
+        except (OSError, ValueError) as err:
+            raise CliError(str(err)) from None
+        if args.limit:
+            table = table.subset(np.arange(min(args.limit, len(table))))
+        names = _proxy_names(args.proxies or "all")
+        rows = evaluate_proxies(table, names, dataset=args.dataset, scorer_kwargs=kw, progress=progress)
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                head = {"space": args.space, "dataset": args.dataset, "n_archs": len(table), **_scorer_settings(kw)}
+                json.dump({**head, "records": rows}, fh, indent=1)
+        print(f"{'proxy':<10}{'n':>5}{'rho vs recorded':>17}{'rho vs acc':>12}{'recorded rho vs acc':>21}")
+        for r in rows:
+            f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+            print(
+                f"{r['proxy']:<10}{r['n']:>5}{f(r['spearman_vs_recorded']):>17}{f(r['spearman_vs_accuracy']):>12}"
+                f"{f(r['recorded_spearman_vs_accuracy']):>21}"
+            )
+        if rows:
+            print(f"{len(table)} architectures, {rows[0]['seconds_per_arch_all']:.3f} s each for all these proxies")
+        return 0
+    # score
+    from .spaces import get_space
+
+    if not args.input:
+        raise CliError("proxies score needs an input file IN.jsonl ('-' for stdin)")
+    if not args.proxies:
+        raise CliError("proxies score needs --proxies (for example --proxies synflow,jacob_cov)")
+
+    space = get_space(args.space)
+    records: list[dict[str, Any]] = []
+    with _open_in(args.input) as stream:
+        for chunk in _read_records(stream, args.input):
+            records.extend(rec for _, rec in chunk)
+    try:
+        batch = space.as_batch(records)
+    except (TypeError, ValueError) as err:
+        raise CliError(f"{args.input}: {err}") from None
+    names = _proxy_names(args.proxies)
+    scorer = ProxyScorer(args.space, names, dataset=args.dataset, **kw)
+    scores = scorer.score(batch, progress=lambda d, t: progress("scored", d, t))
+    strings = space.to_strings(batch)
+    out = _open_out(args.out)
+    try:
+        for i, arch in enumerate(strings):
+            out.write(json.dumps({"arch": arch, **{n: float(scores[n][i]) for n in names}}) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def _scorer_settings(kw: dict[str, Any]) -> dict[str, Any]:
+    """The scorer settings a result file records (not the image array itself)."""
+    return {
+        "batch_size": len(kw["images"]) if "images" in kw else kw["batch_size"],
+        "seed": kw["seed"],
+        "inputs": "user images" if "images" in kw else "gaussian noise",
+    }
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if args.suite == "proxies":
+        from ._bench_proxies import run_proxies_bench
+        from ._compile_cache import enable_compilation_cache
+
+        if not args.no_cache:
+            enable_compilation_cache()
+        run_proxies_bench(json_out=args.json, repeats=args.repeats, n_archs=args.archs)
+        return 0
     if args.suite == "train":
         from ._bench_train import run_train_bench
         from ._compile_cache import enable_compilation_cache
@@ -558,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_unique)
 
     p = sub.add_parser("bench", help="microbenchmarks beside the official algorithms")
-    p.add_argument("suite", choices=["graph", "encode", "predict", "train"])
+    p.add_argument("suite", choices=["graph", "encode", "predict", "train", "proxies"])
     p.add_argument("--json", metavar="OUT", help="write {'machine': ..., 'records': [...]} to OUT")
     p.add_argument("--repeats", type=_positive, default=5, help="timed repeats per workload (median reported)")
     p.add_argument("--sample", type=_positive, default=200_000, help="cells per hashing workload")
@@ -569,9 +685,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N,N",
         help="batch sizes (encode: 10000,1000000; predict: 1,1000,10000,100000; train: group sizes 1,8,32)",
     )
-    p.add_argument("--archs", type=_positive, default=32, help="train: architectures trained per group size")
-    p.add_argument("--no-cache", action="store_true", help="train: no persistent compilation cache (cold compiles)")
+    p.add_argument(
+        "--archs", type=_positive, default=32, help="train: architectures per group size; proxies: architectures timed"
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="train, proxies: no persistent compilation cache (cold compiles)"
+    )
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("proxies", help="zero-cost proxies: validate against NASLib's records, or score architectures")
+    p.add_argument("action", choices=["evaluate", "score"])
+    p.add_argument("input", nargs="?", metavar="IN.jsonl", help="score: lines {'arch': ...} ('-' for stdin)")
+    p.add_argument("--space", default="nb201", help="search space (nb201)")
+    p.add_argument(
+        "--zc-json", metavar="FILE", help="evaluate: a NAS-Bench-Suite-Zero JSON (default: the nb201 extract)"
+    )
+    p.add_argument(
+        "--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120: classes, input shape, zc key"
+    )
+    p.add_argument("--proxies", default=None, help="comma-separated names or 'all' (evaluate: all; score: required)")
+    p.add_argument("--batch-size", type=_int_at_least(2, "--batch-size"), default=32, help="minibatch (NASLib: 32)")
+    p.add_argument("--images", metavar="FILE", help=".npz with 'images' (N,H,W,3) and optional 'labels', or .npy")
+    p.add_argument("--seed", type=int, default=0, help="weights, noise batch, labels")
+    p.add_argument("--limit", type=_positive, help="evaluate: only the first N architectures of the file")
+    p.add_argument("--json", metavar="OUT", help="evaluate: write the table as JSON")
+    p.add_argument("--out", metavar="OUT.jsonl", help="score: output file (default: stdout)")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=_cmd_proxies)
 
     p = sub.add_parser("demo", help="the Neural Predictor workflow on real training (digits; no downloads)")
     p.add_argument("--n-train", type=_int_at_least(2, "--n-train"), default=48, help="cells trained first (N)")

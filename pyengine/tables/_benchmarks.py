@@ -170,10 +170,11 @@ def load_nb101_20k(path: PathLike = None) -> Table:
     return load_csv(p, "nb101", arch_column="hash", name="nb101_20k", default_metric="valacc_108")
 
 
-def load_naslib_zc(path: PathLike = None, *, space: str | None = None) -> Table:
+def load_naslib_zc(path: PathLike = None, *, space: str | None = None, dataset: str | None = None) -> Table:
     """NAS-Bench-Suite-Zero records (the extracts here or NASLib's original layout): column
-    ``val_accuracy`` (default metric) and one column per zero-cost proxy score."""
-    rec = read_naslib_zc(path, space=space)
+    ``val_accuracy`` (default metric) and one column per zero-cost proxy score; ``dataset``
+    picks the file's top-level key (default: the first)."""
+    rec = read_naslib_zc(path, space=space, dataset=dataset)
     sp = get_space(rec.space)
     try:
         batch = sp.from_naslib(rec.archs)

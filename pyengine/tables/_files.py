@@ -164,10 +164,13 @@ _ZC_DEFAULTS = {
 _ZC_META = {"val_accuracy", "idx", "arch", "id"}
 
 
-def read_naslib_zc(path: str | os.PathLike[str] | None = None, *, space: str | None = None) -> NaslibZcRecords:
+def read_naslib_zc(
+    path: str | os.PathLike[str] | None = None, *, space: str | None = None, dataset: str | None = None
+) -> NaslibZcRecords:
     """Read NAS-Bench-Suite-Zero records: ``{dataset: {ARCH: {...}}}`` (the CIFAR-10 extracts) or
     NASLib's original ``{"nasbench101": {dataset: {...}}}`` layout. A proxy is either
-    ``{"score": s, "time": t}`` or a bare number. With no path, ``space`` picks the default file."""
+    ``{"score": s, "time": t}`` or a bare number. With no path, ``space`` picks the default file;
+    ``dataset`` picks the top-level key (default: the first)."""
     if path is None:
         if space not in _ZC_DEFAULTS:
             raise ValueError(f"read_naslib_zc needs a path or a space in {sorted(_ZC_DEFAULTS)}. Got {space!r}.")
@@ -181,7 +184,12 @@ def read_naslib_zc(path: str | os.PathLike[str] | None = None, *, space: str | N
         doc = next(iter(doc.values()))
         if not isinstance(doc, dict) or not doc:
             raise DataFileError(f"{p}: expected {{benchmark: {{dataset: records}}}}")
-    dataset, records = next(iter(doc.items()))
+    if dataset is None:
+        dataset, records = next(iter(doc.items()))
+    elif dataset in doc:
+        records = doc[dataset]
+    else:
+        raise DataFileError(f"{p}: no dataset {dataset!r} (it holds {sorted(doc)})")
     if not isinstance(records, dict) or not records:
         raise DataFileError(f"{p}: dataset {dataset!r} holds no records")
     archs = list(records)
