@@ -149,7 +149,14 @@ class _Context:
 
     def grasp(self) -> Any:
         g = jax.lax.stop_gradient(self.grads()[0])
-        hg = jax.jvp(lambda w: jax.grad(self.loss)(w), (self.weights,), (g,))[1]
+
+        # H g by reverse over reverse: the network's custom VJPs admit no forward mode, and
+        # central differences of float32 gradients are too noisy across ReLU kinks
+        def g_dot_grad(w: Any) -> Any:
+            gw = jax.grad(self.loss)(w)
+            return sum((gw[k] * g[k]).sum() for k in gw)
+
+        hg = jax.grad(g_dot_grad)(self.weights)
         return sum(self.mask(k) * (-w * hg[k]).sum() for k, w in self.weights.items())
 
     def fisher(self) -> Any:

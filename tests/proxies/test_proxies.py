@@ -1,0 +1,183 @@
+"""Zero-cost proxies on real NB201 architectures: closed forms against NASLib's records, the
+compiled program against a network built for one fixed cell, degenerate networks, the vmapped
+form against the per-architecture form, determinism and bad input."""
+
+import json
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pyengine.cli import main
+from pyengine.nets import NB201Net
+from pyengine.proxies import DATASETS, PROXIES, ProxyScorer
+from pyengine.proxies import _nb201 as nb
+from pyengine.proxies._defs import jacob_cov_host
+from pyengine.spaces import get_space
+from pyengine.spaces._base import take
+from pyengine.tables import load_table
+
+ZERO_NET = (1, 0, 1, 4, 0, 1)  # NASLib tuple of a cell with no path from input to output
+ALL = PROXIES.names()
+DEGENERATE = {"jacob_cov": -np.inf, "epe_nas": -np.inf, "nwot": -np.inf, "zen": -np.inf}
+ZERO = ("synflow", "snip", "grad_norm", "plain", "grasp", "fisher")
+
+
+@pytest.fixture(scope="module")
+def zc(data_dir):
+    return load_table("naslib_zc_nb201")
+
+
+@pytest.fixture(scope="module")
+def some(zc):
+    """Three ordinary cells and the zero network, with every proxy scored once."""
+    rows = [0, 1, 2, zc.space.to_naslib(zc.archs).index(ZERO_NET)]
+    batch = take(zc.archs, np.array(rows))
+    scorer = ProxyScorer("nb201", ALL)
+    return zc, rows, batch, scorer, scorer.score(batch)
+
+
+def test_registry_names_aliases_and_unknown():
+    assert set(ALL) == {
+        "jacob_cov", "nwot", "synflow", "snip", "grasp", "fisher", "grad_norm",
+        "plain", "l2_norm", "epe_nas", "params", "flops", "zen",
+    }  # fmt: skip
+    assert PROXIES.canonical_name("jacov") == "jacob_cov"
+    with pytest.raises(ValueError, match="Valid names"):
+        ProxyScorer("nb201", ["synflowz"])
+
+
+def test_params_and_flops_equal_naslib_records(zc):
+    ops = np.asarray(zc.archs.ops)
+    np.testing.assert_array_equal(np.round(nb.params_m(ops, 10), 6), np.round(zc.column("params"), 6))
+    np.testing.assert_allclose(nb.flops_m(ops, 10, (32, 32)), zc.column("flops"), rtol=0, atol=1e-9)
+    # all conv3x3 on CIFAR-10: 1.5315 M parameters, 222.86 MFLOPs (shared/docs/reference.md)
+    assert round(float(nb.params_m(np.full((1, 6), 3), 10)[0]), 4) == 1.5315
+    assert round(float(nb.flops_m(np.full((1, 6), 3), 10, (32, 32))[0]), 2) == 222.86
+
+
+def test_scores_are_numbers_and_degenerate_values_are_documented(some):
+    zc, rows, batch, _, scores = some
+    assert set(scores) == set(ALL)
+    for name, v in scores.items():
+        assert v.shape == (4,) and v.dtype == np.float64
+        assert np.all(np.isfinite(v[:3])), name
+    for name, value in DEGENERATE.items():
+        assert scores[name][3] == value, name
+    for name in ZERO:
+        assert scores[name][3] == 0.0, name
+    # synflow is float64: NB201 values pass float32's range; NASLib records ln(S)
+    np.testing.assert_allclose(np.log(scores["synflow"][:3]), zc.column("synflow")[rows[:3]], atol=1.5)
+    np.testing.assert_allclose(scores["params"], zc.column("params")[rows])
+
+
+def test_same_seed_same_scores_and_order_independence(some):
+    _, _, batch, scorer, scores = some
+    again = scorer.score(take(batch, np.array([2, 0])))
+    for name in ALL:
+        np.testing.assert_array_equal(again[name], scores[name][[2, 0]])
+
+
+def _fixed_net_synflow_and_jacob(cell_ops, scorer):
+    """synflow and jacob_cov computed on the network built for one fixed cell (the form the
+    reference codes build), from the scorer's weights and batch."""
+    variables = scorer._init(scorer.images.shape[0])
+    params = variables["params"]
+    with jax.enable_x64(True):
+        net = NB201Net(channels=16, cells_per_stage=5, batch_norm=False, ops=cell_ops)
+        p64 = jax.tree.map(lambda a: jnp.abs(a).astype(jnp.float64), params)
+        g = jax.grad(lambda p: net.apply({"params": p}, jnp.ones((1, 32, 32, 3), jnp.float64), train=True).sum())(p64)
+        flat_p, flat_g = flax.traverse_util.flatten_dict(p64), flax.traverse_util.flatten_dict(g)
+        synflow = float(sum(jnp.abs(flat_p[k] * flat_g[k]).sum() for k in flat_p if k[-1] in nb.WEIGHT_NAMES))
+    net = NB201Net(channels=16, cells_per_stage=5, ops=cell_ops)
+    v = {"params": params, "batch_stats": variables["batch_stats"]}
+
+    def total(x):
+        return net.apply(v, x, train=True, mutable=["batch_stats"])[0].sum()
+
+    jac = jax.grad(total)(jnp.asarray(scorer.images)).reshape(scorer.images.shape[0], -1)
+    j = np.asarray(jac, np.float64)
+    j = j - j.mean(1, keepdims=True)
+    return synflow, jacob_cov_host(j @ j.T, None)
+
+
+def test_compiled_program_equals_network_of_one_fixed_cell(some):
+    zc, rows, batch, scorer, scores = some
+    for i in range(2):
+        cell = tuple(int(o) for o in np.asarray(batch.ops)[i])
+        synflow, jacob = _fixed_net_synflow_and_jacob(cell, scorer)
+        assert scores["synflow"][i] == pytest.approx(synflow, rel=1e-9)
+        assert scores["jacob_cov"][i] == pytest.approx(jacob, rel=1e-4)
+
+
+def test_vmapped_merged_form_equals_per_architecture_switch_form(zc):
+    batch = take(zc.archs, np.arange(3))
+    names = ["synflow", "snip", "nwot", "l2_norm"]
+    one = ProxyScorer("nb201", names, batch_size=8, archs_per_call=1).score(batch)
+    chunked = ProxyScorer("nb201", names, batch_size=8, archs_per_call=2).score(batch)
+    for name in names:
+        np.testing.assert_allclose(chunked[name], one[name], rtol=2e-4, err_msg=name)
+
+
+def test_imagenet16_shape_and_classes(zc):
+    assert DATASETS["ImageNet16-120"] == (120, (16, 16, 3))
+    s = ProxyScorer("nb201", ["params", "flops", "synflow"], dataset="ImageNet16-120")
+    r = s.score(take(zc.archs, np.arange(2)))
+    ops = np.asarray(zc.archs.ops)[:2]
+    np.testing.assert_allclose(r["params"], nb.params_m(ops, 120))
+    # a quarter of the pixels: convolutions cost about a quarter of CIFAR's
+    assert np.all(r["flops"] < 0.3 * nb.flops_m(ops, 10, (32, 32)))
+    assert np.all(np.isfinite(r["synflow"])) and np.all(r["synflow"] > 0)
+
+
+def test_user_images_are_used(zc):
+    rng = np.random.default_rng(3)
+    images = rng.uniform(-1, 1, (8, 3, 32, 32)).astype(np.float32)  # NCHW accepted
+    batch = take(zc.archs, np.arange(2))
+    a = ProxyScorer("nb201", ["jacob_cov"], images=images, labels=np.arange(8) % 10).score(batch)["jacob_cov"]
+    b = ProxyScorer("nb201", ["jacob_cov"], batch_size=8).score(batch)["jacob_cov"]
+    assert np.all(np.isfinite(a)) and not np.allclose(a, b)
+
+
+def test_bad_input_gets_typed_errors(zc):
+    with pytest.raises(ValueError, match="images"):
+        ProxyScorer("nb201", ["snip"], images=np.zeros((4, 28, 28, 3)))
+    bad = np.zeros((4, 32, 32, 3))
+    bad[2, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="image 2"):
+        ProxyScorer("nb201", ["snip"], images=bad)
+    with pytest.raises(ValueError, match="labels"):
+        ProxyScorer("nb201", ["snip"], images=np.zeros((4, 32, 32, 3)), labels=[0, 1, 2, 10])
+    with pytest.raises(ValueError, match="dataset"):
+        ProxyScorer("nb201", ["snip"], dataset="mnist")
+    with pytest.raises(ValueError, match="space"):
+        ProxyScorer("darts", ["snip"])
+    with pytest.raises(ValueError, match="batch_size"):
+        ProxyScorer("nb201", ["snip"], batch_size=1)
+    with pytest.raises(ValueError):
+        ProxyScorer("nb201", ["params"]).score([])
+
+
+def test_cli_score_and_evaluate(tmp_path, zc, capsys):
+    space = get_space("nb201")
+    inp = tmp_path / "in.jsonl"
+    strings = space.to_strings(take(zc.archs, np.arange(3)))
+    inp.write_text("".join(json.dumps({"arch": s}) + "\n" for s in strings))
+    out = tmp_path / "out.jsonl"
+    assert main(["proxies", "score", "--proxies", "params,flops,l2_norm", str(inp), "--out", str(out)]) == 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["arch"] for r in lines] == strings
+    np.testing.assert_allclose([r["params"] for r in lines], zc.column("params")[:3])
+    assert all(r["l2_norm"] > 0 for r in lines)
+    res = tmp_path / "eval.json"
+    assert main(["proxies", "evaluate", "--limit", "40", "--proxies", "params,flops", "--json", str(res)]) == 0
+    doc = json.loads(res.read_text())
+    fields = {"proxy", "n", "spearman_vs_recorded", "spearman_vs_accuracy", "recorded_spearman_vs_accuracy"}
+    for r in doc["records"]:
+        assert fields <= set(r) and r["n"] == 40
+        assert r["spearman_vs_recorded"] == pytest.approx(1.0) and r["max_abs_diff_vs_recorded"] < 1e-9
+    assert main(["proxies", "score", str(inp)]) == 1
+    assert "--proxies" in capsys.readouterr().err
+    assert main(["proxies", "evaluate", "--zc-json", str(inp)]) == 1
