@@ -339,7 +339,8 @@ class ProxyScorer:
         progress : optional ``callback(done, total)`` after each call
 
         Degenerate networks (no path from input to output) score -inf for jacob_cov, epe_nas,
-        nwot and zen and 0 for synflow, snip, grad_norm, plain, grasp and fisher.
+        nwot and zen and 0 for synflow, snip, grad_norm, plain and grasp (fisher keeps only
+        the classifier's small term).
         """
         batch = self.space.as_batch(archs)
         n = batch_len(batch)
