@@ -545,8 +545,6 @@ def _cmd_proxies(args: argparse.Namespace) -> int:
     # score
     from .spaces import get_space
 
-    if not args.input:
-        raise CliError("proxies score needs an input file IN.jsonl ('-' for stdin)")
     if not args.proxies:
         raise CliError("proxies score needs --proxies (for example --proxies synflow,jacob_cov)")
 
@@ -694,24 +692,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("proxies", help="zero-cost proxies: validate against NASLib's records, or score architectures")
-    p.add_argument("action", choices=["evaluate", "score"])
-    p.add_argument("input", nargs="?", metavar="IN.jsonl", help="score: lines {'arch': ...} ('-' for stdin)")
-    p.add_argument("--space", default="nb201", help="search space (nb201)")
-    p.add_argument(
-        "--zc-json", metavar="FILE", help="evaluate: a NAS-Bench-Suite-Zero JSON (default: the nb201 extract)"
-    )
-    p.add_argument(
-        "--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120: classes, input shape, zc key"
-    )
-    p.add_argument("--proxies", default=None, help="comma-separated names or 'all' (evaluate: all; score: required)")
-    p.add_argument("--batch-size", type=_int_at_least(2, "--batch-size"), default=32, help="minibatch (NASLib: 32)")
-    p.add_argument("--images", metavar="FILE", help=".npz with 'images' (N,H,W,3) and optional 'labels', or .npy")
-    p.add_argument("--seed", type=int, default=0, help="weights, noise batch, labels")
-    p.add_argument("--limit", type=_positive, help="evaluate: only the first N architectures of the file")
-    p.add_argument("--json", metavar="OUT", help="evaluate: write the table as JSON")
-    p.add_argument("--out", metavar="OUT.jsonl", help="score: output file (default: stdout)")
-    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
-    p.set_defaults(func=_cmd_proxies)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action in ("evaluate", "score"):
+        q = actions.add_parser(
+            action,
+            help="validate against a NAS-Bench-Suite-Zero file" if action == "evaluate" else "score architectures",
+        )
+        if action == "score":
+            q.add_argument("input", metavar="IN.jsonl", help="lines {'arch': ...} ('-' for stdin)")
+            q.add_argument("--out", metavar="OUT.jsonl", help="output file (default: stdout)")
+        else:
+            q.add_argument("--zc-json", metavar="FILE", help="a NAS-Bench-Suite-Zero JSON (default: the nb201 extract)")
+            q.add_argument("--limit", type=_positive, help="only the first N architectures of the file")
+            q.add_argument("--json", metavar="OUT", help="write the table as JSON")
+        q.add_argument("--space", default="nb201", help="search space (nb201)")
+        q.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120")
+        q.add_argument(
+            "--proxies", default=None, help="comma-separated names or 'all' (evaluate: all; score: required)"
+        )
+        q.add_argument("--batch-size", type=_int_at_least(2, "--batch-size"), default=32, help="minibatch (NASLib: 32)")
+        q.add_argument("--images", metavar="FILE", help=".npz with 'images' (N,H,W,3) and optional 'labels', or .npy")
+        q.add_argument("--seed", type=int, default=0, help="weights, noise batch, labels")
+        q.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+        q.set_defaults(func=_cmd_proxies)
 
     p = sub.add_parser("demo", help="the Neural Predictor workflow on real training (digits; no downloads)")
     p.add_argument("--n-train", type=_int_at_least(2, "--n-train"), default=48, help="cells trained first (N)")

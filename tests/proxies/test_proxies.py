@@ -182,6 +182,6 @@ def test_cli_score_and_evaluate(tmp_path, zc, capsys):
     for r in doc["records"]:
         assert fields <= set(r) and r["n"] == 40
         assert r["spearman_vs_recorded"] == pytest.approx(1.0) and r["max_abs_diff_vs_recorded"] < 1e-9
-    assert main(["proxies", "score", str(inp)]) == 1
+    assert main(["proxies", "score", str(inp)]) == 1  # no --proxies
     assert "--proxies" in capsys.readouterr().err
     assert main(["proxies", "evaluate", "--zc-json", str(inp)]) == 1
