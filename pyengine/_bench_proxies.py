@@ -68,7 +68,6 @@ def run_proxies_bench(*, json_out: str | None = None, repeats: int = 3, n_archs:
         for _ in range(repeats):
             t = time.perf_counter()
             scorer.score(batch)
-            # each score() call lowers and compiles from the in-memory cache; take that apart too
             times.append((time.perf_counter() - t - sum(scorer.compile_seconds.values())) / n)
         per = statistics.median(times)
         rec = NASLIB_RECORDED.get(name)

@@ -92,6 +92,11 @@ def nwot_host(k: Any, info: Any) -> float:
     return float(logdet) if sign != 0 else -np.inf
 
 
+def _abs_weight_times_grad(ctx: Any) -> Any:
+    """sum |theta * d(objective)/dtheta| (snip with the loss, synflow with the summed output)."""
+    return ctx.weight_sum(lambda w, g: abs(w * g), use_grad=True)
+
+
 JACOB_COV = Proxy(
     "jacob_cov",
     "network",
@@ -120,7 +125,7 @@ SNIP = Proxy(
     "snip",
     "network",
     True,
-    lambda ctx: ctx.weight_sum(lambda w, g: abs(w * g), use_grad=True),
+    _abs_weight_times_grad,
     _scalar,
     "Lee et al.: sum |theta * dL/dtheta|.",
 )
@@ -177,7 +182,7 @@ SYNFLOW = Proxy(
     "synflow",
     "synflow",
     False,
-    lambda ctx: ctx.weight_sum(lambda w, g: abs(w * g), use_grad=True),
+    _abs_weight_times_grad,
     _scalar,
     "Tanaka et al.: sum |theta * dR/dtheta| with |theta|, no batch norm, an all-ones input, float64.",
 )

@@ -216,6 +216,9 @@ class _Context:
         return jnp.log(delta) + bn
 
 
+_COMPILED: dict[tuple, Any] = {}
+
+
 @functools.lru_cache(maxsize=32)
 def _program(space: str, program: str, names: tuple[str, ...], n_classes: int, vmapped: bool) -> Callable[..., Any]:
     """The jitted per-architecture (or per-chunk) program computing the device parts of ``names``."""
@@ -370,8 +373,11 @@ class ProxyScorer:
             with jax.enable_x64(program == "synflow"):
                 xj = jnp.asarray(x, jnp.float64 if program == "synflow" else jnp.float32)
                 lab = jnp.asarray(self.labels[: xj.shape[0]])
+                key = (program, tuple(names), self.n_classes, vm, step, xj.shape)
                 t0 = time.perf_counter()
-                compiled = fn.lower(variables, cells[:step] if vm else cells[0], xj, lab, zen_key).compile()
+                if key not in _COMPILED:  # one compile per process for each program and shape
+                    _COMPILED[key] = fn.lower(variables, cells[:step] if vm else cells[0], xj, lab, zen_key).compile()
+                compiled = _COMPILED[key]
                 self.compile_seconds[program] = time.perf_counter() - t0
                 pending: list[tuple[int, Any]] = []
                 for start in range(0, n, step):
