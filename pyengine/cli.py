@@ -702,10 +702,10 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("input", metavar="IN.jsonl", help="lines {'arch': ...} ('-' for stdin)")
             q.add_argument("--out", metavar="OUT.jsonl", help="output file (default: stdout)")
         else:
-            q.add_argument("--zc-json", metavar="FILE", help="a NAS-Bench-Suite-Zero JSON (default: the nb201 extract)")
+            q.add_argument("--zc-json", metavar="FILE", help="a NAS-Bench-Suite-Zero JSON (default: the space's extract in ../shared/data)")
             q.add_argument("--limit", type=_positive, help="only the first N architectures of the file")
             q.add_argument("--json", metavar="OUT", help="write the table as JSON")
-        q.add_argument("--space", default="nb201", help="search space (nb201)")
+        q.add_argument("--space", default="nb201", help="search space (nb201 | nb101)")
         q.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120")
         q.add_argument(
             "--proxies", default=None, help="comma-separated names or 'all' (evaluate: all; score: required)"

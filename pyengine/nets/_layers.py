@@ -240,6 +240,7 @@ class SlotBatchNorm(nn.Module):
     momentum: float = 0.1
     epsilon: float = 1e-5
     identity: bool = False
+    features: int | None = None  # channels normalised (default: the input's; set it when branches change them)
 
     @nn.compact
     def __call__(
@@ -257,12 +258,13 @@ class SlotBatchNorm(nn.Module):
             if branches is None:
                 return x
             return remat_switch(index, [fn for fn, _ in branches], x, *operands)
-        mean_v = self.variable("batch_stats", "mean", lambda: jnp.zeros((self.slots, x.shape[-1]), jnp.float32))
-        var_v = self.variable("batch_stats", "var", lambda: jnp.ones((self.slots, x.shape[-1]), jnp.float32))
+        c = x.shape[-1] if self.features is None else self.features
+        mean_v = self.variable("batch_stats", "mean", lambda: jnp.zeros((self.slots, c), jnp.float32))
+        var_v = self.variable("batch_stats", "var", lambda: jnp.ones((self.slots, c), jnp.float32))
         scale = bias = None
         if self.affine:
-            scale = self.param("scale", nn.initializers.ones, (self.slots, x.shape[-1]))
-            bias = self.param("bias", nn.initializers.zeros, (self.slots, x.shape[-1]))
+            scale = self.param("scale", nn.initializers.ones, (self.slots, c))
+            bias = self.param("bias", nn.initializers.zeros, (self.slots, c))
         batch_mode = train or not self.track
 
         def norm(v: Any, slot: Any, mean_r: Any, var_r: Any, sc: Any, bi: Any) -> tuple[Any, Any, Any]:
@@ -308,9 +310,9 @@ class SlotBatchNorm(nn.Module):
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled_init(model: nn.Module, shapes: tuple[tuple[tuple[int, ...], str], ...], kwargs: tuple) -> Any:
+def _compiled_init(model: nn.Module, tree: Any, shapes: tuple[tuple[tuple[int, ...], str], ...], kwargs: tuple) -> Any:
     def init(key: Any) -> Any:
-        args = [jnp.zeros(shape, dtype) for shape, dtype in shapes]
+        args = jax.tree.unflatten(tree, [jnp.zeros(shape, dtype) for shape, dtype in shapes])
         return model.init(key, *args, **dict(kwargs))
 
     return jax.jit(init)
@@ -322,8 +324,10 @@ def init_variables(model: nn.Module, key: Any, *example_args: Any, **kwargs: Any
     compiles about 3x faster for networks with many parameter tensors (the values are a
     deterministic function of the key either way).
 
-    example_args : arrays or ``jax.ShapeDtypeStruct`` (only their shapes and dtypes are read)
+    example_args : arrays, ``jax.ShapeDtypeStruct`` or pytrees of them (only shapes and dtypes
+        are read)
     """
-    shapes = tuple((tuple(int(d) for d in a.shape), str(np.dtype(a.dtype))) for a in example_args)
+    leaves, tree = jax.tree.flatten(example_args)
+    shapes = tuple((tuple(int(d) for d in a.shape), str(np.dtype(a.dtype))) for a in leaves)
     with jax.threefry_partitionable(False):
-        return _compiled_init(model, shapes, tuple(sorted(kwargs.items())))(key)
+        return _compiled_init(model, tree, shapes, tuple(sorted(kwargs.items())))(key)

@@ -59,12 +59,19 @@ def _add(a: Any, b: Any) -> Any:
     return a + b
 
 
-def _relu(module: nn.Module, z: Any, weight: Any = 1.0) -> Any:
+def _relu(module: nn.Module, z: Any, weight: Any = 1.0, mask: Any = None) -> Any:
     """ReLU that sows the NWOT Gram matrix of its input's codes (times ``weight``) when the
-    ``nwot`` collection is mutable."""
+    ``nwot`` collection is mutable. ``mask`` (shape (channels,), 0/1) leaves out the channels a
+    padded layer does not have."""
     if module.is_mutable_collection("nwot") and not module.is_initializing():
-        s = jnp.where(z > 0, 1.0, -1.0).astype(jnp.float32).reshape(z.shape[0], -1)
-        gram = (s.shape[1] + s @ s.T) * 0.5
+        s = jnp.where(z > 0, 1.0, -1.0).astype(jnp.float32)
+        units = float(np.prod(z.shape[1:]))
+        if mask is not None:
+            m = jnp.asarray(mask, jnp.float32)
+            s = s * m
+            units = m.sum() * float(np.prod(z.shape[1:-1]))
+        s = s.reshape(z.shape[0], -1)
+        gram = (units + s @ s.T) * 0.5
         module.sow("nwot", "K", weight * gram, init_fn=lambda: 0.0, reduce_fn=_add)
     return jax.nn.relu(z)
 

@@ -5,13 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..graph import nb201 as g
 from ..nets import NB201Net, nb201_onehot
 
-__all__ = ["network", "onehot", "weight_mask", "probe_fan", "params_m", "flops_m", "WEIGHT_NAMES"]
+__all__ = [
+    "network",
+    "onehot",
+    "cell_data",
+    "groups",
+    "example_cell",
+    "prepare",
+    "scanned",
+    "weight_mask",
+    "probe_fan",
+    "bn_log_sd",
+    "closed_form",
+    "params_m",
+    "flops_m",
+    "WEIGHT_NAMES",
+]
 
 _NONE, _SKIP, _CONV1, _CONV3, _POOL = range(len(g.OPS))
 _EDGES = ("01", "02", "12", "03", "13", "23")
@@ -25,8 +41,11 @@ WEIGHT_NAMES = frozenset({"stem", "conv3x3", "conv1x1", "conv", "shortcut", "cla
 _FLOPS_RESIDUAL = 1088
 
 
-def network(n_classes: int, *, cell_form: str, batch_norm: bool = True, native_conv: bool = False) -> NB201Net:
-    """The benchmark network (C=16, 5 cells per stage) as the reference proxies build it."""
+def network(
+    n_classes: int, *, cell_form: str, batch_norm: bool = True, native_conv: bool = False, group: int = 0
+) -> NB201Net:
+    """The benchmark network (C=16, 5 cells per stage) as the reference proxies build it (one
+    group: every cell has the same shapes)."""
     return NB201Net(
         channels=16,
         cells_per_stage=5,
@@ -43,7 +62,30 @@ def onehot(batch: Any) -> np.ndarray:
     return nb201_onehot(np.asarray(batch.ops))
 
 
-def weight_mask(path: tuple[str, ...], cell: Any) -> Any:
+cell_data = onehot
+
+
+def groups(cells: Any) -> np.ndarray:
+    """The program group of each architecture: one for the whole space."""
+    return np.zeros(len(cells), np.int64)
+
+
+def example_cell() -> Any:
+    """Shape and dtype of one architecture's cell array."""
+    return jax.ShapeDtypeStruct((6, 5), jnp.float32)
+
+
+def prepare(params: Any, cell: Any) -> Any:
+    """The weights as drawn (every cell uses them at their own shapes)."""
+    return params
+
+
+def scanned(path: tuple[str, ...]) -> bool:
+    """Whether the leaf at ``path`` has a leading axis over the cells of a stage (``nn.scan``)."""
+    return path[0].startswith("stage")
+
+
+def weight_mask(path: tuple[str, ...], cell: Any, shape: tuple[int, ...] = ()) -> Any:
     """1 where the weight at ``path`` exists in the network of ``cell`` (a (6, 5) one-hot), as a
     scalar (a cell's conv exists only when its edge holds that op)."""
     name = path[-1]
@@ -79,6 +121,18 @@ def stat_weight(path: tuple[str, ...], cell: Any) -> Any:
         e = _EDGES.index(path[-3][4:])
         return jnp.stack([cell[e, _CONV1], cell[e, _CONV3]])
     return jnp.ones(1)
+
+
+def bn_log_sd(path: tuple[str, ...], var: Any, cell: Any) -> Any:
+    """Sum over the batch norms at ``path`` that exist for ``cell`` of ln sqrt(mean running
+    variance). var : (..., slots, C)."""
+    return (stat_weight(path, cell) * 0.5 * jnp.log(var.mean(-1))).sum()
+
+
+def closed_form(name: str, batch: Any, n_classes: int, input_hw: tuple[int, int]) -> np.ndarray:
+    """``params`` or ``flops`` of every architecture of ``batch``."""
+    ops = np.asarray(batch.ops)
+    return params_m(ops, n_classes) if name == "params" else flops_m(ops, n_classes, input_hw)
 
 
 def _counts(ops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,8 +25,8 @@ import optax
 from .._registry import Registry
 from ..nets import init_variables
 from ..spaces import get_space
-from ..spaces._base import batch_len
-from . import _nb201
+from ..spaces._base import batch_len, take
+from . import _nb101, _nb201
 from ._defs import Proxy
 
 __all__ = ["ProxyScorer", "ProxyError", "DATASETS", "score_proxies", "PROXIES"]
@@ -57,12 +57,14 @@ DATASETS: dict[str, tuple[int, tuple[int, int, int]]] = {
     "cifar100": (100, (32, 32, 3)),
     "ImageNet16-120": (120, (16, 16, 3)),
 }
-_SPACES = ("nb201",)
+# space -> its network specifics (the same functions in each module)
+_ADAPTERS: dict[str, Any] = {"nb201": _nb201, "nb101": _nb101}
+_SPACES = tuple(_ADAPTERS)
 
 
 class ProxyError(RuntimeError):
     """A proxy produced a value that is neither a number nor a documented degenerate value.
-    ``partial`` holds the scores of the architectures finished before it (name -> array)."""
+    ``partial`` holds the scores computed before it (name -> array, NaN where not computed)."""
 
     def __init__(self, message: str, partial: dict[str, np.ndarray]) -> None:
         super().__init__(message)
@@ -78,6 +80,7 @@ class _Context:
 
     def __init__(
         self,
+        adapter: Any,
         net: Any,
         variables: dict[str, Any],
         cell: Any,
@@ -87,12 +90,12 @@ class _Context:
         objective: str = "cross_entropy",
         zen_key: Any = None,
     ) -> None:
-        self.net, self.cell, self.x, self.labels = net, cell, x, labels
+        self.adapter, self.net, self.cell, self.x, self.labels = adapter, net, cell, x, labels
         self.objective, self.zen_key = objective, zen_key
-        flat = _flat(variables["params"])
+        flat = _flat(adapter.prepare(variables["params"], cell))
         self.params_flat = flat
-        self.weights = {k: v for k, v in flat.items() if k[-1] in _nb201.WEIGHT_NAMES}
-        self.others = {k: v for k, v in flat.items() if k[-1] not in _nb201.WEIGHT_NAMES}
+        self.weights = {k: v for k, v in flat.items() if k[-1] in adapter.WEIGHT_NAMES}
+        self.others = {k: v for k, v in flat.items() if k[-1] not in adapter.WEIGHT_NAMES}
         self.stats = variables.get("batch_stats", {})
         self.pert = variables.get("perturbations")
         self._memo: dict[str, Any] = {}
@@ -130,21 +133,23 @@ class _Context:
         return self._memoized("grads", run)
 
     def mask(self, path: tuple[str, ...]) -> Any:
-        return _nb201.weight_mask(path, self.cell)
+        """0/1 (a scalar or broadcastable over the weight) where the weight at ``path`` exists."""
+        return self.adapter.weight_mask(path, self.cell, self.weights[path].shape)
 
     def weight_sum(self, fn: Callable[[Any, Any], Any], use_grad: bool) -> Any:
         g = self.grads()[0] if use_grad else self.weights
-        return sum(self.mask(k) * fn(w, g[k]).sum() for k, w in self.weights.items())
+        return sum((self.mask(k) * fn(w, g[k])).sum() for k, w in self.weights.items())
 
     def layer_norm_sum(self, tree: dict[tuple[str, ...], Any]) -> Any:
-        """Sum over layers of Frobenius norms (each cell of a scanned stage is its own layer)."""
+        """Sum over layers of Frobenius norms of the entries that exist (each cell of a scanned
+        stage is its own layer)."""
         total = 0.0
         for k, a in tree.items():
-            if k[0].startswith("stage"):
-                norms = jnp.sqrt(jnp.square(a).reshape(a.shape[0], -1).sum(-1)).sum()
+            a = self.mask(k) * a
+            if self.adapter.scanned(k):
+                total = total + jnp.sqrt(jnp.square(a).reshape(a.shape[0], -1).sum(-1)).sum()
             else:
-                norms = jnp.sqrt(jnp.square(a).sum())
-            total = total + self.mask(k) * norms
+                total = total + jnp.sqrt(jnp.square(a).sum())
         return total
 
     def grasp(self) -> Any:
@@ -157,17 +162,17 @@ class _Context:
             return sum((gw[k] * g[k]).sum() for k in gw)
 
         hg = jax.grad(g_dot_grad)(self.weights)
-        return sum(self.mask(k) * (-w * hg[k]).sum() for k, w in self.weights.items())
+        return sum((self.mask(k) * (-w * hg[k])).sum() for k, w in self.weights.items())
 
     def fisher(self) -> Any:
         gp = _flat(self.grads()[1])
         total = 0.0
         for path, s in gp.items():
             # s: (batch, 1, 1, C) or (batch, C), with a leading cell axis in scanned stages
-            scanned = path[0].startswith("stage")
+            scanned = self.adapter.scanned(path)
             s = s.reshape((s.shape[0], s.shape[1], -1) if scanned else (s.shape[0], -1))
             delta = 0.5 * jnp.square(s).mean(axis=1 if scanned else 0)
-            total = total + _nb201.probe_fan(path, self.params_flat, self.cell) * delta.sum()
+            total = total + self.adapter.probe_fan(path, self.params_flat, self.cell) * delta.sum()
         return total
 
     def jacobian_gram(self) -> Any:
@@ -211,8 +216,7 @@ class _Context:
         for path, v in stats.items():
             if path[-1] != "var":
                 continue
-            w = _nb201.stat_weight(path, self.cell)  # (slots,)
-            bn = bn + (w * 0.5 * jnp.log(v.mean(-1))).sum()  # v: (..., slots, C)
+            bn = bn + self.adapter.bn_log_sd(path, v, self.cell)  # v: (..., slots, C)
         return jnp.log(delta) + bn
 
 
@@ -220,21 +224,25 @@ _COMPILED: dict[tuple, Any] = {}
 
 
 @functools.lru_cache(maxsize=32)
-def _program(space: str, program: str, names: tuple[str, ...], n_classes: int, vmapped: bool) -> Callable[..., Any]:
-    """The jitted per-architecture (or per-chunk) program computing the device parts of ``names``."""
+def _program(
+    space: str, program: str, names: tuple[str, ...], n_classes: int, vmapped: bool, group: int = 0
+) -> Callable[..., Any]:
+    """The jitted per-architecture (or per-chunk) program computing the device parts of ``names``
+    for the architectures of one group of the space (see the adapters' ``groups``)."""
     form = "merged" if vmapped else "switch"
+    adapter = _ADAPTERS[space]
     if program == "synflow":
-        net = _nb201.network(n_classes, cell_form=form, batch_norm=False)
+        net = adapter.network(n_classes, cell_form=form, batch_norm=False, group=group)
     else:
-        net = _nb201.network(n_classes, cell_form=form, native_conv=not vmapped)
+        net = adapter.network(n_classes, cell_form=form, native_conv=not vmapped, group=group)
     proxies = [PROXIES.get(n) for n in names]
 
     def one(variables: Any, cell: Any, x: Any, labels: Any, zen_key: Any) -> dict[str, Any]:
         if program == "synflow":
             variables = {"params": jax.tree.map(lambda a: jnp.abs(a).astype(jnp.float64), variables["params"])}
-            ctx = _Context(net, variables, cell, x, labels, objective="sum")
+            ctx = _Context(adapter, net, variables, cell, x, labels, objective="sum")
         else:
-            ctx = _Context(net, variables, cell, x, labels, zen_key=zen_key)
+            ctx = _Context(adapter, net, variables, cell, x, labels, zen_key=zen_key)
         return {p.name: p.device(ctx) for p in proxies}
 
     fn = jax.vmap(one, in_axes=(None, 0, None, None, None)) if vmapped else one
@@ -292,6 +300,7 @@ class ProxyScorer:
                 f"The 'dataset' parameter of ProxyScorer must be one of {list(DATASETS)}. Got {dataset!r} instead."
             )
         self.space = get_space(space)
+        self._adapter = _ADAPTERS[space]
         self.dataset = dataset
         self.n_classes, self.input_shape = DATASETS[dataset]
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
@@ -323,9 +332,9 @@ class ProxyScorer:
 
     def _init(self, batch: int) -> Any:
         if batch not in self._variables:
-            net = _nb201.network(self.n_classes, cell_form="merged")
+            net = self._adapter.network(self.n_classes, cell_form="merged")
             x = jax.ShapeDtypeStruct((batch, *self.input_shape), jnp.float32)
-            cell = jax.ShapeDtypeStruct((6, 5), jnp.float32)
+            cell = self._adapter.example_cell()
             self._variables[batch] = init_variables(net, jax.random.key(self.seed), x, cell)
         return self._variables[batch]
 
@@ -349,74 +358,99 @@ class ProxyScorer:
         n = batch_len(batch)
         if n == 0:
             raise ValueError("ProxyScorer.score needs at least one architecture. Got an empty batch.")
-        ops = np.asarray(batch.ops)
-        cells = _nb201.onehot(batch)
+        cells = self._adapter.cell_data(batch)
+        self._batch = batch
         out = {name: np.full(n, np.nan) for name in self.proxy_names}
         groups = self._programs()
         for name in groups.get("closed_form", []):
-            fn = _nb201.params_m if name == "params" else _nb201.flops_m
-            out[name] = fn(ops, self.n_classes) if name == "params" else fn(ops, self.n_classes, self.input_shape[:2])
+            out[name] = self._adapter.closed_form(name, batch, self.n_classes, self.input_shape[:2])
         info = {"labels": self.labels, "n_classes": self.n_classes}
         zen_key = jax.random.fold_in(jax.random.key(self.seed), 1)
         step = self.archs_per_call
+        arch_groups = self._adapter.groups(cells)
         for program in ("network", "synflow"):
             names = groups.get(program)
             if not names:
                 continue
             vm = step > 1
-            fn = _program("nb201", program, tuple(names), self.n_classes, vm)
             if program == "synflow":
-                variables = {"params": self._init(self.images.shape[0])["params"]}
+                full = {"params": self._init(self.images.shape[0])["params"]}
                 x = np.ones((1, *self.input_shape))
             else:
-                variables, x = self._init(self.images.shape[0]), self.images
-            with jax.enable_x64(program == "synflow"):
-                xj = jnp.asarray(x, jnp.float64 if program == "synflow" else jnp.float32)
-                lab = jnp.asarray(self.labels[: xj.shape[0]])
-                key = (program, tuple(names), self.n_classes, vm, step, xj.shape)
-                t0 = time.perf_counter()
-                if key not in _COMPILED:  # one compile per process for each program and shape
-                    _COMPILED[key] = fn.lower(variables, cells[:step] if vm else cells[0], xj, lab, zen_key).compile()
-                compiled = _COMPILED[key]
-                self.compile_seconds[program] = time.perf_counter() - t0
-                pending: list[tuple[int, Any]] = []
-                for start in range(0, n, step):
-                    chunk = cells[start : start + step]
-                    if vm and len(chunk) < step:
-                        chunk = np.concatenate([chunk, np.repeat(chunk[-1:], step - len(chunk), 0)])
-                    pending.append((start, compiled(variables, chunk if vm else chunk[0], xj, lab, zen_key)))
-                    if len(pending) >= 4 or start + step >= n:
-                        for s0, res in pending:
-                            self._finish(out, names, jax.device_get(res), s0, min(step, n - s0), vm, info, ops)
-                        pending = []
-                        if progress is not None:
-                            progress(min(start + step, n), n)
+                full, x = self._init(self.images.shape[0]), self.images
+            self.compile_seconds[program] = 0.0
+            done = 0
+            for group in np.unique(arch_groups):
+                rows_g = np.flatnonzero(arch_groups == group)
+                fn = _program(self.space.name, program, tuple(names), self.n_classes, vm, int(group))
+                variables = self._group_variables(full, program, int(group))
+                with jax.enable_x64(program == "synflow"):
+                    xj = jnp.asarray(x, jnp.float64 if program == "synflow" else jnp.float32)
+                    lab = jnp.asarray(self.labels[: xj.shape[0]])
+                    key = (self.space.name, program, tuple(names), self.n_classes, vm, step, xj.shape, int(group))
+                    t0 = time.perf_counter()
+                    if key not in _COMPILED:  # one compile per process for each program, group and shape
+                        example = _take(cells, rows_g[np.zeros(step, int)]) if vm else _take(cells, rows_g[0])
+                        _COMPILED[key] = fn.lower(variables, example, xj, lab, zen_key).compile()
+                    compiled = _COMPILED[key]
+                    self.compile_seconds[program] += time.perf_counter() - t0
+                    pending: list[tuple[np.ndarray, Any]] = []
+                    for start in range(0, len(rows_g), step):
+                        rows = rows_g[start : start + step]
+                        if vm:  # pad the last chunk with its last architecture
+                            chunk = _take(cells, rows[np.minimum(np.arange(step), len(rows) - 1)])
+                        else:
+                            chunk = _take(cells, rows[0])
+                        pending.append((rows, compiled(variables, chunk, xj, lab, zen_key)))
+                        if len(pending) >= 4 or start + step >= len(rows_g):
+                            for r, res in pending:
+                                self._finish(out, names, jax.device_get(res), r, vm, info)
+                                done += len(r)
+                            pending = []
+                            if progress is not None:
+                                progress(done, n)
         return out
+
+    def _group_variables(self, full: Any, program: str, group: int) -> Any:
+        """The variables of a group's network: leading slices of the full network's."""
+        if group == 0:
+            return full
+        net = self._adapter.network(self.n_classes, cell_form="merged", group=group)
+        x = (self.images.shape[0], *self.input_shape)
+        cell = self._adapter.example_cell()
+        shapes = jax.eval_shape(lambda k: net.init(k, jnp.zeros(x), _zeros(cell)), jax.random.key(0))
+        if program == "synflow":
+            shapes = {"params": shapes["params"]}
+        return jax.tree.map(lambda s, a: a[tuple(slice(0, d) for d in s.shape)], shapes, full)
 
     def _finish(
         self,
         out: dict[str, np.ndarray],
         names: list[str],
         res: dict[str, Any],
-        start: int,
-        count: int,
+        rows: np.ndarray,
         vm: bool,
         info: dict[str, Any],
-        ops: np.ndarray,
     ) -> None:
         for name in names:
             proxy = PROXIES.get(name)
-            for j in range(count):
+            for j, row in enumerate(rows):
                 raw = res[name][j] if vm else res[name]
                 value = proxy.host(raw, info)
                 if np.isnan(value):
-                    out[name][start + j :] = np.nan
-                    done = {k: v[: start + j].copy() for k, v in out.items()}
-                    raise ProxyError(
-                        f"Proxy {name!r} gave NaN for architecture {start + j} (ops {ops[start + j].tolist()}).",
-                        done,
-                    )
-                out[name][start + j] = value
+                    done = {k: v.copy() for k, v in out.items()}
+                    arch = self.space.to_strings(take(self._batch, [int(row)]))[0]
+                    raise ProxyError(f"Proxy {name!r} gave NaN for architecture {int(row)} ({arch}).", done)
+                out[name][row] = value
+
+
+def _zeros(shapes: Any) -> Any:
+    return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+
+def _take(cells: Any, index: Any) -> Any:
+    """Rows ``index`` of every array of a cell pytree."""
+    return jax.tree.map(lambda a: a[index], cells)
 
 
 def _check_images(images: Any, shape: tuple[int, int, int]) -> np.ndarray:
