@@ -512,9 +512,13 @@ def _cmd_proxies(args: argparse.Namespace) -> int:
     enable_compilation_cache()
     kw = _proxy_inputs(args)
 
+    shown = {"done": 0}
+
     def progress(name: str, done: int, total: int) -> None:
-        if not args.no_progress and (done == total or done % 25 == 0):
+        # a line whenever another 25 are done (the scorer reports in steps of a few), and at the end
+        if not args.no_progress and (done == total or done // 25 > shown["done"] // 25 or done < shown["done"]):
             print(f"  {name}: {done}/{total}", file=sys.stderr, flush=True)
+        shown["done"] = done
 
     if args.action == "evaluate":
         from .proxies._evaluate import evaluate_proxies
@@ -702,7 +706,9 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("input", metavar="IN.jsonl", help="lines {'arch': ...} ('-' for stdin)")
             q.add_argument("--out", metavar="OUT.jsonl", help="output file (default: stdout)")
         else:
-            q.add_argument("--zc-json", metavar="FILE", help="a NAS-Bench-Suite-Zero JSON (default: the space's extract in ../shared/data)")
+            q.add_argument(
+                "--zc-json", metavar="FILE", help="a NAS-Bench-Suite-Zero JSON (default: the space's extract)"
+            )
             q.add_argument("--limit", type=_positive, help="only the first N architectures of the file")
             q.add_argument("--json", metavar="OUT", help="write the table as JSON")
         q.add_argument("--space", default="nb201", help="search space (nb201 | nb101)")

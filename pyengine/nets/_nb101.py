@@ -28,7 +28,7 @@ import numpy as np
 
 from ..graph import nb101 as g
 from ._layers import SlotBatchNorm, bias_init, conv2d, kernel_init
-from ._nb201 import _probe, _probe_scale, _relu
+from ._nb201 import _probe, _probe_scale, _relu, renormalize
 
 __all__ = ["NB101Net", "nb101_cell_data", "nb101_vertex_channels", "nb101_rescale", "nb101_split", "NB101_INITS"]
 
@@ -106,16 +106,17 @@ def _kernel_init(init: str, k: int, c_in: int, c_out: int) -> Any:
     return kernel_init(init, k * k * c_in)
 
 
-def _first_max_routing(windows: list[Any], y: Any, dy: Any) -> list[Any]:
-    """The output gradient ``dy`` routed to the first element of each window equal to its max
-    ``y`` (PyTorch's and XLA's choice among ties), one array per window position."""
-    taken = jnp.zeros(y.shape, bool)
-    out = []
-    for w in windows:
-        sel = (w == y) & ~taken
-        taken = taken | sel
-        out.append(jnp.where(sel, dy, 0.0))
-    return out
+def _first_max_routing(windows: list[Any], dy: Any) -> list[Any]:
+    """The output gradient ``dy`` routed to the first maximum of each window (PyTorch's and XLA's
+    choice among ties), one array per window position. The argmax compares the window's own
+    elements (never against a separately computed max: XLA may recompute an input in two
+    fusions with different rounding, and an equality test would then route to no element)."""
+    best, arg = windows[0], jnp.zeros(dy.shape, jnp.int32)
+    for k, w in enumerate(windows[1:], start=1):
+        better = w > best
+        best = jnp.where(better, w, best)
+        arg = jnp.where(better, k, arg)
+    return [jnp.where(arg == k, dy, jnp.zeros_like(dy)) for k in range(len(windows))]
 
 
 @jax.custom_vjp
@@ -126,17 +127,15 @@ def max_pool_3x3(x: Any) -> Any:
     return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 3, 3, 1), (1, 1, 1, 1), ((0, 0), (1, 1), (1, 1), (0, 0)))
 
 
-def _mp3_fwd(x: Any) -> tuple[Any, tuple[Any, Any]]:
-    y = max_pool_3x3(x)
-    return y, (x, y)
+def _mp3_fwd(x: Any) -> tuple[Any, Any]:
+    return max_pool_3x3(x), x
 
 
-def _mp3_bwd(res: tuple[Any, Any], dy: Any) -> tuple[Any]:
-    x, y = res
+def _mp3_bwd(x: Any, dy: Any) -> tuple[Any]:
     h, w = x.shape[1], x.shape[2]
     xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-jnp.inf)
     shifts = [(i, j) for i in range(3) for j in range(3)]
-    parts = _first_max_routing([xp[:, i : i + h, j : j + w, :] for i, j in shifts], y, dy)
+    parts = _first_max_routing([xp[:, i : i + h, j : j + w, :] for i, j in shifts], dy)
     dxp = sum(jnp.pad(p, ((0, 0), (i, 2 - i), (j, 2 - j), (0, 0))) for (i, j), p in zip(shifts, parts, strict=True))
     return (dxp[:, 1 : h + 1, 1 : w + 1, :],)
 
@@ -151,16 +150,14 @@ def max_pool_2x2(x: Any) -> Any:
     return x[:, : h - h % 2, : w - w % 2, :].reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
-def _mp2_fwd(x: Any) -> tuple[Any, tuple[Any, Any]]:
-    y = max_pool_2x2(x)
-    return y, (x, y)
+def _mp2_fwd(x: Any) -> tuple[Any, Any]:
+    return max_pool_2x2(x), x
 
 
-def _mp2_bwd(res: tuple[Any, Any], dy: Any) -> tuple[Any]:
-    x, y = res
+def _mp2_bwd(x: Any, dy: Any) -> tuple[Any]:
     b, h, w, c = x.shape
     blocks = x[:, : h - h % 2, : w - w % 2, :].reshape(b, h // 2, 2, w // 2, 2, c)
-    parts = _first_max_routing([blocks[:, :, i, :, j, :] for i in range(2) for j in range(2)], y, dy)
+    parts = _first_max_routing([blocks[:, :, i, :, j, :] for i in range(2) for j in range(2)], dy)
     dx = jnp.stack(parts, axis=0).reshape(2, 2, b, h // 2, w // 2, c).transpose(2, 3, 0, 4, 1, 5)
     dx = dx.reshape(b, h - h % 2, w - w % 2, c)
     return (jnp.pad(dx, ((0, 0), (0, h % 2), (0, w % 2), (0, 0))),)
@@ -255,12 +252,13 @@ class _Cell(nn.Module):
     bn_identity: bool
     spec: tuple | None = None  # (matrix rows, labels, vertex channels) of a fixed pruned cell
     split: int = 1  # interior vertices padded to ceil(channels / split)
+    renorm: bool = False
 
     @nn.compact
     def __call__(self, x: Any, cell: Any) -> tuple[Any, None]:
         args = (self.weight_init, self.patches, self.in_loop, self.bn_identity)
         if self.spec is not None:
-            return self._fixed(x, args), None
+            return renormalize(self, self._fixed(x, args), self.renorm), None
         c, train = self.channels, self.train
         w = -(-c // self.split)
         adj, ops, ch, off = cell["adj"], cell["ops"], cell["channels"], cell["offsets"]
@@ -277,7 +275,8 @@ class _Cell(nn.Module):
             placed = jnp.pad(y, ((0, 0),) * 3 + ((0, c - w),)) if w < c else y
             out = out + adj[v, _V - 1] * jnp.roll(placed, off[v], axis=-1)
         ones = jnp.ones((c,), x.dtype)
-        return out + _Proj(c, *args, name=f"proj{_V - 1}")(x, train, adj[0, _V - 1], ones), None
+        out = out + _Proj(c, *args, name=f"proj{_V - 1}")(x, train, adj[0, _V - 1], ones)
+        return renormalize(self, out, self.renorm), None
 
     def _fixed(self, x: Any, args: tuple) -> Any:
         rows, labels, vc = self.spec
@@ -330,6 +329,9 @@ class NB101Net(nn.Module):
         a network with ``split=s`` serves every cell with ``k >= s`` (:func:`nb101_split`) at
         close to the cell's own FLOPs; its parameters are the leading slices of the ``split=1``
         network's.
+    renorm : bool
+        Divide the activations after the stem and every cell by their maximum (see
+        :func:`pyengine.nets._nb201.renormalize`; the ``scales`` collection must be mutable).
 
     Call with ``x`` of shape (batch, height, width, in_channels) and ``cell``, one architecture
     of :func:`nb101_cell_data` (arrays without the leading axis; None when ``spec`` is set);
@@ -348,6 +350,7 @@ class NB101Net(nn.Module):
     batch_norm: bool = True
     spec: tuple | None = None
     split: int = 1
+    renorm: bool = False
 
     @nn.compact
     def __call__(self, x: Any, cell: Any = None, train: bool = True, features: bool = False) -> Any:
@@ -366,7 +369,7 @@ class NB101Net(nn.Module):
         cin = x.shape[-1]
         k = self.param("stem", _kernel_init(self.weight_init, 3, cin, c), (3, 3, cin, c))
         y = _probe(self, "fisher_stem", conv2d(x, k, patches=patches, in_loop=in_loop))
-        x = _relu(self, SlotBatchNorm(identity=off, name="stem_bn")(y, train))
+        x = renormalize(self, _relu(self, SlotBatchNorm(identity=off, name="stem_bn")(y, train)), self.renorm)
         for s in range(self.stacks):
             width = c * 2**s
             spec = None
@@ -376,7 +379,7 @@ class NB101Net(nn.Module):
             stack_cell = (
                 None if cell is None else {**cell, "channels": cell["channels"][s], "offsets": cell["offsets"][s]}
             )
-            args = (width, self.weight_init, train, patches, in_loop, off, spec, self.split)
+            args = (width, self.weight_init, train, patches, in_loop, off, spec, self.split, self.renorm)
             n = self.cells_per_stack
             if s:
                 x = max_pool_2x2(x)
@@ -387,7 +390,7 @@ class NB101Net(nn.Module):
             elif n > 1:
                 scan = nn.scan(
                     _Cell,
-                    variable_axes={"params": 0, "batch_stats": 0, "nwot": 0, "perturbations": 0},
+                    variable_axes={"params": 0, "batch_stats": 0, "nwot": 0, "perturbations": 0, "scales": 0},
                     split_rngs={"params": True},
                     in_axes=nn.broadcast,
                     length=n,

@@ -76,6 +76,21 @@ def _relu(module: nn.Module, z: Any, weight: Any = 1.0, mask: Any = None) -> Any
     return jax.nn.relu(z)
 
 
+def renormalize(module: nn.Module, h: Any, enabled: bool) -> Any:
+    """``h / s`` with ``s = max |h|`` (1 when h is all zero) treated as a constant, sowing ln s
+    into the ``scales`` collection. In a network that is positively homogeneous in its input
+    (non-negative weights, no batch norm, no biases before the head: synflow's setting) the
+    output and every weight gradient then shrink by the product of the scales, so float32
+    holds values whose true size (1e50 on NB201) only float64 could."""
+    if not enabled:
+        return h
+    m = jax.lax.stop_gradient(jnp.max(jnp.abs(h)))
+    s = jnp.where(m > 0, m, jnp.ones_like(m))
+    log_s = jnp.log(s).astype(jnp.float32)
+    module.sow("scales", "log", log_s, init_fn=lambda: jnp.zeros((), jnp.float32), reduce_fn=_add)
+    return h / s
+
+
 def _probe_scale(module: nn.Module, name: str, y_shape: tuple[int, ...], dtype: Any) -> Any:
     """``1 + p`` for the Fisher probe ``name`` (None when no ``perturbations`` are given)."""
     if not (module.is_mutable_collection("perturbations") or module.scope.has_variable("perturbations", name)):
@@ -157,6 +172,7 @@ class _Cell(nn.Module):
     ops: tuple[int, ...] | None = None
     switch: bool = False
     bn_identity: bool = False
+    renorm: bool = False
 
     @nn.compact
     def __call__(self, x: Any, onehot: Any) -> tuple[Any, None]:
@@ -179,7 +195,7 @@ class _Cell(nn.Module):
                 nodes.append(y)
             else:
                 nodes[dst] = nodes[dst] + y
-        return nodes[3], None
+        return renormalize(self, nodes[3], self.renorm), None
 
 
 class _ReLUConvBN(nn.Module):
@@ -244,6 +260,9 @@ class NB201Net(nn.Module):
     batch_norm : bool
         False replaces every batch norm by the identity (synflow's ``bn=False``); the variables
         stay, so the parameter tree does not change.
+    renorm : bool
+        Divide the activations after the stem, every cell and every reduction block by their
+        maximum (see :func:`renormalize`; the ``scales`` collection must be mutable).
 
     Call with ``x`` of shape (batch, height, width, in_channels) and ``onehot`` of shape (6, 5)
     (None when ``ops`` is set); returns logits of shape (batch, n_classes), or with
@@ -263,6 +282,7 @@ class NB201Net(nn.Module):
     ops: tuple[int, ...] | None = None
     cell_form: str = "merged"
     batch_norm: bool = True
+    renorm: bool = False
 
     @nn.compact
     def __call__(self, x: Any, onehot: Any = None, train: bool = True, features: bool = False) -> Any:
@@ -281,6 +301,7 @@ class NB201Net(nn.Module):
         x = SlotBatchNorm(identity=off, name="stem_bn")(
             _probe(self, "fisher_stem", conv2d(x, k, patches=patches, in_loop=switch)), train
         )
+        x = renormalize(self, x, self.renorm)
         cell_args = (
             self.weight_init,
             self.conv_bias,
@@ -291,17 +312,19 @@ class NB201Net(nn.Module):
             self.ops,
             switch,
             off,
+            self.renorm,
         )
         for stage in range(3):
             width = c * 2**stage
             if stage:
                 x = _ResidualBlock(width, self.weight_init, patches, off, switch, name=f"reduce{stage}")(x, train)
+                x = renormalize(self, x, self.renorm)
             if self.cells_per_stage == 1:
                 x, _ = _Cell(width, *cell_args, name=f"stage{stage}")(x, onehot)
             else:
                 scan = nn.scan(
                     _Cell,
-                    variable_axes={"params": 0, "batch_stats": 0, "nwot": 0, "perturbations": 0},
+                    variable_axes={"params": 0, "batch_stats": 0, "nwot": 0, "perturbations": 0, "scales": 0},
                     split_rngs={"params": True},
                     in_axes=nn.broadcast,
                     length=self.cells_per_stage,

@@ -93,7 +93,7 @@ def nwot_host(k: Any, info: Any) -> float:
 
 
 def _abs_weight_times_grad(ctx: Any) -> Any:
-    """sum |theta * d(objective)/dtheta| (snip with the loss, synflow with the summed output)."""
+    """sum |theta * dL/dtheta|."""
     return ctx.weight_sum(lambda w, g: abs(w * g), use_grad=True)
 
 
@@ -178,13 +178,22 @@ ZEN = Proxy(
     "Lin et al.: ln of the feature-map response to a small input perturbation (weights N(0, 1)) plus "
     "the batch norms' ln sqrt(mean running variance).",
 )
+
+
+def synflow_host(raw: Any, info: Any) -> float:
+    """exp(ln scale) * sum, in float64 (NB201 scores reach 1e50, past float32's range)."""
+    log_scale, total = (float(v) for v in np.asarray(raw, dtype=np.float64))
+    return 0.0 if total == 0.0 else float(np.exp(log_scale + np.log(total)))
+
+
 SYNFLOW = Proxy(
     "synflow",
     "synflow",
     False,
-    _abs_weight_times_grad,
-    _scalar,
-    "Tanaka et al.: sum |theta * dR/dtheta| with |theta|, no batch norm, an all-ones input, float64.",
+    lambda ctx: ctx.synflow(),
+    synflow_host,
+    "Tanaka et al.: sum |theta * dR/dtheta| with |theta|, no batch norm, an all-ones input; float32 with "
+    "the activations renormalised after every cell and the scales' log carried apart.",
 )
 PARAMS = Proxy("params", "closed_form", False, None, _scalar, "Trainable parameters in millions.")
 FLOPS = Proxy("flops", "closed_form", False, None, _scalar, "Forward FLOPs of one image in millions (tensorwatch).")

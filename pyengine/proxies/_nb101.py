@@ -39,7 +39,13 @@ WEIGHT_NAMES = frozenset({"stem", "proj", "conv3x3", "conv1x1", "classifier"})
 
 
 def network(
-    n_classes: int, *, cell_form: str = "switch", batch_norm: bool = True, native_conv: bool = False, group: int = 0
+    n_classes: int,
+    *,
+    cell_form: str = "switch",
+    batch_norm: bool = True,
+    native_conv: bool = False,
+    renorm: bool = False,
+    group: int = 0,
 ) -> Any:
     """The benchmark network (stem 128, 3 stacks of 3 cells) with the reference's initialisation,
     for the cells of ``group`` (see :func:`groups`). ``cell_form`` is ignored: the vertices are
@@ -54,6 +60,7 @@ def network(
         weight_init="nb101",
         batch_norm=batch_norm,
         native_conv=native_conv,
+        renorm=renorm,
     )
 
 

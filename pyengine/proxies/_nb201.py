@@ -42,7 +42,13 @@ _FLOPS_RESIDUAL = 1088
 
 
 def network(
-    n_classes: int, *, cell_form: str, batch_norm: bool = True, native_conv: bool = False, group: int = 0
+    n_classes: int,
+    *,
+    cell_form: str,
+    batch_norm: bool = True,
+    native_conv: bool = False,
+    renorm: bool = False,
+    group: int = 0,
 ) -> NB201Net:
     """The benchmark network (C=16, 5 cells per stage) as the reference proxies build it (one
     group: every cell has the same shapes)."""
@@ -54,6 +60,7 @@ def network(
         cell_form=cell_form,
         batch_norm=batch_norm,
         native_conv=native_conv,
+        renorm=renorm,
     )
 
 

@@ -3,9 +3,13 @@ shape) that takes the architecture as data.
 
 On CPU each architecture runs alone through the ``switch`` form of the network (only its own ops
 cost FLOPs); with ``archs_per_call > 1`` (the default on GPU) chunks of architectures run
-vmapped through the ``merged`` form. Weights are drawn once from the seed and shared by every
-architecture (common random numbers: a score depends on the architecture, the seed and the
-batch, never on which other architectures are scored with it).
+vmapped through the ``merged`` form (NB201; NB101's switches then run every op). A space's
+specifics (network, cell arrays, which weights exist, Fisher fan-ins, closed forms, program
+groups) live in one module per space (``_nb201``, ``_nb101``) with the same functions.
+
+Weights are drawn once from the seed and shared by every architecture (common random numbers: a
+score depends on the architecture, the seed and the batch, never on which other architectures
+are scored with it).
 """
 
 from __future__ import annotations
@@ -87,11 +91,10 @@ class _Context:
         x: Any,
         labels: Any,
         *,
-        objective: str = "cross_entropy",
         zen_key: Any = None,
     ) -> None:
         self.adapter, self.net, self.cell, self.x, self.labels = adapter, net, cell, x, labels
-        self.objective, self.zen_key = objective, zen_key
+        self.zen_key = zen_key
         flat = _flat(adapter.prepare(variables["params"], cell))
         self.params_flat = flat
         self.weights = {k: v for k, v in flat.items() if k[-1] in adapter.WEIGHT_NAMES}
@@ -118,8 +121,6 @@ class _Context:
 
     def loss(self, weights: Any, pert: Any = None) -> Any:
         logits, _ = self.apply(weights, self.x, pert)
-        if self.objective == "sum":
-            return logits.sum()
         return optax.softmax_cross_entropy_with_integer_labels(logits, self.labels).mean()
 
     def grads(self) -> tuple[Any, Any]:
@@ -131,6 +132,20 @@ class _Context:
             return jax.grad(self.loss, argnums=(0, 1))(self.weights, self.pert)
 
         return self._memoized("grads", run)
+
+    def synflow(self) -> Any:
+        """[ln of the product of the renormalisation scales, sum |theta * dR/dtheta|] for the
+        summed output R of the renormalising network (weights already |theta|): the score is
+        their exp-product, formed on the host in float64."""
+
+        def objective(w: Any) -> tuple[Any, Any]:
+            logits, state = self.apply(w, self.x, mutable=["scales"])
+            return logits.sum(), state["scales"]
+
+        g, scales = jax.grad(objective, has_aux=True)(self.weights)
+        log_scale = sum(leaf.sum() for leaf in jax.tree.leaves(scales))
+        total = sum((self.mask(k) * jnp.abs(w * g[k])).sum() for k, w in self.weights.items())
+        return jnp.stack([log_scale, total])
 
     def mask(self, path: tuple[str, ...]) -> Any:
         """0/1 (a scalar or broadcastable over the weight) where the weight at ``path`` exists."""
@@ -232,15 +247,21 @@ def _program(
     form = "merged" if vmapped else "switch"
     adapter = _ADAPTERS[space]
     if program == "synflow":
-        net = adapter.network(n_classes, cell_form=form, batch_norm=False, group=group)
+        net = adapter.network(
+            n_classes, cell_form=form, batch_norm=False, native_conv=not vmapped, renorm=True, group=group
+        )
     else:
         net = adapter.network(n_classes, cell_form=form, native_conv=not vmapped, group=group)
     proxies = [PROXIES.get(n) for n in names]
 
     def one(variables: Any, cell: Any, x: Any, labels: Any, zen_key: Any) -> dict[str, Any]:
         if program == "synflow":
-            variables = {"params": jax.tree.map(lambda a: jnp.abs(a).astype(jnp.float64), variables["params"])}
-            ctx = _Context(adapter, net, variables, cell, x, labels, objective="sum")
+            # |theta|; the head's bias, which no weight gradient depends on, zeroed so that the
+            # network is positively homogeneous in its input and may renormalise
+            flat = _flat(variables["params"])
+            params = {k: (jnp.zeros_like(a) if k[-1] == "classifier_bias" else jnp.abs(a)) for k, a in flat.items()}
+            variables = {"params": flax.traverse_util.unflatten_dict(params)}
+            ctx = _Context(adapter, net, variables, cell, x, labels)
         else:
             ctx = _Context(adapter, net, variables, cell, x, labels, zen_key=zen_key)
         return {p.name: p.device(ctx) for p in proxies}
@@ -255,7 +276,7 @@ class ProxyScorer:
     Parameters
     ----------
     space : str
-        Search space (``"nb201"``).
+        Search space: ``"nb201"`` or ``"nb101"`` (the spaces whose networks are built).
     proxies : sequence of str
         Names from ``PROXIES`` (aliases such as ``jacov`` accepted).
     dataset : str
@@ -384,31 +405,30 @@ class ProxyScorer:
                 rows_g = np.flatnonzero(arch_groups == group)
                 fn = _program(self.space.name, program, tuple(names), self.n_classes, vm, int(group))
                 variables = self._group_variables(full, program, int(group))
-                with jax.enable_x64(program == "synflow"):
-                    xj = jnp.asarray(x, jnp.float64 if program == "synflow" else jnp.float32)
-                    lab = jnp.asarray(self.labels[: xj.shape[0]])
-                    key = (self.space.name, program, tuple(names), self.n_classes, vm, step, xj.shape, int(group))
-                    t0 = time.perf_counter()
-                    if key not in _COMPILED:  # one compile per process for each program, group and shape
-                        example = _take(cells, rows_g[np.zeros(step, int)]) if vm else _take(cells, rows_g[0])
-                        _COMPILED[key] = fn.lower(variables, example, xj, lab, zen_key).compile()
-                    compiled = _COMPILED[key]
-                    self.compile_seconds[program] += time.perf_counter() - t0
-                    pending: list[tuple[np.ndarray, Any]] = []
-                    for start in range(0, len(rows_g), step):
-                        rows = rows_g[start : start + step]
-                        if vm:  # pad the last chunk with its last architecture
-                            chunk = _take(cells, rows[np.minimum(np.arange(step), len(rows) - 1)])
-                        else:
-                            chunk = _take(cells, rows[0])
-                        pending.append((rows, compiled(variables, chunk, xj, lab, zen_key)))
-                        if len(pending) >= 4 or start + step >= len(rows_g):
-                            for r, res in pending:
-                                self._finish(out, names, jax.device_get(res), r, vm, info)
-                                done += len(r)
-                            pending = []
-                            if progress is not None:
-                                progress(done, n)
+                xj = jnp.asarray(x, jnp.float32)
+                lab = jnp.asarray(self.labels[: xj.shape[0]])
+                key = (self.space.name, program, tuple(names), self.n_classes, vm, step, xj.shape, int(group))
+                t0 = time.perf_counter()
+                if key not in _COMPILED:  # one compile per process for each program, group and shape
+                    example = _take(cells, rows_g[np.zeros(step, int)]) if vm else _take(cells, rows_g[0])
+                    _COMPILED[key] = fn.lower(variables, example, xj, lab, zen_key).compile()
+                compiled = _COMPILED[key]
+                self.compile_seconds[program] += time.perf_counter() - t0
+                pending: list[tuple[np.ndarray, Any]] = []
+                for start in range(0, len(rows_g), step):
+                    rows = rows_g[start : start + step]
+                    if vm:  # pad the last chunk with its last architecture
+                        chunk = _take(cells, rows[np.minimum(np.arange(step), len(rows) - 1)])
+                    else:
+                        chunk = _take(cells, rows[0])
+                    pending.append((rows, compiled(variables, chunk, xj, lab, zen_key)))
+                    if len(pending) >= 4 or start + step >= len(rows_g):
+                        for r, res in pending:
+                            self._finish(out, names, jax.device_get(res), r, vm, info)
+                            done += len(r)
+                        pending = []
+                        if progress is not None:
+                            progress(done, n)
         return out
 
     def _group_variables(self, full: Any, program: str, group: int) -> Any:

@@ -72,7 +72,7 @@ def test_scores_are_numbers_and_degenerate_values_are_documented(some):
         assert scores[name][3] == 0.0, name
     # fisher keeps only the classifier's term (its output is the bias, its gradient non-zero)
     assert 0.0 <= scores["fisher"][3] < 0.01 * scores["fisher"][:3].min()
-    # synflow is float64: NB201 values pass float32's range; NASLib records ln(S)
+    # synflow passes float32's range on NB201 (renormalised, its scale kept apart); NASLib records ln(S)
     np.testing.assert_allclose(np.log(scores["synflow"][:3]), zc.column("synflow")[rows[:3]], atol=1.5)
     np.testing.assert_allclose(scores["params"], zc.column("params")[rows])
 
@@ -112,7 +112,8 @@ def test_compiled_program_equals_network_of_one_fixed_cell(some):
     for i in range(2):
         cell = tuple(int(o) for o in np.asarray(batch.ops)[i])
         synflow, jacob = _fixed_net_synflow_and_jacob(cell, scorer)
-        assert scores["synflow"][i] == pytest.approx(synflow, rel=1e-9)
+        # float32 with renormalised activations against float64: equal to float32 rounding
+        assert scores["synflow"][i] == pytest.approx(synflow, rel=2e-5)
         assert scores["jacob_cov"][i] == pytest.approx(jacob, rel=1e-4)
 
 
