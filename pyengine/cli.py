@@ -711,7 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
             q.add_argument("--limit", type=_positive, help="only the first N architectures of the file")
             q.add_argument("--json", metavar="OUT", help="write the table as JSON")
-        q.add_argument("--space", default="nb201", help="search space (nb201 | nb101)")
+        q.add_argument("--space", default="nb201", help="search space (nb201 | nb101 | darts)")
         q.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120")
         q.add_argument(
             "--proxies", default=None, help="comma-separated names or 'all' (evaluate: all; score: required)"

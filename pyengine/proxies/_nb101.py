@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..nets._layers import init_variables
 from ..nets._nb101 import NB101Net, nb101_cell_data, nb101_rescale, nb101_split
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "cell_data",
     "groups",
     "example_cell",
+    "init_variables",
     "prepare",
     "scanned",
     "weight_mask",

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..graph import nb201 as g
 from ..nets import NB201Net, nb201_onehot
+from ..nets._layers import init_variables
 
 __all__ = [
     "network",
@@ -18,6 +19,7 @@ __all__ = [
     "cell_data",
     "groups",
     "example_cell",
+    "init_variables",
     "prepare",
     "scanned",
     "weight_mask",

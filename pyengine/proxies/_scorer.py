@@ -5,7 +5,8 @@ On CPU each architecture runs alone through the ``switch`` form of the network (
 cost FLOPs); with ``archs_per_call > 1`` (the default on GPU) chunks of architectures run
 vmapped through the ``merged`` form (NB201; NB101's switches then run every op). A space's
 specifics (network, cell arrays, which weights exist, Fisher fan-ins, closed forms, program
-groups) live in one module per space (``_nb201``, ``_nb101``) with the same functions.
+groups, initialisation) live in one module per space (``_nb201``, ``_nb101``, ``_darts``) with
+the same functions.
 
 Weights are drawn once from the seed and shared by every architecture (common random numbers: a
 score depends on the architecture, the seed and the batch, never on which other architectures
@@ -27,10 +28,9 @@ import numpy as np
 import optax
 
 from .._registry import Registry
-from ..nets import init_variables
 from ..spaces import get_space
 from ..spaces._base import batch_len, take
-from . import _nb101, _nb201
+from . import _darts, _nb101, _nb201
 from ._defs import Proxy
 
 __all__ = ["ProxyScorer", "ProxyError", "DATASETS", "score_proxies", "PROXIES"]
@@ -62,7 +62,7 @@ DATASETS: dict[str, tuple[int, tuple[int, int, int]]] = {
     "ImageNet16-120": (120, (16, 16, 3)),
 }
 # space -> its network specifics (the same functions in each module)
-_ADAPTERS: dict[str, Any] = {"nb201": _nb201, "nb101": _nb101}
+_ADAPTERS: dict[str, Any] = {"nb201": _nb201, "nb101": _nb101, "darts": _darts}
 _SPACES = tuple(_ADAPTERS)
 
 
@@ -276,7 +276,7 @@ class ProxyScorer:
     Parameters
     ----------
     space : str
-        Search space: ``"nb201"`` or ``"nb101"`` (the spaces whose networks are built).
+        Search space: ``"nb201"``, ``"nb101"`` or ``"darts"`` (NB301: NASLib's DARTS network).
     proxies : sequence of str
         Names from ``PROXIES`` (aliases such as ``jacov`` accepted).
     dataset : str
@@ -356,7 +356,7 @@ class ProxyScorer:
             net = self._adapter.network(self.n_classes, cell_form="merged")
             x = jax.ShapeDtypeStruct((batch, *self.input_shape), jnp.float32)
             cell = self._adapter.example_cell()
-            self._variables[batch] = init_variables(net, jax.random.key(self.seed), x, cell)
+            self._variables[batch] = self._adapter.init_variables(net, jax.random.key(self.seed), x, cell)
         return self._variables[batch]
 
     def _programs(self) -> dict[str, list[str]]:

@@ -158,7 +158,7 @@ def test_bad_input_gets_typed_errors(zc):
     with pytest.raises(ValueError, match="dataset"):
         ProxyScorer("nb201", ["snip"], dataset="mnist")
     with pytest.raises(ValueError, match="space"):
-        ProxyScorer("darts", ["snip"])
+        ProxyScorer("macro", ["snip"])  # a space whose network is not built
     with pytest.raises(ValueError, match="batch_size"):
         ProxyScorer("nb201", ["snip"], batch_size=1)
     with pytest.raises(ValueError):
