@@ -36,11 +36,6 @@ _EDGES = ("01", "02", "12", "03", "13", "23")
 # conv / linear weights (the leaves the reference codes score): stem, cell convs, reduction-block
 # convs and shortcut, classifier; biases and batch-norm parameters are not among them
 WEIGHT_NAMES = frozenset({"stem", "conv3x3", "conv1x1", "conv", "shortcut", "classifier"})
-# tensorwatch's count beyond the convolutions' multiply-adds on a 32x32 input, per layer kind
-# (fitted exactly on NASLib's 725 recorded CIFAR-10 values): batch norm 2 and ReLU 1 per output
-# element, pooling k*k per output element, global pooling 1 per input element, and 1,088 more
-# that no single layer accounts for, kept as a constant
-_FLOPS_RESIDUAL = 1088
 
 
 def network(
@@ -183,6 +178,7 @@ def flops_m(ops: Any, n_classes: int, input_hw: tuple[int, int], channels: int =
             f = f + elems + hw[s] * 9 * b * b + 2 * elems  # ReLU, conv_b, BN
             f = f + 4 * hw[s] * a + hw[s] * a * b  # 2x2 average pool, shortcut 1x1
     last = hw[2] * widths[2]
-    f = f + 2 * last + last + last  # head BN, ReLU, global average pool
-    f = f + widths[2] * n_classes + _FLOPS_RESIDUAL
+    # head BN, ReLU; tensorwatch counts an adaptive average pool as (H + 1)(W + 1) per channel
+    f = f + 2 * last + last + widths[2] * (h // 4 + 1) * (w // 4 + 1)
+    f = f + widths[2] * n_classes
     return np.asarray(f, dtype=np.float64) / 1e6
