@@ -48,7 +48,20 @@ def machine_info() -> dict[str, Any]:
         "numpy": np.__version__,
         "pyengine": __version__,
         "md5_backend": md5_backend(),
+        **_accelerator(),
     }
+
+
+def _accelerator() -> dict[str, Any]:
+    """JAX's backend and device kind, when JAX is already imported (the graph benches never need it)."""
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return {}
+    try:
+        devices = jax.devices()
+        return {"jax": jax.__version__, "jax_backend": jax.default_backend(), "jax_device": devices[0].device_kind}
+    except RuntimeError:  # pragma: no cover - a broken plugin: report no device rather than fail the bench
+        return {"jax": jax.__version__}
 
 
 def _find_oracles(oracle_dir: str | None) -> Path | None:

@@ -39,30 +39,60 @@ NASLIB_RECORDED = {
 NASLIB_2CORE = {"synflow": 0.507, "jacob_cov": 0.987}
 
 
-def run_proxies_bench(*, json_out: str | None = None, repeats: int = 3, n_archs: int = 32, out: Any = None) -> dict:
-    from .proxies import PROXIES, ProxyScorer
+def _bench_batch(n_archs: int) -> Any:
+    """The first n_archs architectures of the NAS-Bench-Suite-Zero file; beyond its 725, the whole
+    NB201 space in order (15,625 cells), repeated if more are asked for."""
+    from .spaces import get_space
     from .spaces._base import take
     from .tables._benchmarks import load_naslib_zc
 
-    out = out or sys.stdout
     table = load_naslib_zc(space="nb201")
-    batch = take(table.archs, np.arange(min(n_archs, len(table))))
+    if n_archs <= len(table):
+        return take(table.archs, np.arange(n_archs))
+    everything = get_space("nb201").all()
+    total = len(everything.ops)
+    return take(everything, np.arange(n_archs) % total)
+
+
+def run_proxies_bench(
+    *,
+    json_out: str | None = None,
+    repeats: int = 3,
+    n_archs: int = 32,
+    proxies: list[str] | None = None,
+    archs_per_call: list[int] | None = None,
+    out: Any = None,
+) -> dict:
+    """Seconds per architecture of each proxy (and each ``archs_per_call`` when given; default:
+    the scorer's own, 1 on CPU and 256 on GPUs), compile time apart."""
+    import jax
+
+    from .proxies import PROXIES, ProxyScorer
+    from .spaces._base import take
+
+    out = out or sys.stdout
+    batch = _bench_batch(n_archs)
     n = len(batch.ops)
-    workloads = [(name, 64 if name == "jacob_cov" else 32) for name in PROXIES.names()]
+    names = [PROXIES.canonical_name(p) for p in proxies] if proxies else PROXIES.names()
+    steps: list[int | None] = list(archs_per_call) if archs_per_call else [None]
+    workloads = [(name, 64 if name == "jacob_cov" else 32, step) for name in names for step in steps]
     records = []
+    device = jax.devices()[0].device_kind
     print(
-        f"NB201 CIFAR-10 shapes, {n} architectures of the NAS-Bench-Suite-Zero file, median of {repeats} runs", file=out
-    )
-    print(
-        f"{'proxy':<10}{'batch':>6}{'compile s':>10}{'ms/arch':>9}{'NASLib rec. s':>14}{'x':>7}"
-        f"{'NASLib 2-core s':>16}{'x':>7}",
+        f"NB201 CIFAR-10 shapes, {n} architectures ({'NAS-Bench-Suite-Zero file' if n <= 725 else 'whole space'}), "
+        f"median of {repeats} runs, JAX {jax.default_backend()} ({device})",
         file=out,
     )
-    for name, bs in workloads:
-        # grasp costs about 30x the others per architecture: time it on a few
-        sub = take(batch, np.arange(min(n, 4))) if name == "grasp" else batch
-        m = len(sub.ops)
-        scorer = ProxyScorer("nb201", [name], batch_size=bs)
+    print(
+        f"{'proxy':<10}{'batch':>6}{'per call':>9}{'compile s':>10}{'ms/arch':>9}{'archs/s':>9}{'NASLib rec. s':>14}"
+        f"{'x':>7}{'NASLib 2-core s':>16}{'x':>7}",
+        file=out,
+    )
+    for name, bs, step in workloads:
+        scorer = ProxyScorer("nb201", [name], batch_size=bs, archs_per_call=step)
+        # grasp costs about 30x the others per architecture: time it on a few (one call's worth)
+        m = min(n, max(4, scorer.archs_per_call)) if name == "grasp" else n
+        sub = take(batch, np.arange(m))
         t0 = time.perf_counter()
         scorer.score(take(batch, np.arange(1)))
         compile_s = sum(scorer.compile_seconds.values()) if scorer.compile_seconds else 0.0
@@ -78,10 +108,12 @@ def run_proxies_bench(*, json_out: str | None = None, repeats: int = 3, n_archs:
         row = {
             "proxy": name,
             "batch_size": bs,
+            "archs_per_call": scorer.archs_per_call,
             "n_archs": m,
             "compile_seconds": compile_s,
             "first_call_seconds": first,
             "seconds_per_arch": per,
+            "archs_per_second": 1.0 / per,
             "naslib_recorded_seconds_per_arch": rec,
             "speedup_vs_naslib_recorded": None if rec is None else rec / per,
             "naslib_2core_seconds_per_arch": two,
@@ -90,8 +122,8 @@ def run_proxies_bench(*, json_out: str | None = None, repeats: int = 3, n_archs:
         records.append(row)
         f = lambda v, d=2: "-" if v is None else f"{v:.{d}f}"  # noqa: E731
         print(
-            f"{name:<10}{bs:>6}{compile_s:>10.1f}{per * 1e3:>9.1f}{f(rec):>14}"
-            f"{f(row['speedup_vs_naslib_recorded'], 1):>7}"
+            f"{name:<10}{bs:>6}{scorer.archs_per_call:>9}{compile_s:>10.1f}{per * 1e3:>9.2f}{1.0 / per:>9.0f}"
+            f"{f(rec):>14}{f(row['speedup_vs_naslib_recorded'], 1):>7}"
             f"{f(two, 3):>16}{f(row['speedup_vs_naslib_2core'], 1):>7}",
             file=out,
             flush=True,

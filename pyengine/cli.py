@@ -478,6 +478,8 @@ def _proxy_inputs(args: argparse.Namespace) -> dict[str, Any]:
     """ProxyScorer keywords from --batch-size / --seed / --images (an .npz with ``images`` and
     optional ``labels``, or a .npy of images)."""
     kw: dict[str, Any] = {"batch_size": args.batch_size, "seed": args.seed}
+    if args.archs_per_call is not None:
+        kw["archs_per_call"] = args.archs_per_call
     if args.images:
         try:
             data = np.load(args.images, allow_pickle=False)
@@ -591,7 +593,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
         if not args.no_cache:
             enable_compilation_cache()
-        run_proxies_bench(json_out=args.json, repeats=args.repeats, n_archs=args.archs)
+        names = _proxy_names(args.proxies) if args.proxies else None
+        steps = _int_list(args.archs_per_call, "--archs-per-call") if args.archs_per_call else None
+        if steps is not None and min(steps) < 1:
+            raise CliError(f"--archs-per-call must be positive integers. Got {args.archs_per_call!r}.")
+        run_proxies_bench(
+            json_out=args.json, repeats=args.repeats, n_archs=args.archs, proxies=names, archs_per_call=steps
+        )
         return 0
     if args.suite == "train":
         from ._bench_train import run_train_bench
@@ -693,6 +701,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-cache", action="store_true", help="train, proxies: no persistent compilation cache (cold compiles)"
     )
+    p.add_argument("--proxies", help="proxies: comma-separated names (default: all)")
+    p.add_argument(
+        "--archs-per-call",
+        metavar="N,N",
+        help="proxies: architectures per compiled call, each timed (default: 1 on CPU, 256 on GPUs)",
+    )
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("proxies", help="zero-cost proxies: validate against NASLib's records, or score architectures")
@@ -719,6 +733,11 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--batch-size", type=_int_at_least(2, "--batch-size"), default=32, help="minibatch (NASLib: 32)")
         q.add_argument("--images", metavar="FILE", help=".npz with 'images' (N,H,W,3) and optional 'labels', or .npy")
         q.add_argument("--seed", type=int, default=0, help="weights, noise batch, labels")
+        q.add_argument(
+            "--archs-per-call",
+            type=_positive,
+            help="architectures per compiled call (default: 1 on CPU; vmapped chunks on GPUs)",
+        )
         q.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
         q.set_defaults(func=_cmd_proxies)
 

@@ -161,6 +161,10 @@ def test_bad_input_gets_typed_errors(zc):
         ProxyScorer("macro", ["snip"])  # a space whose network is not built
     with pytest.raises(ValueError, match="batch_size"):
         ProxyScorer("nb201", ["snip"], batch_size=1)
+    with pytest.raises(ValueError, match="archs_per_call"):
+        ProxyScorer("nb201", ["snip"], archs_per_call=0)
+    with pytest.raises(ValueError, match="precision"):
+        ProxyScorer("nb201", ["snip"], precision="tf32")
     with pytest.raises(ValueError):
         ProxyScorer("nb201", ["params"]).score([])
 
