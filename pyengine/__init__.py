@@ -16,4 +16,16 @@ except PackageNotFoundError:  # running from a source tree without an install
 
 from . import graph
 
-__all__ = ["graph", "__version__"]
+
+def load(path: str) -> object:
+    """A predictor saved with ``predictor.save(path)``, fitted and ready to ``predict``.
+
+    Raises ``pyengine.predictors.ModelFileError`` for a file that is not a pyengine model, is
+    truncated, comes from a newer format version or whose header does not match its arrays.
+    """
+    from .predictors._persist import load_predictor
+
+    return load_predictor(path)
+
+
+__all__ = ["graph", "load", "__version__"]

@@ -39,10 +39,14 @@ __all__ = [
     "TwoStageGCNPredictor",
     "MLPPredictor",
     "BananasPredictor",
+    "ModelFileError",
+    "FORMAT_VERSION",
+    "read_header",
 ]
 from ._gcn import GCNPredictor, TwoStageGCNPredictor
 from ._mlp import BananasPredictor, MLPPredictor
 from ._nn import NeuralPredictor
+from ._persist import FORMAT_VERSION, ModelFileError, read_header
 
 PREDICTORS: Registry[Any] = Registry("predictor")
 _F = "pyengine.predictors._feature:"

@@ -173,6 +173,13 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
             return mean
         return mean, np.asarray(self._std(self.model_, feats), dtype=np.float64).reshape(-1)
 
+    def save(self, path: Any) -> None:
+        """Write the fitted predictor to exactly ``path`` (format: ``pyengine.predictors._persist``);
+        ``pyengine.load(path)`` reads it back."""
+        from ._persist import save_predictor
+
+        save_predictor(self, path)
+
 
 class RandomForestPredictor(FeaturePredictor):
     """Random forest (scikit-learn); uncertainty is the spread of the trees' predictions."""
@@ -193,6 +200,8 @@ class RandomForestPredictor(FeaturePredictor):
         return RandomForestRegressor(random_state=self.random_state, n_jobs=-1, **params)
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
+        if hasattr(model, "per_tree"):  # a forest restored from a file
+            return model.per_tree(x).std(axis=0)
         per_tree = np.stack([t.predict(x) for t in model.estimators_])
         return per_tree.std(axis=0)
 
@@ -263,7 +272,7 @@ class NGBoostPredictor(FeaturePredictor):
         return _NGB(random_state=self.random_state, **params)
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
-        return model.pred_dist(x).params["scale"]
+        return model.scale(x)
 
 
 class _NGB(RegressorMixin, BaseEstimator):
@@ -296,8 +305,9 @@ class _NGB(RegressorMixin, BaseEstimator):
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.model_.predict(x)
 
-    def pred_dist(self, x: np.ndarray) -> Any:
-        return self.model_.pred_dist(x)
+    def scale(self, x: np.ndarray) -> np.ndarray:
+        """The predicted Normal's standard deviation."""
+        return self.model_.pred_dist(x).params["scale"]
 
 
 class GaussianProcessPredictor(FeaturePredictor):
@@ -320,16 +330,21 @@ class _GP(RegressorMixin, BaseEstimator):
         self.nu = nu
         self.random_state = random_state
 
+    @staticmethod
+    def kernel(nu: float) -> Any:
+        """The kernel before fitting: a scaled Matern plus white noise."""
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        return ConstantKernel(1.0) * Matern(length_scale=3.0, nu=nu) + WhiteKernel(0.1)
+
     def fit(self, x: np.ndarray, y: np.ndarray) -> _GP:
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        kernel = ConstantKernel(1.0) * Matern(length_scale=3.0, nu=self.nu) + WhiteKernel(0.1)
         self.model_ = GaussianProcessRegressor(
-            kernel, normalize_y=True, random_state=self.random_state, n_restarts_optimizer=1
+            self.kernel(self.nu), normalize_y=True, random_state=self.random_state, n_restarts_optimizer=1
         )
         with warnings.catch_warnings():  # a hyperparameter at its bound is an answer, not a failure
             warnings.simplefilter("ignore", ConvergenceWarning)

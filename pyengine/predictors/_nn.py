@@ -445,6 +445,13 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
             return mean
         return mean, z.std(axis=0)
 
+    def save(self, path: Any) -> None:
+        """Write the fitted predictor to exactly ``path`` (format: ``pyengine.predictors._persist``);
+        ``pyengine.load(path)`` reads it back."""
+        from ._persist import save_predictor
+
+        save_predictor(self, path)
+
     def predict_members(self, X: Any) -> np.ndarray:
         """Each ensemble member's predictions, shape (n_ensemble, n)."""
         self._check_fitted()

@@ -1,0 +1,127 @@
+"""Saved predictors: every registered predictor round-trips exactly; bad files get typed errors;
+a golden file of format version 1 keeps loading."""
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+import pyengine
+from pyengine.predictors import FORMAT_VERSION, PREDICTORS, ModelFileError, get_predictor, read_header
+
+GOLDEN = Path(__file__).parent / "golden"
+NEURAL = {"gcn": {"epochs": 15}, "gcn_two_stage": {"epochs": 15}, "bananas": {"epochs": 15}, "mlp": {"epochs": 15}}
+
+
+@pytest.fixture(scope="module")
+def nb201(data_dir):
+    from pyengine.tables import load_table
+
+    t = load_table("nb201_cifar10_200ep")
+    perm = np.random.default_rng(1).permutation(len(t))
+    return t, t.column(), perm[:50], perm[50:450]
+
+
+@pytest.mark.parametrize("name", PREDICTORS.names())
+def test_every_predictor_round_trips_exactly(name, nb201, tmp_path):
+    t, y, train, test = nb201
+    est = get_predictor(name, space="nb201", random_state=0, **NEURAL.get(name, {}))
+    with pytest.raises(NotFittedError, match="fit"):
+        est.save(tmp_path / "unfitted")
+    est.fit(t.subset(train).archs, y[train])
+    archs = t.subset(test).archs
+    path = tmp_path / "model"
+    est.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # exactly PATH, nothing beside it
+    head = read_header(path)
+    assert head["predictor"] == name and head["space"] == "nb201" and head["format_version"] == FORMAT_VERSION
+    loaded = pyengine.load(path)
+    assert type(loaded) is type(est) and loaded.get_params() == est.get_params()
+    np.testing.assert_allclose(loaded.predict(archs), est.predict(archs), rtol=1e-12, atol=1e-12)
+    if est.has_uncertainty and getattr(est, "n_ensemble", 2) > 1:
+        np.testing.assert_allclose(
+            loaded.predict(archs, return_std=True)[1], est.predict(archs, return_std=True)[1], rtol=1e-12, atol=1e-12
+        )
+    loaded.save(tmp_path / "again")  # a loaded predictor saves again, to the same predictions
+    np.testing.assert_allclose(pyengine.load(tmp_path / "again").predict(archs), loaded.predict(archs), rtol=1e-12)
+
+
+def _rewrite(src: Path, dst: Path, header_edit=None, drop=None) -> None:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "__header__.npy" and header_edit is not None:
+                import io
+
+                h = json.loads(np.load(io.BytesIO(data)).tobytes().decode())
+                header_edit(h)
+                buf = io.BytesIO()
+                np.save(buf, np.frombuffer(json.dumps(h).encode(), np.uint8))
+                data = buf.getvalue()
+            if item != drop:
+                zout.writestr(item, data)
+
+
+def test_bad_files_get_typed_errors(nb201, tmp_path):
+    t, y, train, test = nb201
+    est = get_predictor("blr", space="nb201").fit(t.subset(train).archs, y[train])
+    good = tmp_path / "good"
+    est.save(good)
+    raw = good.read_bytes()
+
+    (tmp_path / "cut").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ModelFileError, match="truncated or corrupt"):
+        pyengine.load(tmp_path / "cut")
+    (tmp_path / "text").write_text("not a model")
+    with pytest.raises(ModelFileError, match="not a readable"):
+        pyengine.load(tmp_path / "text")
+    with pytest.raises(ModelFileError, match="Cannot read"):
+        pyengine.load(tmp_path / "absent")
+    np.savez(tmp_path / "plain.npz", a=np.zeros(3))
+    with pytest.raises(ModelFileError, match="no header"):
+        pyengine.load(tmp_path / "plain.npz")
+
+    _rewrite(good, tmp_path / "newer", header_edit=lambda h: h.update(format_version=FORMAT_VERSION + 1))
+    with pytest.raises(ModelFileError, match="format version 2 .* Upgrade"):
+        pyengine.load(tmp_path / "newer")
+    member = next(k for k in read_header(good)["arrays"] if k.endswith("coef_"))
+    _rewrite(good, tmp_path / "missing", drop=member + ".npy")
+    with pytest.raises(ModelFileError, match="header and the arrays differ"):
+        pyengine.load(tmp_path / "missing")
+
+    def shrink(h):
+        h["arrays"][member]["shape"] = [1]
+
+    _rewrite(good, tmp_path / "shape", header_edit=shrink)
+    with pytest.raises(ModelFileError, match="has shape"):
+        pyengine.load(tmp_path / "shape")
+    _rewrite(good, tmp_path / "who", header_edit=lambda h: h.update(predictor="nope"))
+    with pytest.raises(ModelFileError, match="unknown predictor"):
+        pyengine.load(tmp_path / "who")
+    _rewrite(good, tmp_path / "state", header_edit=lambda h: h["state"].update(__class__={"$type": "dict"}))
+    with pytest.raises(ModelFileError, match="not a fitted attribute"):
+        pyengine.load(tmp_path / "state")
+
+
+def test_a_model_keeps_its_space(nb201, tmp_path):
+    t, y, train, test = nb201
+    get_predictor("gcn", space="nb201", epochs=3, random_state=0).fit(t.subset(train).archs, y[train]).save(
+        tmp_path / "m"
+    )
+    m = pyengine.load(tmp_path / "m")
+    m.set_params(space="nb101")
+    with pytest.raises(ValueError, match="fitted on nb201"):
+        m.predict(["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"])
+
+
+def test_golden_file_of_format_version_1(data_dir):
+    """A Bayesian linear model saved in format version 1 (features: adjacency_one_hot of NB201)
+    loads and predicts what it predicted when written."""
+    expected = json.loads((GOLDEN / "blr_nb201_v1.json").read_text())
+    m = pyengine.load(GOLDEN / "blr_nb201_v1.pyengine")
+    mean, std = m.predict(expected["archs"], return_std=True)
+    np.testing.assert_allclose(mean, expected["mean"], rtol=1e-12)
+    np.testing.assert_allclose(std, expected["std"], rtol=1e-12)
