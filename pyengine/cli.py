@@ -586,6 +586,111 @@ def _scorer_settings(kw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from .predictors import PREDICTORS, get_predictor
+    from .spaces import get_space
+
+    space = get_space(args.space)
+    name = PREDICTORS.canonical_name(args.predictor)
+    if (args.table is None) == (args.train is None):
+        raise CliError("fit needs exactly one of --table FILE (sampled with --train-size) or --train FILE.jsonl")
+    if args.table is not None:
+        table = _load_table(args.table, args.space)
+        metric = args.metric or table.default_metric
+        values = table.column(metric)
+        if args.train_size > len(table):
+            raise CliError(f"--train-size {args.train_size} exceeds the {len(table)} rows of {table.name}")
+        rng = np.random.default_rng(args.seed)
+        rows = np.sort(rng.choice(len(table), size=args.train_size, replace=False))
+        archs, y = table.subset(rows).archs, values[rows]
+        source = f"{args.train_size} of {len(table)} rows of {table.name} ({metric})"
+    else:
+        field = args.metric or "value"
+        recs: list[dict[str, Any]] = []
+        with _open_in(args.train) as stream:
+            for chunk in _read_records(stream, args.train):
+                for lineno, rec in chunk:
+                    if field not in rec:
+                        raise CliError(f"{args.train}, line {lineno}: missing field '{field}'")
+                    if not isinstance(rec[field], (int, float)) or isinstance(rec[field], bool):
+                        raise CliError(f"{args.train}, line {lineno}: field '{field}' must be a number")
+                    recs.append(rec)
+        try:
+            archs = space.as_batch(recs)
+        except (TypeError, ValueError) as err:
+            raise CliError(f"{args.train}: {err}") from None
+        y = np.array([float(r[field]) for r in recs])
+        source = f"{len(recs)} architectures of {args.train} ({field})"
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise CliError(f"the training values hold NaN or inf (first at training row {int(bad[0])})")
+    params = _predictor_params([f"{name}.{kv}" for kv in args.set]).get(name, {})
+    est = get_predictor(name, space=space.name, random_state=args.seed, **params)
+    t0 = time.perf_counter()
+    est.fit(archs, y)
+    fit_s = time.perf_counter() - t0
+    est.save(args.save)
+    print(f"fitted {name} on {source} in {fit_s:.2f} s; wrote {args.save}")
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .scoring import ModelScorer, ProxyScoreFn, ScoreSource, score_job
+
+    if (args.input is None) == (not args.all):
+        raise CliError("score needs exactly one of --all or IN.jsonl")
+    if (args.model is None) == (args.proxy is None):
+        raise CliError("score needs exactly one of --model MODEL or --proxy NAME")
+    from .spaces import get_space
+
+    space = get_space(args.space).name
+    if args.model is not None:
+        try:
+            scorer: Any = ModelScorer(args.model, space)
+        except OSError as err:
+            raise CliError(f"cannot read {args.model}: {err}") from None
+    else:
+        scorer = ProxyScoreFn(args.proxy, space, seed=args.seed, batch_size=args.batch_size, dataset=args.dataset)
+    source = ScoreSource(space, args.input)
+    executor = None
+    if args.ray is not None:
+        from .scoring._ray import ray_executor
+
+        executor = ray_executor(args.ray, workers=args.workers)
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=source.total(), unit="arch", file=sys.stderr, dynamic_ncols=True, disable=None)
+
+    def progress(lines: int, total: int | None) -> None:
+        if bar is not None:
+            bar.n = lines
+            bar.refresh()
+
+    try:
+        r = score_job(
+            source, scorer, args.out, chunk_size=args.chunk_size, resume=args.resume, executor=executor,
+            progress=progress,
+        )  # fmt: skip
+    except FileExistsError as err:
+        raise CliError(str(err)) from None
+    except OSError as err:
+        raise CliError(f"cannot write {args.out}: {err.strerror or err}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if r["lines"] == 0 and r["resumed_from"] == 0 and r["total_lines"]:
+        print(f"{args.out} is already complete ({r['total_lines']} architectures)")
+        return 0
+    resumed = f", resumed after {r['resumed_from']}" if r["resumed_from"] else ""
+    print(
+        f"scored {r['lines']} architectures in {r['seconds']:.2f} s ({r['archs_per_second']:,.0f} archs/s{resumed}); "
+        f"{r['total_lines']} lines in {args.out}"
+    )
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     if args.suite == "proxies":
         from ._bench_proxies import run_proxies_bench
@@ -740,6 +845,35 @@ def build_parser() -> argparse.ArgumentParser:
         )
         q.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
         q.set_defaults(func=_cmd_proxies)
+
+    p = sub.add_parser("fit", help="fit a predictor on a table sample or a JSONL of architectures and save it")
+    p.add_argument("--space", required=True, help="search space of the architectures")
+    p.add_argument("--table", metavar="NAME_OR_FILE", help="a registered table name or a CSV")
+    p.add_argument("--train", metavar="FILE.jsonl", help="lines {'arch': ..., 'value': ...} (field: --metric)")
+    p.add_argument("--metric", help="table column (default: the table's), or the JSONL field (default: value)")
+    p.add_argument("--predictor", default="gcn", help="a registered predictor name")
+    p.add_argument("--train-size", type=_positive, default=100, help="rows sampled from --table")
+    p.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, help="sample and predictor seed")
+    p.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="a predictor parameter")
+    p.add_argument("--save", required=True, metavar="MODEL", help="write the fitted predictor to exactly MODEL")
+    p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("score", help="score a whole space or a JSONL with a saved model or a proxy, resumable")
+    p.add_argument("input", nargs="?", metavar="IN.jsonl", help="architectures to score (or --all)")
+    p.add_argument("--space", required=True, help="search space")
+    p.add_argument("--all", action="store_true", help="every architecture of the space, in its listing order")
+    p.add_argument("--model", metavar="MODEL", help="a file written by predictor.save / pyengine fit --save")
+    p.add_argument("--proxy", metavar="NAME", help="a zero-cost proxy (pyengine.proxies)")
+    p.add_argument("--out", required=True, metavar="OUT.jsonl", help="output; OUT.jsonl.ckpt holds the checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue the job of OUT's checkpoint")
+    p.add_argument("--chunk-size", type=_positive, default=4096, help="architectures per chunk and checkpoint")
+    p.add_argument("--seed", type=int, default=0, help="proxy: weights, noise batch, labels")
+    p.add_argument("--batch-size", type=_int_at_least(2, "--batch-size"), default=32, help="proxy: minibatch")
+    p.add_argument("--dataset", default="cifar10", help="proxy: cifar10 | cifar100 | ImageNet16-120")
+    p.add_argument("--ray", metavar="local|ADDRESS", help="deal chunks to Ray workers (pip install .[ray])")
+    p.add_argument("--workers", type=_positive, help="Ray: worker processes (default: the cluster's CPUs)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("demo", help="the Neural Predictor workflow on real training (digits; no downloads)")
     p.add_argument("--n-train", type=_int_at_least(2, "--n-train"), default=48, help="cells trained first (N)")

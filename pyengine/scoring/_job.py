@@ -1,0 +1,356 @@
+"""Whole-space scoring jobs: architectures in chunks, results streamed to a JSON-lines file in input
+order, a checkpoint after every chunk, and resumption of a killed run.
+
+Output: one line ``{"arch": STRING, "score": FLOAT, "std": FLOAT | null}`` per architecture, in the
+order of the input (or of the space's listing for ``--all``).
+
+Checkpoint: ``OUT.ckpt`` beside the output, JSON::
+
+    {"format": "pyengine-score-checkpoint", "version": 1, "job": {...}, "chunk_size": 4096,
+     "chunks_done": 12, "lines": 49152, "bytes": 5242880, "complete": false}
+
+``job`` identifies the work (space, input, model file digest or proxy settings); the checkpoint
+is replaced atomically after each chunk's lines are flushed and synced, so a killed run leaves at
+most one partial chunk past ``bytes``, which a resumed run cuts off before going on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+
+__all__ = [
+    "CheckpointError",
+    "ScoreSource",
+    "ModelScorer",
+    "ProxyScoreFn",
+    "score_job",
+    "checkpoint_path",
+    "DEFAULT_CHUNK",
+]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "pyengine-score-checkpoint"
+CHECKPOINT_VERSION = 1
+DEFAULT_CHUNK = 4096
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, from another job, or not matching its output."""
+
+
+def checkpoint_path(out: str | os.PathLike) -> str:
+    return os.fspath(out) + ".ckpt"
+
+
+def _digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# -- what is scored -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScoreSource:
+    """The architectures of a job: the whole space (``path=None``) or a JSON-lines file of
+    records (``{"arch": ...}`` or any record the space reads), chunked in order."""
+
+    space: str
+    path: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        if self.path is None:
+            return {"space": self.space, "input": "all"}
+        p = os.path.abspath(self.path)
+        return {"space": self.space, "input": p, "input_bytes": os.path.getsize(p)}
+
+    def total(self) -> int | None:
+        """Number of architectures when known without reading the input."""
+        if self.path is None:
+            from ..spaces import get_space
+
+            return int(get_space(self.space).size)
+        return None
+
+    def chunks(self, chunk_size: int, skip: int = 0) -> Iterator[tuple[int, Any]]:
+        """(chunk index, records or batch) from chunk ``skip`` on."""
+        from ..spaces import get_space
+        from ..spaces._base import batch_len, take
+
+        space = get_space(self.space)
+        if self.path is None:
+            everything = space.all()
+            n = batch_len(everything)
+            for k, start in enumerate(range(0, n, chunk_size)):
+                if k >= skip:
+                    yield k, take(everything, np.arange(start, min(n, start + chunk_size)))
+            return
+        yield from _jsonl_chunks(self.path, chunk_size, skip)
+
+
+def _jsonl_chunks(path: str, chunk_size: int, skip: int) -> Iterator[tuple[int, list[dict]]]:
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"Cannot read {path}: {err.strerror}.") from None
+    with fh:
+        chunk: list[dict] = []
+        k = seen = 0
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            seen += 1
+            if k >= skip:  # chunks already done are only counted, not parsed
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as err:
+                    where = f"{path}, line {lineno}"
+                    raise ValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno}).") from None
+                if not isinstance(rec, dict):
+                    raise ValueError(f"{path}, line {lineno}: expected an object. Got {type(rec).__name__}.")
+                chunk.append(rec)
+            if seen % chunk_size == 0:
+                if k >= skip:
+                    yield k, chunk
+                chunk, k = [], k + 1
+        if chunk:
+            yield k, chunk
+        if seen == 0:
+            raise ValueError(f"{path} holds no architectures (empty input).")
+
+
+# -- scorers: picklable callables chunk -> (strings, scores, stds) --------------------------------
+class ModelScorer:
+    """Scores of a saved predictor (``predictor.save``), loaded once per process."""
+
+    def __init__(self, path: str, space: str) -> None:
+        from ..predictors import read_header
+
+        self.path = os.path.abspath(path)
+        head = read_header(self.path)
+        if head.get("space") is None:
+            raise ValueError(
+                f"The model {path} was fitted on encoded features, not on architectures of a space; "
+                "fit it on architectures (pyengine fit) to score a space."
+            )
+        from ..spaces import get_space
+
+        want = get_space(space).name
+        if head["space"] != want:
+            raise ValueError(f"The model {path} was fitted on {head['space']} architectures, not {want}.")
+        self.space = want
+        self.header = {k: head.get(k) for k in ("predictor", "space", "encoding", "pyengine_version")}
+        self.sha256 = _digest(self.path)
+        self._est: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"model_sha256": self.sha256, **self.header}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_est": None}  # workers load the file themselves
+
+    def __call__(self, archs: Any) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+        from ..spaces import get_space
+
+        if self._est is None:
+            from ..predictors._persist import load_predictor
+
+            if _digest(self.path) != self.sha256:
+                raise ValueError(f"The model file {self.path} changed during the job.")
+            self._est = load_predictor(self.path)
+        space = get_space(self.space)
+        batch = space.as_batch(archs)
+        if self._est.has_uncertainty:
+            mean, std = self._est.predict(batch, return_std=True)
+        else:
+            mean, std = self._est.predict(batch), None
+        return space.to_strings(batch), np.asarray(mean, np.float64), std
+
+
+class ProxyScoreFn:
+    """Scores of one zero-cost proxy (``pyengine.proxies``); no std."""
+
+    def __init__(self, proxy: str, space: str, **scorer_kwargs: Any) -> None:
+        from ..proxies import PROXIES
+        from ..spaces import get_space
+
+        self.proxy = PROXIES.canonical_name(proxy)
+        self.space = get_space(space).name
+        self.kwargs = scorer_kwargs
+        self._scorer: Any = None
+        bad = [k for k in scorer_kwargs if k in ("images", "labels")]
+        if bad:
+            raise ValueError("Whole-space proxy jobs take noise inputs only (seed, batch_size, dataset).")
+
+    def describe(self) -> dict[str, Any]:
+        return {"proxy": self.proxy, **{k: v for k, v in sorted(self.kwargs.items())}}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_scorer": None}
+
+    def __call__(self, archs: Any) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+        from ..proxies import ProxyScorer
+        from ..spaces import get_space
+
+        if self._scorer is None:
+            self._scorer = ProxyScorer(self.space, [self.proxy], **self.kwargs)
+        space = get_space(self.space)
+        batch = space.as_batch(archs)
+        return space.to_strings(batch), self._scorer.score(batch)[self.proxy], None
+
+
+def _lines(result: tuple[list[str], np.ndarray, np.ndarray | None]) -> str:
+    strings, mean, std = result
+    if len(mean) != len(strings) or not np.all(np.isfinite(mean) | np.isinf(mean)):
+        raise ValueError("The scorer returned NaN scores.")
+    out = []
+    for i, s in enumerate(strings):
+        sd = None if std is None else float(std[i])
+        out.append(json.dumps({"arch": s, "score": float(mean[i]), "std": sd}) + "\n")
+    return "".join(out)
+
+
+def score_chunk(scorer: Callable[[Any], Any], archs: Any) -> str:
+    """The output lines of one chunk (what a worker computes)."""
+    return _lines(scorer(archs))
+
+
+# -- the job --------------------------------------------------------------------------------------
+def _read_checkpoint(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            ck = json.load(fh)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(
+            f"The checkpoint {path} cannot be read ({err}); remove it and the output to restart."
+        ) from None
+    need = {"format", "version", "job", "chunk_size", "chunks_done", "lines", "bytes", "complete"}
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT or not need <= set(ck):
+        raise CheckpointError(f"{path} is not a pyengine scoring checkpoint (fields missing).")
+    if ck["version"] != CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {ck['version']}; this pyengine reads version 1.")
+    ints = ("chunk_size", "chunks_done", "lines", "bytes")
+    if not all(isinstance(ck[k], int) and ck[k] >= 0 for k in ints) or ck["chunk_size"] < 1:
+        raise CheckpointError(f"{path} holds invalid counts.")
+    return ck
+
+
+def _write_checkpoint(path: str, ck: dict[str, Any]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(ck, fh, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+Executor = Callable[[Callable[[Any], Any], Iterable[tuple[int, Any]]], Iterator[tuple[int, str]]]
+
+
+def local_executor(scorer: Callable[[Any], Any], chunks: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, str]]:
+    """Chunks scored one after another in this process."""
+    for k, archs in chunks:
+        yield k, score_chunk(scorer, archs)
+
+
+def score_job(
+    source: ScoreSource,
+    scorer: Any,
+    out: str,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    resume: bool = False,
+    executor: Executor | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> dict[str, Any]:
+    """Score every architecture of ``source`` into ``out`` (JSON lines, input order).
+
+    An existing ``out`` is refused unless ``resume``; with ``resume`` the checkpoint must belong to
+    the same job (space, input, model digest or proxy settings, chunk size). Returns
+    ``{"lines", "seconds", "archs_per_second", "resumed_from"}`` (the counts of this run).
+    """
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"The 'chunk_size' parameter must be a positive int. Got {chunk_size!r} instead.")
+    ckpt = checkpoint_path(out)
+    job = {**source.describe(), **scorer.describe()}
+    exists, has_ckpt = os.path.exists(out), os.path.exists(ckpt)
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "job": job,
+        "chunk_size": chunk_size,
+        "chunks_done": 0,
+        "lines": 0,
+        "bytes": 0,
+        "complete": False,
+    }
+    if not resume and (exists or has_ckpt):
+        what = out if exists else ckpt
+        raise FileExistsError(f"{what} exists; pass --resume to continue that job, or remove it to start again.")
+    if resume and has_ckpt:
+        ck = _read_checkpoint(ckpt)
+        if ck["job"] != json.loads(json.dumps(job)) or ck["chunk_size"] != chunk_size:
+            diff = sorted(k for k in set(job) | set(ck["job"]) if job.get(k) != ck["job"].get(k))
+            if ck["chunk_size"] != chunk_size:
+                diff.append("chunk_size")
+            raise CheckpointError(f"The checkpoint {ckpt} belongs to another job (differs in {', '.join(diff)}).")
+        size = os.path.getsize(out) if exists else -1
+        if size < ck["bytes"]:
+            raise CheckpointError(
+                f"{out} is shorter ({max(size, 0)} bytes) than its checkpoint records ({ck['bytes']}): the output "
+                "was changed or removed; remove both to start again."
+            )
+        state = ck
+    elif resume and exists:
+        raise CheckpointError(f"{out} exists but has no checkpoint {ckpt}: nothing says which lines are complete.")
+    if state["complete"]:
+        log.info("%s is already complete (%d lines)", out, state["lines"])
+        return {"lines": 0, "total_lines": state["lines"], "seconds": 0.0, "archs_per_second": 0.0, "resumed_from": 0}
+    resumed_from = state["lines"]
+    mode = "r+" if os.path.exists(out) else "w"
+    t0 = time.perf_counter()
+    done = 0
+    fh: IO[bytes]
+    with open(out, mode + "b") as fh:
+        fh.seek(state["bytes"])
+        fh.truncate()  # a partial chunk after the last checkpoint goes
+        _write_checkpoint(ckpt, state)
+        run = executor or local_executor
+        expect = state["chunks_done"]
+        total = source.total()
+        for k, text in run(scorer, source.chunks(chunk_size, skip=state["chunks_done"])):
+            if k != expect:
+                raise RuntimeError(f"Chunk {k} arrived where chunk {expect} was due.")
+            fh.write(text.encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+            n = text.count("\n")
+            state["chunks_done"] += 1
+            state["lines"] += n
+            state["bytes"] = fh.tell()
+            _write_checkpoint(ckpt, state)
+            expect += 1
+            done += n
+            if progress is not None:
+                progress(state["lines"], total)
+    state["complete"] = True
+    _write_checkpoint(ckpt, state)
+    seconds = time.perf_counter() - t0
+    return {
+        "lines": done,
+        "total_lines": state["lines"],
+        "seconds": seconds,
+        "archs_per_second": done / seconds if seconds > 0 else 0.0,
+        "resumed_from": resumed_from,
+    }
