@@ -299,7 +299,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     records, keep = _record_sink(args.json)
 
     try:
-        evaluator.run(progress=not args.no_progress and sys.stderr.isatty(), on_record=keep)
+        evaluator.run(
+            progress=not args.no_progress and sys.stderr.isatty(), on_record=keep, ray=args.ray, workers=args.workers
+        )
     finally:
         if records:
             _print_summary(summarize(records), table.name, args.metric or table.default_metric)
@@ -380,6 +382,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             progress=not args.no_progress and sys.stderr.isatty(),
             on_record=keep,
+            ray=args.ray,
         )
     finally:
         if records:
@@ -912,6 +915,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="write the records (a JSON list) to OUT, updated after each fit")
     p.add_argument("--plot", metavar="PNG", help="Kendall tau plot (default: OUT with .png)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--ray", metavar="local|ADDRESS", help="run the fits as Ray tasks (pip install .[ray])")
+    p.add_argument("--workers", type=_positive, help="Ray: CPUs of a local runtime (default: all)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("search", help="simulated NAS: searchers over many seeds on a benchmark table")
@@ -923,6 +928,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=_positive, default=300, help="queries per run (default 300)")
     p.add_argument("--seeds", type=_positive, default=10, help="N runs per searcher with seeds 0..N-1 (default 10)")
     p.add_argument("--jobs", type=_positive, default=1, help="worker processes over (searcher, seed) (default 1)")
+    p.add_argument("--ray", metavar="local|ADDRESS", help="(searcher, seed) runs as Ray tasks (--jobs: local CPUs)")
     p.add_argument("--pool", choices=["table", "space"], default="table", help="search the table's rows or the space")
     p.add_argument(
         "--set",

@@ -152,9 +152,18 @@ class PredictorEvaluator:
         return rng.permutation(near)
 
     def run(
-        self, *, progress: bool = False, on_record: Callable[[dict[str, Any]], None] | None = None
+        self,
+        *,
+        progress: bool = False,
+        on_record: Callable[[dict[str, Any]], None] | None = None,
+        ray: str | None = None,
+        workers: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Run every (seed, predictor, train size); ``on_record`` is called with each new record."""
+        """Run every (seed, predictor, train size); ``on_record`` is called with each new record.
+
+        ray : optional Ray address ("local" or HOST:PORT): the fits run as Ray tasks (``workers``
+        CPUs for a local runtime); records come back in the same (seed, predictor, size) order.
+        """
         sizes, seeds, preds = self._check()
         from ..encodings import encode
         from ..predictors import PREDICTORS, get_predictor
@@ -166,88 +175,113 @@ class PredictorEvaluator:
             raise ValueError(f"Column {metric!r} of table {self.table.name} has fewer than 2 finite values.")
         encoded: dict[str, Any] = {}
 
-        def inputs(model: Any) -> tuple[str, Any]:
+        def inputs(model: Any) -> str:
             if getattr(model, "graph_input", False):
                 name = "gcn"
             else:
                 name = str(model.get_params().get("encoding") or self.encoding or "adjacency_one_hot")
             if name not in encoded:
                 encoded[name] = encode(self.table.space, name, self.table.archs)
-            return name, encoded[name]
+            return name
 
         if self.encoding is not None:
             from ..encodings import ENCODINGS
 
             ENCODINGS.canonical_name(self.encoding)
         extra = {PREDICTORS.canonical_name(k): v for k, v in (self.predictor_params or {}).items()}
-        records: list[dict[str, Any]] = []
-        total = len(seeds) * len(preds) * len(sizes)
+        # every unit (seed, predictor, size) is planned first: bad sizes fail before any fit
+        units: list[tuple[dict[str, Any], Any, str, np.ndarray, np.ndarray]] = []
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            pool = self._test_pool(rows, y_all, rng)
+            test = pool[: self.test_size]
+            if len(test) < 2:
+                raise ValueError(f"Only {len(test)} test architectures could be drawn from {self.table.name}.")
+            train_pool = rng.permutation(np.setdiff1d(rows, test))
+            if max(sizes) > len(train_pool):
+                raise ValueError(
+                    f"Training size {max(sizes)} exceeds the {len(train_pool)} architectures left after a test "
+                    f"set of {len(test)} in {self.table.name}."
+                )
+            for name, template in preds:
+                for n in sizes:
+                    if template is None:
+                        model = get_predictor(name)
+                        wanted = {"random_state": seed, "tune": self.tune, "defaults": self.defaults}
+                        if self.encoding is not None and not getattr(model, "graph_input", False):
+                            wanted["encoding"] = self.encoding
+                        own = model.get_params()
+                        model.set_params(**{k: v for k, v in wanted.items() if k in own}, **extra.get(name, {}))
+                    else:
+                        model = clone(template)
+                        if "random_state" in model.get_params():
+                            model.set_params(random_state=seed)
+                    meta = {
+                        "predictor": name,
+                        "train_size": int(n),
+                        "seed": int(seed),
+                        "test_size": int(len(test)),
+                        "table": self.table.name,
+                        "metric": metric,
+                        "encoding": inputs(model),
+                        "sampling": self.sampling,
+                        "defaults": self.defaults if template is None else "custom",
+                    }
+                    units.append((meta, model, meta["encoding"], train_pool[:n], test))
+        shared = (encoded, y_all, self.k)
+        results: dict[int, dict[str, Any]] = {}
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, desc="evaluate", unit="fit", leave=False)
+            bar = tqdm(total=len(units), desc="evaluate", unit="fit", leave=False)
         try:
-            for seed in seeds:
-                rng = np.random.default_rng(seed)
-                pool = self._test_pool(rows, y_all, rng)
-                test = pool[: self.test_size]
-                if len(test) < 2:
-                    raise ValueError(f"Only {len(test)} test architectures could be drawn from {self.table.name}.")
-                train_pool = rng.permutation(np.setdiff1d(rows, test))
-                if max(sizes) > len(train_pool):
-                    raise ValueError(
-                        f"Training size {max(sizes)} exceeds the {len(train_pool)} architectures left after a test "
-                        f"set of {len(test)} in {self.table.name}."
-                    )
-                for name, template in preds:
-                    for n in sizes:
-                        train = train_pool[:n]
-                        if template is None:
-                            model = get_predictor(name)
-                            wanted = {"random_state": seed, "tune": self.tune, "defaults": self.defaults}
-                            if self.encoding is not None and not getattr(model, "graph_input", False):
-                                wanted["encoding"] = self.encoding
-                            own = model.get_params()
-                            model.set_params(**{k: v for k, v in wanted.items() if k in own}, **extra.get(name, {}))
-                        else:
-                            model = clone(template)
-                            if "random_state" in model.get_params():
-                                model.set_params(random_state=seed)
-                        enc_name, feats = inputs(model)
-                        t0 = time.perf_counter()
-                        model.fit(_rows(feats, train), y_all[train])
-                        fit_s = time.perf_counter() - t0
-                        t0 = time.perf_counter()
-                        pred = np.asarray(model.predict(_rows(feats, test)), dtype=np.float64)
-                        query_s = time.perf_counter() - t0
-                        if not np.isfinite(pred).all():
-                            raise ValueError(
-                                f"Predictor {name} returned non-finite predictions (train size {n}, seed {seed})."
-                            )
-                        rec = {
-                            "predictor": name,
-                            "train_size": int(n),
-                            "seed": int(seed),
-                            "test_size": int(len(test)),
-                            "table": self.table.name,
-                            "metric": metric,
-                            "encoding": enc_name,
-                            "sampling": self.sampling,
-                            "defaults": self.defaults if template is None else "custom",
-                            **all_metrics(y_all[test], pred, k=self.k),
-                            "fit_seconds": fit_s,
-                            "query_seconds_per_arch": query_s / len(test),
-                        }
-                        records.append(rec)
-                        if on_record is not None:
-                            on_record(rec)
-                        if bar is not None:
-                            bar.update(1)
+            if ray is None:
+                done: Any = ((i, _fit_unit(shared, *u)) for i, u in enumerate(units))
+            else:
+                from .._ray import map_unordered
+
+                done = map_unordered(ray, _fit_unit, units, shared=shared, workers=workers)
+            for i, rec in done:
+                results[i] = rec
+                if on_record is not None:
+                    on_record(rec)
+                if bar is not None:
+                    bar.update(1)
         finally:
             if bar is not None:
                 bar.close()
-        return records
+        return [results[i] for i in range(len(units)) if i in results]
+
+
+def _fit_unit(
+    shared: tuple[dict[str, Any], np.ndarray, Any],
+    meta: dict[str, Any],
+    model: Any,
+    enc_name: str,
+    train: np.ndarray,
+    test: np.ndarray,
+) -> dict[str, Any]:
+    """One evaluator record: fit ``model`` on ``train``, predict ``test``, the metrics and times."""
+    encoded, y_all, k = shared
+    feats = encoded[enc_name]
+    t0 = time.perf_counter()
+    model.fit(_rows(feats, train), y_all[train])
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred = np.asarray(model.predict(_rows(feats, test)), dtype=np.float64)
+    query_s = time.perf_counter() - t0
+    if not np.isfinite(pred).all():
+        raise ValueError(
+            f"Predictor {meta['predictor']} returned non-finite predictions "
+            f"(train size {meta['train_size']}, seed {meta['seed']})."
+        )
+    return {
+        **meta,
+        **all_metrics(y_all[test], pred, k=k),
+        "fit_seconds": fit_s,
+        "query_seconds_per_arch": query_s / len(test),
+    }
 
 
 def _rows(x: Any, idx: np.ndarray) -> Any:

@@ -124,6 +124,7 @@ def simulate(
     jobs: int = 1,
     progress: bool = False,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    ray: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run every searcher for every seed on ``table`` for ``budget`` queries.
 
@@ -138,6 +139,8 @@ def simulate(
     searcher_params : {searcher name: {parameter: value}}
     cost : callable, optional; ``cost(batch)`` for ``max_cost`` / ``pareto_j`` parameters
     jobs : int; worker processes (seeds and searchers run in parallel; 1 runs in this process)
+    ray : optional Ray address ("local" or HOST:PORT): the (searcher, seed) runs as Ray tasks
+        instead (``jobs`` then sets the CPUs of a local runtime)
     on_record : called with each finished record (in completion order)
 
     Returns records in (searcher, seed) order: ``searcher``, ``seed``, ``queries`` (1..n),
@@ -186,7 +189,15 @@ def simulate(
             bar.update(1)
 
     try:
-        if jobs == 1:
+        if ray is not None:
+            from .._ray import map_unordered
+
+            args = [
+                (name, seed, budget, metric, test_metric, use_pool, params.get(name, {}), cost) for name, seed in units
+            ]
+            for _, rec in map_unordered(ray, _one, args, shared=table, workers=jobs if jobs > 1 else None):
+                finished(rec)
+        elif jobs == 1:
             for name, seed in units:
                 finished(_one(table, name, seed, budget, metric, test_metric, use_pool, params.get(name, {}), cost))
         else:

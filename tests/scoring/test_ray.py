@@ -50,3 +50,30 @@ def test_an_address_that_does_not_answer_fails_within_seconds(model, tmp_path, c
     assert main([*args, "nonsense"]) == 1
     assert "HOST:PORT" in capsys.readouterr().err
     assert time.perf_counter() - t0 < 15
+
+
+def test_evaluator_and_search_units_on_ray_equal_the_embedded_run(data_dir):
+    from pyengine.evaluation import PredictorEvaluator
+    from pyengine.search import simulate
+    from pyengine.tables import load_table
+
+    table = load_table("nb201_cifar10_200ep")
+    ev = dict(train_sizes=[20, 40], seeds=2, test_size=200)
+    try:
+        here = PredictorEvaluator(table, ["blr", "rf"], **ev).run()
+        seen = []
+        there = PredictorEvaluator(table, ["blr", "rf"], **ev).run(ray="local", workers=2, on_record=seen.append)
+        assert len(seen) == len(there) == len(here) == 8
+        key = ("predictor", "train_size", "seed")
+        assert [tuple(r[k] for k in key) for r in there] == [tuple(r[k] for k in key) for r in here]
+        for a, b in zip(there, here, strict=True):  # rf sums its trees in thread order: rounding apart
+            assert [a[k] for k in ("kendalltau", "spearman", "mae")] == pytest.approx(
+                [b[k] for k in ("kendalltau", "spearman", "mae")], rel=1e-12
+            )
+        runs = simulate(table, ["rs", "re"], budget=25, seeds=2)
+        on_ray = simulate(table, ["rs", "re"], budget=25, seeds=2, ray="local")
+        assert [(r["searcher"], r["seed"], r["best_valid"]) for r in on_ray] == [
+            (r["searcher"], r["seed"], r["best_valid"]) for r in runs
+        ]
+    finally:
+        ray.shutdown()
