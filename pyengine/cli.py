@@ -709,6 +709,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             json_out=args.json, repeats=args.repeats, n_archs=args.archs, proxies=names, archs_per_call=steps
         )
         return 0
+    if args.suite == "score":
+        from ._bench_score import run_score_bench
+
+        sizes = _int_list(args.sizes, "--sizes") if args.sizes else [20_000]
+        run_score_bench(json_out=args.json, repeats=args.repeats, n_archs=sizes[0], chunk_size=args.chunk_size)
+        return 0
     if args.suite == "train":
         from ._bench_train import run_train_bench
         from ._compile_cache import enable_compilation_cache
@@ -792,7 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_unique)
 
     p = sub.add_parser("bench", help="microbenchmarks beside the official algorithms")
-    p.add_argument("suite", choices=["graph", "encode", "predict", "train", "proxies"])
+    p.add_argument("suite", choices=["graph", "encode", "predict", "train", "proxies", "score"])
     p.add_argument("--json", metavar="OUT", help="write {'machine': ..., 'records': [...]} to OUT")
     p.add_argument("--repeats", type=_positive, default=5, help="timed repeats per workload (median reported)")
     p.add_argument("--sample", type=_positive, default=200_000, help="cells per hashing workload")
@@ -810,6 +816,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="train, proxies: no persistent compilation cache (cold compiles)"
     )
     p.add_argument("--proxies", help="proxies: comma-separated names (default: all)")
+    p.add_argument("--chunk-size", type=_positive, default=2048, help="score: architectures per chunk")
     p.add_argument(
         "--archs-per-call",
         metavar="N,N",

@@ -18,6 +18,7 @@ tuples ``[[(input, op) x 8], [(input, op) x 8]]``.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -164,14 +165,47 @@ def parse_genotype(s: str) -> np.ndarray:
     return check_cells(out)[0]
 
 
+_PAIR = r"\(\s*'(\w+)'\s*,\s*(\d+)\s*\)"
+_CELL = r"\[\s*" + r"\s*,\s*".join([_PAIR] * NUM_EDGES) + r"\s*,?\s*\]"
+_CONCAT = r"(?:\[\s*2\s*,\s*3\s*,\s*4\s*,\s*5\s*\]|range\(\s*2\s*,\s*6\s*\))"
+# the usual spelling (what format_genotypes and the DARTS codes print), parsed without the AST
+_FAST = re.compile(
+    rf"\s*Genotype\(\s*normal\s*=\s*{_CELL}\s*,\s*normal_concat\s*=\s*{_CONCAT}\s*,"
+    rf"\s*reduce\s*=\s*{_CELL}\s*,\s*reduce_concat\s*=\s*{_CONCAT}\s*\)\s*"
+)
+
+
+def _parse_fast(s: str) -> list | None:
+    m = _FAST.fullmatch(s) if isinstance(s, str) else None
+    if m is None:
+        return None
+    g = m.groups()
+    try:
+        return [(int(g[j + 1]), _OP_INDEX[g[j]]) for j in range(0, 4 * NUM_EDGES, 2)]
+    except KeyError:  # an unknown op: the full parser names it
+        return None
+
+
 def parse_genotypes(strs: Sequence[str]) -> np.ndarray:
     """Genotype strings -> int8 array of shape (n, 2, 8, 2); ValueError names the bad string's position."""
     out = np.empty((len(strs), 2, NUM_EDGES, 2), dtype=np.int8)
+    fast = np.zeros(len(strs), bool)
     for i, s in enumerate(strs):
+        pairs = _parse_fast(s)
+        if pairs is not None and all(0 <= inp < 127 for inp, _ in pairs):
+            out[i] = np.asarray(pairs, np.int8).reshape(2, NUM_EDGES, 2)
+            fast[i] = True
+            continue
         try:
             out[i] = parse_genotype(s)
         except ValueError as exc:
             raise ValueError(f"Genotype {i}: {exc}") from None
+    rows = np.flatnonzero(fast)
+    if rows.size:
+        bad = invalid_cells(out[rows])
+        if bad:
+            r, why = bad[0]
+            raise ValueError(f"Genotype {int(rows[r])}: DARTS architecture {int(rows[r])}: {why}.")
     return out
 
 

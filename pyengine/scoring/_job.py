@@ -99,35 +99,57 @@ class ScoreSource:
         yield from _jsonl_chunks(self.path, chunk_size, skip)
 
 
-def _jsonl_chunks(path: str, chunk_size: int, skip: int) -> Iterator[tuple[int, list[dict]]]:
+@dataclass(frozen=True)
+class _Lines:
+    """A chunk of a JSON-lines input, unparsed (workers parse it): its lines and where they start."""
+
+    path: str
+    first_line: int
+    lines: tuple[str, ...]
+
+    def records(self) -> list[dict]:
+        out = []
+        for i, line in enumerate(self.lines):
+            where = f"{self.path}, line {self.first_line + i}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno}).") from None
+            if not isinstance(rec, dict):
+                raise ValueError(f"{where}: expected an object. Got {type(rec).__name__}.")
+            out.append(rec)
+        return out
+
+
+def _jsonl_chunks(path: str, chunk_size: int, skip: int) -> Iterator[tuple[int, _Lines]]:
     try:
         fh = open(path, encoding="utf-8")
     except OSError as err:
         raise ValueError(f"Cannot read {path}: {err.strerror}.") from None
     with fh:
-        chunk: list[dict] = []
+        lines: list[str] = []
+        first = 1
         k = seen = 0
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            if not lines:
+                first = lineno
             seen += 1
-            if k >= skip:  # chunks already done are only counted, not parsed
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as err:
-                    where = f"{path}, line {lineno}"
-                    raise ValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno}).") from None
-                if not isinstance(rec, dict):
-                    raise ValueError(f"{path}, line {lineno}: expected an object. Got {type(rec).__name__}.")
-                chunk.append(rec)
-            if seen % chunk_size == 0:
-                if k >= skip:
-                    yield k, chunk
-                chunk, k = [], k + 1
-        if chunk:
-            yield k, chunk
+            lines.append(line)
+            if len(lines) == chunk_size:
+                if k >= skip:  # chunks already done are only counted
+                    yield k, _Lines(path, first, tuple(lines))
+                lines, k = [], k + 1
+        if lines:
+            yield k, _Lines(path, first, tuple(lines))
         if seen == 0:
             raise ValueError(f"{path} holds no architectures (empty input).")
+
+
+def _batch(space: Any, archs: Any) -> Any:
+    """A batch of ``space`` from a chunk: a batch, or unparsed JSON lines."""
+    return space.as_batch(archs.records() if isinstance(archs, _Lines) else archs)
 
 
 # -- scorers: picklable callables chunk -> (strings, scores, stds) --------------------------------
@@ -170,7 +192,7 @@ class ModelScorer:
                 raise ValueError(f"The model file {self.path} changed during the job.")
             self._est = load_predictor(self.path)
         space = get_space(self.space)
-        batch = space.as_batch(archs)
+        batch = _batch(space, archs)
         if self._est.has_uncertainty:
             mean, std = self._est.predict(batch, return_std=True)
         else:
@@ -206,7 +228,7 @@ class ProxyScoreFn:
         if self._scorer is None:
             self._scorer = ProxyScorer(self.space, [self.proxy], **self.kwargs)
         space = get_space(self.space)
-        batch = space.as_batch(archs)
+        batch = _batch(space, archs)
         return space.to_strings(batch), self._scorer.score(batch)[self.proxy], None
 
 

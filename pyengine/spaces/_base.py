@@ -264,6 +264,11 @@ class SearchSpace(abc.ABC):
             return self.check(self.from_strings(archs))
         if not all(isinstance(a, dict) for a in archs):
             raise TypeError(f"A list of {self.name} architectures must hold only strings or only record dicts.")
+        if all(isinstance(a.get("arch"), str) for a in archs):  # the common case, parsed in one call
+            try:
+                return self.check(self.from_strings([a["arch"] for a in archs]))
+            except (ValueError, TypeError):
+                pass  # the per-record loop below names the bad record
         parts = []
         for i, rec in enumerate(archs):
             try:

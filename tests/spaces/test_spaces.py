@@ -220,6 +220,25 @@ def test_darts_bad_genotypes_name_the_token():
         sp.from_strings(["Genotype(normal=[("])
 
 
+def test_darts_fast_parser_equals_the_full_parser():
+    from pyengine.graph import darts as g
+
+    sp = get_space("darts")
+    strings = sp.to_strings(sp.sample(300, 5))
+    full = np.stack([g.parse_genotype(s) for s in strings])
+    assert np.array_equal(g.parse_genotypes(strings), full)
+    respelled = [
+        s.replace("normal_concat=[2, 3, 4, 5]", "normal_concat=range(2, 6)").replace(", ", ",") for s in strings
+    ]
+    assert np.array_equal(g.parse_genotypes(respelled), full)
+    double = [s.replace("'", '"') for s in strings[:3]]  # another spelling: the full parser takes it
+    assert np.array_equal(g.parse_genotypes(double), full[:3])
+    # a row that breaks the cell rules is named, whichever parser read it
+    broken = strings[7].replace(", 1)", ", 0)").replace(", 2)", ", 0)")
+    with pytest.raises(ValueError, match="Genotype 1"):
+        g.parse_genotypes([strings[0], broken])
+
+
 def test_invalid_rows_are_reported():
     sp = get_space("darts")
     cells = sp.sample(6, 0).cells.copy()

@@ -1,0 +1,159 @@
+"""Scoring-job benchmark (``pyengine bench score``): DARTS-space architectures scored by a saved
+GCN through ``score_job``, embedded (one process) against Ray with 1 and 2 workers on this
+machine, all in the same run; plus the driver's own costs per chunk (reading the input, writing
+the output and the checkpoint), which bound a cluster's throughput from above."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+
+from ._bench import machine_info, write_result
+
+__all__ = ["run_score_bench"]
+
+
+def _prepare(tmp: str, n_archs: int) -> tuple[str, str]:
+    """A GCN fitted on 100 NAS-Bench-301 records (saved), and n_archs DARTS cells drawn from the
+    space as JSON lines."""
+    from .predictors import get_predictor
+    from .spaces import get_space
+    from .spaces._base import take
+    from .tables._benchmarks import load_naslib_zc
+
+    table = load_naslib_zc(space="darts")
+    rows = np.arange(min(100, len(table)))
+    model = os.path.join(tmp, "gcn.model")
+    get_predictor("gcn", space="darts", epochs=30, random_state=0).fit(
+        take(table.archs, rows), table.column()[rows]
+    ).save(model)
+    space = get_space("darts")
+    batch = space.sample(n_archs, np.random.default_rng(0))
+    path = os.path.join(tmp, "archs.jsonl")
+    with open(path, "w", encoding="utf-8") as fh:
+        for s in space.to_strings(batch):
+            fh.write(json.dumps({"arch": s}) + "\n")
+    return model, path
+
+
+def _timed(fn: Any, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_score_bench(
+    *,
+    json_out: str | None = None,
+    repeats: int = 3,
+    n_archs: int = 20_000,
+    chunk_size: int = 2048,
+    workers: tuple[int, ...] = (1, 2),
+    out: Any = None,
+) -> dict:
+    from .scoring import ModelScorer, ScoreSource, score_job
+    from .scoring._job import _write_checkpoint, score_chunk
+
+    out = out or sys.stdout
+    records: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model, inp = _prepare(tmp, n_archs)
+        src = ScoreSource("darts", inp)
+        n_chunks = -(-n_archs // chunk_size)
+        k = [0]
+
+        one = os.path.join(tmp, "one_chunk.jsonl")
+        with open(inp, encoding="utf-8") as fh, open(one, "w", encoding="utf-8") as fo:
+            fo.writelines(line for _, line in zip(range(chunk_size), fh, strict=False))
+        small = ScoreSource("darts", one)
+
+        def job(executor: Any = None, source: Any = src) -> None:
+            k[0] += 1
+            target = os.path.join(tmp, f"out{k[0]}.jsonl")
+            score_job(source, ModelScorer(model, "darts"), target, chunk_size=chunk_size, executor=executor)
+
+        # the driver's share: read the input's chunks, write lines and a checkpoint per chunk
+        text = score_chunk(ModelScorer(model, "darts"), next(src.chunks(chunk_size))[1])
+
+        def driver() -> None:
+            ck = os.path.join(tmp, "driver.ckpt")
+            with open(os.path.join(tmp, "driver.jsonl"), "wb") as fh:
+                for _ in src.chunks(chunk_size):
+                    fh.write(text.encode())
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                    _write_checkpoint(ck, {"bytes": fh.tell()})
+
+        job()  # warm: compile the GCN program, load the model
+        print(
+            f"DARTS cells scored by a saved GCN, {n_archs} architectures in chunks of {chunk_size}, "
+            f"median of {repeats} runs",
+            file=out,
+        )
+        print(f"{'mode':<22}{'seconds':>9}{'archs/s':>10}{'ratio':>7}{'s/chunk':>9}", file=out)
+        t_driver = _timed(driver, repeats)
+        t_local = _timed(job, repeats)
+
+        def row(mode: str, w: int | None, secs: float, extra: dict[str, Any]) -> None:
+            rec = {
+                "mode": mode,
+                "workers": w,
+                "n_archs": n_archs,
+                "chunk_size": chunk_size,
+                "n_chunks": n_chunks,
+                "seconds": secs,
+                "archs_per_second": n_archs / secs,
+                "ratio_vs_embedded": t_local / secs,
+                "seconds_per_chunk": secs / n_chunks,
+                **extra,
+            }
+            records.append(rec)
+            print(
+                f"{mode:<22}{secs:>9.2f}{n_archs / secs:>10.0f}{t_local / secs:>7.2f}{secs / n_chunks:>9.4f}",
+                file=out,
+                flush=True,
+            )
+
+        row("driver only (io)", None, t_driver, {})
+        row("embedded", 1, t_local, {})
+        try:
+            from ._ray import init_ray
+            from .scoring._ray import ray_executor
+        except ImportError:  # pragma: no cover - the ray extra is absent
+            print("ray is not installed: pip install .[ray]", file=out)
+        else:
+            t0 = time.perf_counter()
+            ray = init_ray("local", max(workers))
+            t_init = time.perf_counter() - t0
+            try:
+                t_small = _timed(lambda: job(None, small), repeats)
+                for w in workers:
+                    run = ray_executor("local", workers=w)
+                    secs = _timed(lambda run=run: job(run), repeats)  # noqa: B023
+                    extra: dict[str, Any] = {"ray_init_seconds": t_init}
+                    if w == 1:  # one worker does the embedded work plus Ray's: fixed and per-chunk parts
+                        fixed = _timed(lambda run=run: job(run, small), repeats) - t_small  # noqa: B023
+                        extra["fixed_overhead_seconds"] = fixed
+                        extra["overhead_per_chunk_seconds"] = (secs - t_local - fixed) / max(n_chunks - 1, 1)
+                    row(f"ray, {w} worker{'s' if w > 1 else ''}", w, secs, extra)
+            finally:
+                ray.shutdown()
+            print(f"ray start (local, {max(workers)} CPUs): {t_init:.1f} s, not counted above", file=out)
+            for r in records:
+                if "fixed_overhead_seconds" in r:
+                    print(
+                        f"Ray, 1 worker: {r['fixed_overhead_seconds']:.2f} s per job (actors start, load the model "
+                        f"and compile), {r['overhead_per_chunk_seconds'] * 1e3:.1f} ms per chunk",
+                        file=out,
+                    )
+    return write_result({"machine": machine_info(), "records": records}, json_out, out)
