@@ -4,6 +4,10 @@ Feature-based: ``rf``, ``xgb``, ``lgb``, ``ngb``, ``gp``, ``blr`` on any encodin
 (``adjacency_one_hot`` by default), with uncertainty from ``predict(X, return_std=True)`` where the
 model has one (rf, ngb, gp, blr).
 
+Learning-curve family (``needs_curves``: ``fit(X, y, curves=...)`` with
+:class:`PartialCurves`): ``sotl``, ``sotl_e``, ``early_stop_acc``, ``early_stop_loss``, ``lce``
+(parametric extrapolation, one batched jit program) and ``lcsvr``.
+
 Neural (flax + optax, ensembles trained as one vmapped program): ``gcn`` (Wen et al.'s
 bidirectional GCN), ``gcn_two_stage`` (its classifier + regressor cascade), ``bananas`` (an
 ensemble of 5 MLPs on the path encoding) and ``mlp`` (one MLP on any encoding).
@@ -40,9 +44,13 @@ __all__ = [
     "MLPPredictor",
     "BananasPredictor",
     "ModelFileError",
+    "CurveError",
+    "PartialCurves",
+    "partial_curves",
     "FORMAT_VERSION",
     "read_header",
 ]
+from ._curves import CurveError, PartialCurves, partial_curves
 from ._gcn import GCNPredictor, TwoStageGCNPredictor
 from ._mlp import BananasPredictor, MLPPredictor
 from ._nn import NeuralPredictor
@@ -60,6 +68,13 @@ PREDICTORS.register("gcn", "pyengine.predictors._gcn:GCNPredictor", aliases=("ne
 PREDICTORS.register("gcn_two_stage", "pyengine.predictors._gcn:TwoStageGCNPredictor", aliases=("two_stage",))
 PREDICTORS.register("bananas", "pyengine.predictors._mlp:BananasPredictor")
 PREDICTORS.register("mlp", "pyengine.predictors._mlp:MLPPredictor")
+_C = "pyengine.predictors._curves:"
+PREDICTORS.register("sotl", _C + "SoTLPredictor")
+PREDICTORS.register("sotl_e", _C + "SoTLEPredictor")
+PREDICTORS.register("early_stop_acc", _C + "EarlyStopAccPredictor", aliases=("early_stop",))
+PREDICTORS.register("early_stop_loss", _C + "EarlyStopLossPredictor")
+PREDICTORS.register("lce", _C + "LCEPredictor")
+PREDICTORS.register("lcsvr", _C + "LcSVRPredictor")
 
 
 def get_predictor(name: str, **params: Any) -> Any:

@@ -13,7 +13,7 @@ with ``allow_pickle=False``), written to exactly the path given:
   ending in ``_``). Values are JSON; tuples, dicts, arrays, flax modules and fitted models are
   tagged objects ``{"$type": ...}`` (``tuple``, ``dict``, ``array`` (a reference to an array of
   the archive), ``tree`` (a pytree of arrays: flax parameters), ``module`` (a flax module's
-  fields), ``forest``, ``ngboost``, ``xgboost``, ``lightgbm``, ``gp``, ``blr``).
+  fields), ``forest``, ``ngboost``, ``xgboost``, ``lightgbm``, ``gp``, ``blr``, ``svr``).
 - every other member: an array named in the header, with the recorded shape and dtype.
 
 Loading builds objects only from an allow-list of classes and never unpickles: tree ensembles
@@ -143,6 +143,19 @@ class _LightGBMBooster:
         return self.booster.predict(x)
 
 
+class _RBFSVR:
+    """A standardise-then-RBF-SVR pipeline restored from a file (its support vectors)."""
+
+    def __init__(self, mean, scale, sv, coef, intercept: float, gamma: float) -> None:
+        self.mean, self.scale, self.sv, self.coef = mean, scale, sv, coef
+        self.intercept, self.gamma = intercept, gamma
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, np.float64) - self.mean) / self.scale
+        d2 = (z**2).sum(1)[:, None] + (self.sv**2).sum(1)[None, :] - 2.0 * z @ self.sv.T
+        return np.exp(-self.gamma * np.maximum(d2, 0.0)) @ self.coef + self.intercept
+
+
 # -- encoding values ------------------------------------------------------------------------------
 class _Writer:
     def __init__(self) -> None:
@@ -220,6 +233,26 @@ class _Writer:
                 "y_mean": self.array(f"{key}/y_mean", np.asarray(gp._y_train_mean)),
                 "y_std": self.array(f"{key}/y_std", np.asarray(gp._y_train_std)),
                 **{n: self.array(f"{key}/{n}", getattr(gp, n)) for n in names},
+            }
+        if isinstance(v, _RBFSVR) or type(v).__name__ == "Pipeline":
+            if isinstance(v, _RBFSVR):
+                mean, scale, sv, coef, b, gamma = v.mean, v.scale, v.sv, v.coef, v.intercept, v.gamma
+            else:
+                steps = [type(m).__name__ for _, m in v.steps]
+                svr = v.steps[-1][1]
+                if steps != ["StandardScaler", "SVR"] or svr.kernel != "rbf":
+                    raise TypeError(f"Cannot save a pipeline of {steps} ({key}).")
+                sc = v.steps[0][1]
+                mean, scale = sc.mean_, sc.scale_
+                sv, coef, b, gamma = svr.support_vectors_, svr.dual_coef_[0], float(svr.intercept_[0]), svr._gamma
+            return {
+                "$type": "svr",
+                "mean": self.array(f"{key}/mean", mean),
+                "scale": self.array(f"{key}/scale", scale),
+                "support_vectors": self.array(f"{key}/support_vectors", sv),
+                "dual_coef": self.array(f"{key}/dual_coef", coef),
+                "intercept": float(b),
+                "gamma": float(gamma),
             }
         if type(v).__name__ == "BayesianRidge":
             names = ("coef_", "sigma_")
@@ -328,6 +361,15 @@ class _Reader:
             gp.n_features_in_ = gp.X_train_.shape[1]
             gp_est.model_ = gp
             return gp_est
+        if kind == "svr":
+            return _RBFSVR(
+                self.array(v["mean"]),
+                self.array(v["scale"]),
+                self.array(v["support_vectors"]),
+                self.array(v["dual_coef"]),
+                float(v["intercept"]),
+                float(v["gamma"]),
+            )
         if kind == "blr":
             from sklearn.linear_model import BayesianRidge
 
@@ -358,7 +400,8 @@ def save_predictor(est: Any, path: str | os.PathLike) -> None:
     name = PREDICTORS.canonical_name(est.name)
     w = _Writer()
     params = est.get_params(deep=False)
-    params["space"] = _space_name(params.get("space"))
+    if "space" in params:
+        params["space"] = _space_name(params["space"])
     try:
         header = {
             "format": FORMAT,
@@ -366,7 +409,7 @@ def save_predictor(est: Any, path: str | os.PathLike) -> None:
             "pyengine_version": __version__,
             "predictor": name,
             "class": type(est).__name__,
-            "space": params["space"],
+            "space": params.get("space"),
             "encoding": est._encoding() if hasattr(est, "_encoding") else params.get("encoding"),
             "params": w.value(params, "params"),
             "state": {
