@@ -709,6 +709,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             json_out=args.json, repeats=args.repeats, n_archs=args.archs, proxies=names, archs_per_call=steps
         )
         return 0
+    if args.suite == "curves":
+        from ._bench_curves import run_curves_bench
+
+        sizes = _int_list(args.sizes, "--sizes") if args.sizes else [2000]
+        run_curves_bench(json_out=args.json, repeats=args.repeats, n_curves=sizes[0])
+        return 0
     if args.suite == "score":
         from ._bench_score import run_score_bench
 
@@ -798,7 +804,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_unique)
 
     p = sub.add_parser("bench", help="microbenchmarks beside the official algorithms")
-    p.add_argument("suite", choices=["graph", "encode", "predict", "train", "proxies", "score"])
+    p.add_argument("suite", choices=["graph", "encode", "predict", "train", "proxies", "score", "curves"])
     p.add_argument("--json", metavar="OUT", help="write {'machine': ..., 'records': [...]} to OUT")
     p.add_argument("--repeats", type=_positive, default=5, help="timed repeats per workload (median reported)")
     p.add_argument("--sample", type=_positive, default=200_000, help="cells per hashing workload")
