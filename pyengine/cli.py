@@ -283,6 +283,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     table = _load_table(args.table, args.space)
     sizes = _int_list(args.train_sizes, "--train-sizes") if args.train_sizes else list(DEFAULT_TRAIN_SIZES)
     predictors = [p.strip() for p in args.predictors.split(",") if p.strip()]
+    fidelity_table = _load_table(args.fidelity_table, table.space.name) if args.fidelity_table else None
+    if (args.fidelity_metric is not None) and fidelity_table is None:
+        raise CliError("--fidelity-metric needs --fidelity-table")
+    zc = None
+    if args.zc_json:
+        from .tables._benchmarks import load_naslib_zc
+
+        try:
+            zt = load_naslib_zc(args.zc_json, space=table.space.name)
+        except (OSError, ValueError) as err:
+            raise CliError(str(err)) from None
+        idx = zt.indices(table.archs, exact=True)  # scores belong to a labelling, not to its class
+        keep = np.flatnonzero(idx >= 0)
+        if keep.size < len(table):
+            print(f"{keep.size} of the {len(table)} architectures of {table.name} have zero-cost scores: those count")
+            table = table.subset(keep)
+        zc = {c: zt.column(c)[idx[keep]] for c in zt.metric_names if c != zt.default_metric}
     evaluator = PredictorEvaluator(
         table,
         predictors,
@@ -295,6 +312,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         tune=args.tune,
         defaults=args.defaults,
         predictor_params=_predictor_params(args.set),
+        fidelity=args.fidelity,
+        fidelity_table=fidelity_table,
+        fidelity_metric=args.fidelity_metric,
+        zc=zc,
+        omni_features=args.omni_features,
     )
     records, keep = _record_sink(args.json)
 
@@ -930,6 +952,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--ray", metavar="local|ADDRESS", help="run the fits as Ray tasks (pip install .[ray])")
     p.add_argument("--workers", type=_positive, help="Ray: CPUs of a local runtime (default: all)")
+    p.add_argument("--fidelity", type=_positive, help="epochs seen at query time (learning-curve predictors, OMNI)")
+    p.add_argument("--fidelity-table", metavar="NAME_OR_CSV", help="a table of the same architectures at the fidelity")
+    p.add_argument("--fidelity-metric", metavar="COLUMN", help="its column (default: its validation metric)")
+    p.add_argument("--omni-features", metavar="LIST", help="OMNI's features, e.g. onehot,fidelity,jacob_cov")
+    p.add_argument("--zc-json", metavar="FILE", help="zero-cost scores (NAS-Bench-Suite-Zero JSON) for OMNI")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("search", help="simulated NAS: searchers over many seeds on a benchmark table")

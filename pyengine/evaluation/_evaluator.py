@@ -63,6 +63,13 @@ class PredictorEvaluator:
     defaults : "tuned" or "library", default "tuned"; the registered predictors' starting
         hyperparameters (this engine's, or the underlying libraries' own)
     k : float, default 0.05; the K of P@topK, P@bottomK, BR@K, WR@K (a fraction of the test set)
+    fidelity : int, optional; epochs seen at query time. The learning-curve predictors and OMNI
+        get the table's own curves cut there, or, with ``fidelity_table``, that table's
+        ``fidelity_metric`` as the value at epoch ``fidelity`` of the same architectures.
+    fidelity_table, fidelity_metric : a second table of the same architectures and its column
+    zc : mapping name -> array of shape (n_table_rows,), optional; zero-cost scores aligned with
+        the table's rows, features for OMNI
+    omni_features : str or list, optional; OMNI's features (default: its own)
 
     ``run()`` returns one record per (predictor, train_size, seed) holding ``predictor``,
     ``train_size``, ``seed``, every metric of :func:`pyengine.metrics.all_metrics`,
@@ -85,6 +92,11 @@ class PredictorEvaluator:
         defaults: str = "tuned",
         k: float = 0.05,
         predictor_params: dict[str, dict[str, Any]] | None = None,
+        fidelity: int | None = None,
+        fidelity_table: Table | None = None,
+        fidelity_metric: str | None = None,
+        zc: dict[str, Any] | None = None,
+        omni_features: Any = None,
     ) -> None:
         self.table = table
         self.predictors = predictors
@@ -98,6 +110,41 @@ class PredictorEvaluator:
         self.defaults = defaults
         self.k = k
         self.predictor_params = predictor_params
+        self.fidelity = fidelity
+        self.fidelity_table = fidelity_table
+        self.fidelity_metric = fidelity_metric
+        self.zc = zc
+        self.omni_features = omni_features
+
+    def _curves(self) -> Any:
+        """Partial curves of every table row at the fidelity (None without a fidelity)."""
+        from ..predictors import partial_curves, point_curves
+
+        if self.fidelity is None:
+            if self.fidelity_table is not None:
+                raise ValueError("A fidelity table needs a fidelity (the epochs its values were measured at).")
+            return None
+        if isinstance(self.fidelity, bool) or not isinstance(self.fidelity, (int, np.integer)) or self.fidelity < 1:
+            raise ValueError(
+                f"The 'fidelity' parameter of PredictorEvaluator must be an int >= 1. Got {self.fidelity!r}."
+            )
+        if self.fidelity_table is not None:
+            ft = self.fidelity_table
+            if not isinstance(ft, Table):
+                raise TypeError(f"The 'fidelity_table' parameter must be a Table. Got {type(ft).__name__}.")
+            idx = ft.indices(self.table.archs)
+            if (idx < 0).any():
+                raise ValueError(
+                    f"{int((idx < 0).sum())} architectures of {self.table.name} are not in the fidelity table "
+                    f"{ft.name}."
+                )
+            return point_curves(ft.column(self.fidelity_metric)[idx], int(self.fidelity))
+        if not self.table.curves:
+            raise ValueError(
+                f"Table {self.table.name} has no learning curves; give a fidelity table (--fidelity-table) for "
+                f"fidelity {self.fidelity}."
+            )
+        return partial_curves(self.table.curves, int(self.fidelity))
 
     def _check(self) -> tuple[list[int], list[int], list[tuple[str, Any]]]:
         if not isinstance(self.table, Table):
@@ -174,6 +221,15 @@ class PredictorEvaluator:
         if len(rows) < 2:
             raise ValueError(f"Column {metric!r} of table {self.table.name} has fewer than 2 finite values.")
         encoded: dict[str, Any] = {}
+        curves = self._curves()
+        zc = None
+        if self.zc is not None:
+            zc = {str(k): np.asarray(v, dtype=np.float64) for k, v in self.zc.items()}
+            for k, v in zc.items():
+                if v.shape != (len(self.table),):
+                    raise ValueError(
+                        f"Zero-cost scores {k!r} have shape {v.shape}; the table has {len(self.table)} rows."
+                    )
 
         def inputs(model: Any) -> str:
             if getattr(model, "graph_input", False):
@@ -216,6 +272,14 @@ class PredictorEvaluator:
                         model = clone(template)
                         if "random_state" in model.get_params():
                             model.set_params(random_state=seed)
+                    if name == "omni":
+                        if self.omni_features is not None:
+                            model.set_params(features=self.omni_features)
+                        if "space" in model.get_params() and model.get_params()["space"] is None:
+                            model.set_params(space=self.table.space.name)
+                    uses = getattr(model, "needs_curves", False) is True
+                    if uses and curves is None:
+                        raise ValueError(f"Predictor {name} reads learning curves: give a fidelity.")
                     meta = {
                         "predictor": name,
                         "train_size": int(n),
@@ -226,9 +290,10 @@ class PredictorEvaluator:
                         "encoding": inputs(model),
                         "sampling": self.sampling,
                         "defaults": self.defaults if template is None else "custom",
+                        "fidelity": int(self.fidelity) if uses else None,
                     }
                     units.append((meta, model, meta["encoding"], train_pool[:n], test))
-        shared = (encoded, y_all, self.k)
+        shared = (encoded, y_all, self.k, curves, zc)
         results: dict[int, dict[str, Any]] = {}
         bar = None
         if progress:
@@ -255,7 +320,7 @@ class PredictorEvaluator:
 
 
 def _fit_unit(
-    shared: tuple[dict[str, Any], np.ndarray, Any],
+    shared: tuple[dict[str, Any], np.ndarray, Any, Any, Any],
     meta: dict[str, Any],
     model: Any,
     enc_name: str,
@@ -263,13 +328,22 @@ def _fit_unit(
     test: np.ndarray,
 ) -> dict[str, Any]:
     """One evaluator record: fit ``model`` on ``train``, predict ``test``, the metrics and times."""
-    encoded, y_all, k = shared
+    encoded, y_all, k, curves, zc = shared
     feats = encoded[enc_name]
+    extra: dict[str, Any] = {}
+    if getattr(model, "needs_curves", False) is True:
+        extra = {"curves": curves.take(train)}
+    if meta["predictor"] == "omni":
+        extra["zc"] = None if zc is None else {n: v[train] for n, v in zc.items()}
     t0 = time.perf_counter()
-    model.fit(_rows(feats, train), y_all[train])
+    model.fit(_rows(feats, train), y_all[train], **extra)
     fit_s = time.perf_counter() - t0
+    if "curves" in extra:
+        extra["curves"] = curves.take(test)
+    if "zc" in extra and zc is not None:
+        extra["zc"] = {n: v[test] for n, v in zc.items()}
     t0 = time.perf_counter()
-    pred = np.asarray(model.predict(_rows(feats, test)), dtype=np.float64)
+    pred = np.asarray(model.predict(_rows(feats, test), **extra), dtype=np.float64)
     query_s = time.perf_counter() - t0
     if not np.isfinite(pred).all():
         raise ValueError(

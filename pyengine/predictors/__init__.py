@@ -6,7 +6,8 @@ model has one (rf, ngb, gp, blr).
 
 Learning-curve family (``needs_curves``: ``fit(X, y, curves=...)`` with
 :class:`PartialCurves`): ``sotl``, ``sotl_e``, ``early_stop_acc``, ``early_stop_loss``, ``lce``
-(parametric extrapolation, one batched jit program) and ``lcsvr``.
+(parametric extrapolation, one batched jit program) and ``lcsvr``. ``omni``: a feature-based
+predictor on the encoding plus curve features plus zero-cost scores, chosen by name.
 
 Neural (flax + optax, ensembles trained as one vmapped program): ``gcn`` (Wen et al.'s
 bidirectional GCN), ``gcn_two_stage`` (its classifier + regressor cascade), ``bananas`` (an
@@ -47,10 +48,11 @@ __all__ = [
     "CurveError",
     "PartialCurves",
     "partial_curves",
+    "point_curves",
     "FORMAT_VERSION",
     "read_header",
 ]
-from ._curves import CurveError, PartialCurves, partial_curves
+from ._curves import CurveError, PartialCurves, partial_curves, point_curves
 from ._gcn import GCNPredictor, TwoStageGCNPredictor
 from ._mlp import BananasPredictor, MLPPredictor
 from ._nn import NeuralPredictor
@@ -75,6 +77,7 @@ PREDICTORS.register("early_stop_acc", _C + "EarlyStopAccPredictor", aliases=("ea
 PREDICTORS.register("early_stop_loss", _C + "EarlyStopLossPredictor")
 PREDICTORS.register("lce", _C + "LCEPredictor")
 PREDICTORS.register("lcsvr", _C + "LcSVRPredictor")
+PREDICTORS.register("omni", "pyengine.predictors._omni:OmniPredictor")
 
 
 def get_predictor(name: str, **params: Any) -> Any:

@@ -20,6 +20,7 @@ __all__ = [
     "CurveError",
     "PartialCurves",
     "partial_curves",
+    "point_curves",
     "SoTLPredictor",
     "SoTLEPredictor",
     "EarlyStopAccPredictor",
@@ -44,16 +45,53 @@ class PartialCurves(NamedTuple):
         architecture's ``epochs`` are NaN (padding). Names in use: ``val_acc``, ``train_acc``
         (percent), ``val_loss``, ``train_loss``.
     epochs : array of shape (n_archs,), int; the epochs seen (1-based count), each >= 1.
+    first : array of shape (n_archs,), int, optional; the first epoch held (default 1). A
+        low-fidelity table gives one value per architecture: ``first == epochs`` (see
+        :func:`point_curves`); predictors that read earlier epochs refuse such curves.
     """
 
     values: Mapping[str, np.ndarray]
     epochs: np.ndarray
+    first: np.ndarray | None = None
 
     def __len__(self) -> int:  # type: ignore[override]
         return int(len(self.epochs))
 
+    def first_epoch(self) -> np.ndarray:
+        return np.ones_like(self.epochs) if self.first is None else self.first
+
     def take(self, rows: Any) -> PartialCurves:
-        return PartialCurves({k: v[rows] for k, v in self.values.items()}, self.epochs[rows])
+        first = None if self.first is None else self.first[rows]
+        return PartialCurves({k: v[rows] for k, v in self.values.items()}, self.epochs[rows], first)
+
+    def require(self, epochs_back: int | None, who: str) -> None:
+        """CurveError unless each curve holds its last ``epochs_back`` epochs (None: all from 1)."""
+        first = self.first_epoch()
+        need = np.ones_like(self.epochs) if epochs_back is None else self.epochs - epochs_back + 1
+        bad = np.flatnonzero(first > np.maximum(need, 1))
+        if bad.size:
+            r = int(bad[0])
+            raise CurveError(
+                f"{who} reads epochs {int(max(need[r], 1))}-{int(self.epochs[r])}, but architecture {r}'s curve "
+                f"holds only epochs from {int(first[r])} on (a low-fidelity table gives one value)."
+            )
+
+
+def point_curves(values: Any, fidelity: int, name: str = "val_acc") -> PartialCurves:
+    """One value per architecture at epoch ``fidelity`` (e.g. a 12-epoch table's accuracy) as
+    partial curves holding that epoch only. CurveError names a non-finite value."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1:
+        raise CurveError(f"Low-fidelity values must have shape (n_archs,). Got {v.shape}.")
+    if isinstance(fidelity, bool) or not isinstance(fidelity, (int, np.integer)) or fidelity < 1:
+        raise CurveError(f"The fidelity must be an int >= 1. Got {fidelity!r}.")
+    bad = np.flatnonzero(~np.isfinite(v))
+    if bad.size:
+        raise CurveError(f"The low-fidelity value of architecture {int(bad[0])} is NaN or infinite.")
+    a = np.full((len(v), int(fidelity)), np.nan)
+    a[:, -1] = v
+    ep = np.full(len(v), int(fidelity))
+    return PartialCurves({name: a}, ep, ep.copy())
 
 
 def partial_curves(curves: Mapping[str, Any], fidelity: Any) -> PartialCurves:
@@ -193,6 +231,7 @@ class SoTLPredictor(_ScoreCurvePredictor):
             who = type(self).__name__
             raise ValueError(f"The 'last' parameter of {who} must be a positive int. Got {self.last!r}.")
         names = (self.curve,) if self.curve else ("train_loss", "val_loss", "val_acc", "train_acc")
+        c.require(self.last, type(self).__name__)
         name, a = _pick(c, names, type(self).__name__)
         cols = np.arange(a.shape[1])[None, :]
         use = cols < c.epochs[:, None]
@@ -377,6 +416,7 @@ class LCEPredictor(_ScoreCurvePredictor):
             raise ValueError(
                 f"The 'weighting' parameter of LCEPredictor must be 'uniform' or 'likelihood'. Got {self.weighting!r}."
             )
+        curves.require(None, "LCEPredictor")
         _, a = _pick(curves, (self.curve,), "LCEPredictor")
         a = a[:, : int(curves.epochs.max())]  # only the epochs seen cost time
         if int(curves.epochs.max()) > self.target_epoch:
@@ -469,6 +509,7 @@ class LcSVRPredictor(RegressorMixin, BaseEstimator):
         c = _as_curves(X, curves)
         if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
             raise ValueError(f"The 'window' parameter of LcSVRPredictor must be a positive int. Got {self.window!r}.")
+        c.require(self.window, "LcSVRPredictor")
         if int(c.epochs.min()) < self.window:
             raise CurveError(f"LcSVR's window of {self.window} epochs exceeds a fidelity of {int(c.epochs.min())}.")
         parts = []
@@ -479,7 +520,9 @@ class LcSVRPredictor(RegressorMixin, BaseEstimator):
             w = a[rows[:, None], idx]
             d1 = np.diff(w, axis=1)
             parts += [w, d1, np.diff(d1, axis=1)]
-        if self.space is not None and X is not None and not isinstance(X, PartialCurves):
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub":
+            parts.append(X.astype(np.float64))  # an encoding already computed
+        elif self.space is not None and X is not None and not isinstance(X, PartialCurves):
             from ..encodings import encode
 
             parts.append(np.asarray(encode(self.space, self.encoding, X), dtype=np.float64))

@@ -13,7 +13,8 @@ with ``allow_pickle=False``), written to exactly the path given:
   ending in ``_``). Values are JSON; tuples, dicts, arrays, flax modules and fitted models are
   tagged objects ``{"$type": ...}`` (``tuple``, ``dict``, ``array`` (a reference to an array of
   the archive), ``tree`` (a pytree of arrays: flax parameters), ``module`` (a flax module's
-  fields), ``forest``, ``ngboost``, ``xgboost``, ``lightgbm``, ``gp``, ``blr``, ``svr``).
+  fields), ``forest``, ``ngboost``, ``xgboost``, ``lightgbm``, ``gp``, ``blr``, ``svr``,
+  ``predictor`` (a fitted predictor inside another, described like the file's top level)).
 - every other member: an array named in the header, with the recorded shape and dtype.
 
 Loading builds objects only from an allow-list of classes and never unpickles: tree ensembles
@@ -191,6 +192,9 @@ class _Writer:
     def model(self, v: Any, key: str) -> dict[str, Any]:
         import dataclasses
 
+        if hasattr(v, "save") and hasattr(v, "get_params") and isinstance(getattr(v, "name", None), str):
+            return {"$type": "predictor", **_describe(v, self, key)}  # a fitted predictor inside another
+
         from ._feature import _GP, _NGB
         from ._gcn import GCN
         from ._mlp import MLP
@@ -320,6 +324,8 @@ class _Reader:
         return t
 
     def model(self, kind: Any, v: dict[str, Any]) -> Any:
+        if kind == "predictor":
+            return _build(v, self, "nested predictor")
         if kind == "module":
             from ._gcn import GCN
             from ._mlp import MLP
@@ -388,35 +394,43 @@ def _space_name(space: Any) -> str | None:
     return str(getattr(space, "name", space))
 
 
+def _describe(est: Any, w: _Writer, key: str) -> dict[str, Any]:
+    """Name, class, parameters and fitted state of a predictor; arrays go to ``w`` under ``key``."""
+    from . import PREDICTORS
+
+    params = est.get_params(deep=False)
+    if "space" in params:
+        params["space"] = _space_name(params["space"])
+    prefix = f"{key}/" if key else ""
+    return {
+        "predictor": PREDICTORS.canonical_name(est.name),
+        "class": type(est).__name__,
+        "space": params.get("space"),
+        "encoding": est._encoding() if hasattr(est, "_encoding") else params.get("encoding"),
+        "params": w.value(params, f"{prefix}params"),
+        "state": {
+            k: w.value(v, f"{prefix}state/{k}")
+            for k, v in sorted(vars(est).items())
+            if k.endswith("_") and not k.startswith("_")
+        },
+    }
+
+
 def save_predictor(est: Any, path: str | os.PathLike) -> None:
     """Write a fitted predictor to exactly ``path`` (no extension added; replaced atomically)."""
     from .. import __version__
-    from . import PREDICTORS
 
     if not any(k.endswith("_") and not k.startswith("_") for k in vars(est)):
         from sklearn.exceptions import NotFittedError
 
         raise NotFittedError(f"This {type(est).__name__} is not fitted yet; call fit(X, y) before save().")
-    name = PREDICTORS.canonical_name(est.name)
     w = _Writer()
-    params = est.get_params(deep=False)
-    if "space" in params:
-        params["space"] = _space_name(params["space"])
     try:
         header = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "pyengine_version": __version__,
-            "predictor": name,
-            "class": type(est).__name__,
-            "space": params.get("space"),
-            "encoding": est._encoding() if hasattr(est, "_encoding") else params.get("encoding"),
-            "params": w.value(params, "params"),
-            "state": {
-                k: w.value(v, f"state/{k}")
-                for k, v in sorted(vars(est).items())
-                if k.endswith("_") and not k.startswith("_")
-            },
+            **_describe(est, w, ""),
         }
     except TypeError as err:
         raise TypeError(f"{type(est).__name__} cannot be saved: {err}") from None
@@ -470,7 +484,6 @@ def read_header(path: str | os.PathLike) -> dict[str, Any]:
 
 def load_predictor(path: str | os.PathLike) -> Any:
     """The predictor saved at ``path``, fitted, predicting exactly as it did when saved."""
-    from . import PREDICTORS
 
     header, npz = _open(path)
     p = os.fspath(path)
@@ -493,20 +506,24 @@ def load_predictor(path: str | os.PathLike) -> Any:
                 f"the header says {meta.get('shape')} and {meta.get('dtype')}."
             )
         arrays[k] = a
+    return _build(header, _Reader(arrays), p)
+
+
+def _build(desc: dict[str, Any], r: _Reader, p: str) -> Any:
+    """A predictor from its description (see ``_describe``)."""
+    from . import PREDICTORS
+
     try:
-        cls = PREDICTORS.get(header["predictor"])
+        cls = PREDICTORS.get(desc["predictor"])
     except (KeyError, ValueError) as err:
         raise ModelFileError(f"{p}: unknown predictor in the file ({err}).") from None
-    if cls.__name__ != header.get("class"):
-        raise ModelFileError(
-            f"{p}: the predictor {header['predictor']!r} is {cls.__name__}, not {header.get('class')}."
-        )
-    r = _Reader(arrays)
+    if cls.__name__ != desc.get("class"):
+        raise ModelFileError(f"{p}: the predictor {desc['predictor']!r} is {cls.__name__}, not {desc.get('class')}.")
     try:
-        est = cls(**r.value(header["params"]))
+        est = cls(**r.value(desc["params"]))
     except (KeyError, TypeError) as err:
         raise ModelFileError(f"{p}: the saved parameters do not fit {cls.__name__} ({err}).") from None
-    for k, v in (header.get("state") or {}).items():
+    for k, v in (desc.get("state") or {}).items():
         if not (isinstance(k, str) and k.endswith("_") and not k.startswith("_")):
             raise ModelFileError(f"{p}: {k!r} is not a fitted attribute.")
         setattr(est, k, r.value(v))

@@ -108,13 +108,13 @@ class Table:
             raise ValueError(f"Unknown metric {metric!r} for table {self.name}. Columns: {', '.join(self.columns)}.")
         return self.columns[metric]
 
-    def indices(self, archs: Any) -> np.ndarray:
-        """Row of each architecture (exact labelling, else its isomorphism class), -1 when absent.
-        Array of shape (n,), int64."""
+    def indices(self, archs: Any, *, exact: bool = False) -> np.ndarray:
+        """Row of each architecture (exact labelling, else its isomorphism class unless
+        ``exact``), -1 when absent. Array of shape (n,), int64."""
         batch = self.space.as_batch(archs)
         idx = _lookup(self._rows, self._row_order, _row_keys(batch))
         missing = idx < 0
-        if missing.any():
+        if missing.any() and not exact:
             idx[missing] = _lookup(self._keys, self._key_order, self.space.canonical_keys(take(batch, missing)))
         return idx
 

@@ -8,7 +8,7 @@ import pyengine
 from pyengine.metrics import kendall_tau
 from pyengine.predictors import PREDICTORS, CurveError, PartialCurves, get_predictor, partial_curves
 
-CURVE_PREDICTORS = [n for n in PREDICTORS.names() if getattr(PREDICTORS.get(n), "needs_curves", False)]
+CURVE_PREDICTORS = [n for n in PREDICTORS.names() if getattr(PREDICTORS.get(n), "needs_curves", False) is True]
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +102,80 @@ def test_round_trip(name, lc, tmp_path):
     x = t.archs if kw else c
     np.testing.assert_allclose(loaded.predict(x, curves=c), est.predict(x, curves=c), rtol=1e-9)
     assert isinstance(c, PartialCurves) and len(c) == 200
+
+
+@pytest.fixture(scope="module")
+def twelve(data_dir):
+    from pyengine.tables import load_table
+
+    t = load_table("nb201_cifar10_200ep")
+    f = load_table("nb201_12ep")
+    return t, t.column(), f.query(t.archs, "cifar10_valid_valacc")
+
+
+def test_omni_beats_its_parts_at_n100(twelve):
+    """OMNI (NGBoost on one-hot + the 12-epoch accuracy) against the 12-epoch accuracy alone
+    and the plain random forest, 100 training cells, two seeds."""
+    from pyengine.predictors import point_curves
+
+    t, y, v12 = twelve
+    c = point_curves(v12, 12)
+    taus = {"omni": [], "early": [], "rf": []}
+    for seed in range(2):
+        perm = np.random.default_rng(seed).permutation(len(y))
+        tr, te = perm[:100], perm[100:1100]
+        a, b = t.subset(tr).archs, t.subset(te).archs
+        omni = get_predictor("omni", space="nb201", random_state=seed).fit(a, y[tr], curves=c.take(tr))
+        taus["omni"].append(kendall_tau(y[te], omni.predict(b, curves=c.take(te))))
+        taus["early"].append(kendall_tau(y[te], v12[te]))
+        rf = get_predictor("rf", space="nb201", random_state=seed).fit(a, y[tr])
+        taus["rf"].append(kendall_tau(y[te], rf.predict(b)))
+    mean = {k: np.mean(v) for k, v in taus.items()}
+    assert mean["omni"] > mean["early"] + 0.03 and mean["omni"] > mean["rf"] + 0.1
+
+
+def test_omni_features_by_name_and_round_trip(twelve, tmp_path):
+    from pyengine.predictors import point_curves
+
+    t, y, v12 = twelve
+    rows = np.arange(0, 15625, 97)[:120]
+    c = point_curves(v12[rows], 12)
+    zc = {"jacob_cov": np.random.default_rng(0).normal(size=len(rows))}
+    archs = t.subset(rows).archs
+    est = get_predictor("omni", space="nb201", features="onehot,fidelity,jacob_cov", random_state=0)
+    est.fit(archs, y[rows], curves=c, zc=zc)
+    est.save(tmp_path / "omni")
+    loaded = pyengine.load(tmp_path / "omni")
+    np.testing.assert_allclose(
+        loaded.predict(archs, curves=c, zc=zc, return_std=True)[1],
+        est.predict(archs, curves=c, zc=zc, return_std=True)[1],
+        rtol=1e-12,
+    )
+    with pytest.raises(ValueError, match="does not know the feature 'synflow'"):
+        get_predictor("omni", space="nb201", features="onehot,synflow").fit(archs, y[rows], curves=c, zc=zc)
+    with pytest.raises(ValueError, match="needs partial curves"):
+        get_predictor("omni", space="nb201").fit(archs, y[rows])
+    # one value per architecture: predictors that read earlier epochs say so
+    with pytest.raises(CurveError, match="holds only epochs from 12"):
+        get_predictor("sotl").fit(c, y[rows])
+    with pytest.raises(CurveError, match="holds only epochs from 12"):
+        get_predictor("lce").fit(c, y[rows]).predict(c)
+    assert np.array_equal(get_predictor("early_stop_acc").fit(c, y[rows]).score_curves(c), v12[rows])
+
+
+def test_evaluator_with_a_fidelity_table(twelve, data_dir):
+    from pyengine.evaluation import PredictorEvaluator
+    from pyengine.tables import load_table
+
+    t, y, v12 = twelve
+    f = load_table("nb201_12ep")
+    ev = PredictorEvaluator(
+        t, ["early_stop_acc", "rf"], train_sizes=[20], seeds=1, test_size=300, fidelity=12, fidelity_table=f
+    )
+    recs = {r["predictor"]: r for r in ev.run()}
+    assert recs["early_stop_acc"]["fidelity"] == 12 and recs["rf"]["fidelity"] is None  # rf stays plain
+    assert recs["early_stop_acc"]["kendalltau"] > 0.5
+    with pytest.raises(ValueError, match="reads learning curves: give a fidelity"):
+        PredictorEvaluator(t, ["sotl"], train_sizes=[20], seeds=1, test_size=300).run()
+    with pytest.raises(ValueError, match="has no learning curves"):
+        PredictorEvaluator(t, ["sotl"], train_sizes=[20], seeds=1, test_size=300, fidelity=12).run()
