@@ -70,6 +70,7 @@ PREDICTORS.register("gcn", "pyengine.predictors._gcn:GCNPredictor", aliases=("ne
 PREDICTORS.register("gcn_two_stage", "pyengine.predictors._gcn:TwoStageGCNPredictor", aliases=("two_stage",))
 PREDICTORS.register("bananas", "pyengine.predictors._mlp:BananasPredictor")
 PREDICTORS.register("mlp", "pyengine.predictors._mlp:MLPPredictor")
+PREDICTORS.register("dngo", "pyengine.predictors._mlp:DNGOPredictor")
 _C = "pyengine.predictors._curves:"
 PREDICTORS.register("sotl", _C + "SoTLPredictor")
 PREDICTORS.register("sotl_e", _C + "SoTLEPredictor")
