@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._bench import machine_info, write_result
+from ._bench import _median_time, machine_info, write_result
 
 __all__ = ["run_score_bench"]
 
@@ -44,12 +43,7 @@ def _prepare(tmp: str, n_archs: int) -> tuple[str, str]:
 
 
 def _timed(fn: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return _median_time(fn, repeats, warm_up=False)
 
 
 def run_score_bench(
