@@ -84,19 +84,27 @@ class ScoreSource:
         return None
 
     def chunks(self, chunk_size: int, skip: int = 0) -> Iterator[tuple[int, Any]]:
-        """(chunk index, records or batch) from chunk ``skip`` on."""
+        """(chunk index, records or batch) from chunk ``skip`` on. The space is listed, or the
+        input opened, at the call, so a source that cannot be read fails before any output."""
         from ..spaces import get_space
         from ..spaces._base import batch_len, take
 
         space = get_space(self.space)
         if self.path is None:
-            everything = space.all()
+            everything = space.all()  # spaces too large to list raise here
             n = batch_len(everything)
-            for k, start in enumerate(range(0, n, chunk_size)):
-                if k >= skip:
-                    yield k, take(everything, np.arange(start, min(n, start + chunk_size)))
-            return
-        yield from _jsonl_chunks(self.path, chunk_size, skip)
+
+            def listed() -> Iterator[tuple[int, Any]]:
+                for k, start in enumerate(range(0, n, chunk_size)):
+                    if k >= skip:
+                        yield k, take(everything, np.arange(start, min(n, start + chunk_size)))
+
+            return listed()
+        try:
+            fh = open(self.path, encoding="utf-8")
+        except OSError as err:
+            raise ValueError(f"Cannot read {self.path}: {err.strerror}.") from None
+        return _jsonl_chunks(fh, self.path, chunk_size, skip)
 
 
 @dataclass(frozen=True)
@@ -121,11 +129,7 @@ class _Lines:
         return out
 
 
-def _jsonl_chunks(path: str, chunk_size: int, skip: int) -> Iterator[tuple[int, _Lines]]:
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as err:
-        raise ValueError(f"Cannot read {path}: {err.strerror}.") from None
+def _jsonl_chunks(fh: IO[str], path: str, chunk_size: int, skip: int) -> Iterator[tuple[int, _Lines]]:
     with fh:
         lines: list[str] = []
         first = 1
@@ -340,6 +344,8 @@ def score_job(
         log.info("%s is already complete (%d lines)", out, state["lines"])
         return {"lines": 0, "total_lines": state["lines"], "seconds": 0.0, "archs_per_second": 0.0, "resumed_from": 0}
     resumed_from = state["lines"]
+    chunks = source.chunks(chunk_size, skip=state["chunks_done"])  # an unreadable source fails here
+    total = source.total()
     mode = "r+" if os.path.exists(out) else "w"
     t0 = time.perf_counter()
     done = 0
@@ -350,8 +356,7 @@ def score_job(
         _write_checkpoint(ckpt, state)
         run = executor or local_executor
         expect = state["chunks_done"]
-        total = source.total()
-        for k, text in run(scorer, source.chunks(chunk_size, skip=state["chunks_done"])):
+        for k, text in run(scorer, chunks):
             if k != expect:
                 raise RuntimeError(f"Chunk {k} arrived where chunk {expect} was due.")
             fh.write(text.encode())

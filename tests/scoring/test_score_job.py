@@ -140,6 +140,7 @@ def test_bad_input_is_refused(model, tmp_path, capsys):
     assert main([*base, "--proxy", "params"]) == 1 and "--all or IN.jsonl" in capsys.readouterr().err
     assert main(["score", "--space", "darts", "--all", "--proxy", "params", "--out", str(tmp_path / "d")]) == 1
     assert "too large to list" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()  # nothing written for a source that cannot be read
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"arch": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|"}\n[1]\n')
     assert main(["score", str(bad), "--space", "nb201", "--proxy", "params", "--out", str(tmp_path / "b")]) == 1
