@@ -49,10 +49,21 @@ def init_ray(address: str, workers: int | None = None) -> Any:
     if ray.is_initialized():
         return ray
     common = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
-    if address == "local":
-        ray.init(num_cpus=workers or os.cpu_count() or 1, **common)
-    else:
-        ray.init(address=address, **common)
+    # Ray puts the driver's current directory on its workers' import path. Run from a source
+    # checkout of an installed pyengine, that directory's uncompiled pyengine/ would shadow the
+    # installed package in the workers: start Ray from the installed package's folder instead.
+    here = os.getcwd()
+    installed = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shadow = os.path.isdir(os.path.join(here, "pyengine")) and os.path.realpath(here) != os.path.realpath(installed)
+    try:
+        if shadow:
+            os.chdir(installed)
+        if address == "local":
+            ray.init(num_cpus=workers or os.cpu_count() or 1, **common)
+        else:
+            ray.init(address=address, **common)
+    finally:
+        os.chdir(here)
     return ray
 
 
