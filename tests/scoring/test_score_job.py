@@ -93,7 +93,8 @@ def test_killed_driver_resumes_without_loss_or_duplicates(model, tmp_path):
     out = tmp_path / "out.jsonl"
     cmd = [sys.executable, "-c", "import sys; from pyengine.cli import main; sys.exit(main(sys.argv[1:]))"]
     cmd += ["score", str(inp), "--space", "nb201", "--model", str(model), "--out", str(out), "--chunk-size", "16"]
-    proc = subprocess.Popen([*cmd, "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # run from tmp_path: `python -c` puts its current directory first on the import path
+    proc = subprocess.Popen([*cmd, "--no-progress"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ckpt = checkpoint_path(out)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -103,12 +104,15 @@ def test_killed_driver_resumes_without_loss_or_duplicates(model, tmp_path):
         except (OSError, ValueError):
             pass
         time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before it could be killed (977 chunks of 16)"
+    if proc.poll() is not None:
+        err = proc.stderr.read().decode()[-2000:]
+        pytest.fail(f"the run ended (status {proc.returncode}) before it could be killed: {err}")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = json.loads(open(ckpt).read())
     assert not done["complete"] and done["lines"] < len(strings)
-    assert subprocess.run([*cmd, "--resume", "--no-progress"], capture_output=True).returncode == 0
+    again = subprocess.run([*cmd, "--resume", "--no-progress"], cwd=tmp_path, capture_output=True)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
     rows = _read(out)
     assert [r["arch"] for r in rows] == strings  # every line once, in input order
     mean = pyengine.load(model).predict(strings)
