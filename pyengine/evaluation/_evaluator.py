@@ -232,6 +232,9 @@ class PredictorEvaluator:
                     )
 
         def inputs(model: Any) -> str:
+            if getattr(model, "arch_input", False):
+                encoded.setdefault("architectures", self.table.archs)
+                return "architectures"
             if getattr(model, "graph_input", False):
                 name = "gcn"
             else:
@@ -363,6 +366,10 @@ def _rows(x: Any, idx: np.ndarray) -> Any:
 
     if isinstance(x, GraphBatch):
         return GraphBatch(*(a[idx] for a in x))
+    if not isinstance(x, np.ndarray):  # a batch of architectures
+        from ..spaces._base import take
+
+        return take(x, idx)
     return x[idx]
 
 

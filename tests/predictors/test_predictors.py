@@ -23,7 +23,11 @@ def nb201(data_dir):
 
 # the learning-curve family and OMNI read curves too: tests/predictors/test_curves.py
 ON_ARCHITECTURES = [
-    n for n in PREDICTORS.names() if n != "omni" and getattr(PREDICTORS.get(n), "needs_curves", False) is not True
+    n
+    for n in PREDICTORS.names()
+    if n != "omni"
+    and getattr(PREDICTORS.get(n), "needs_curves", False) is not True
+    and getattr(PREDICTORS.get(n), "learns_labels", True)  # the one-shot estimator: tests/oneshot/
 ]
 
 
