@@ -12,6 +12,13 @@ predictor on the encoding plus curve features plus zero-cost scores, chosen by n
 Neural (flax + optax, ensembles trained as one vmapped program): ``gcn`` (Wen et al.'s
 bidirectional GCN), ``gcn_two_stage`` (its classifier + regressor cascade), ``bananas`` (an
 ensemble of 5 MLPs on the path encoding) and ``mlp`` (one MLP on any encoding).
+
+One-shot: ``oneshot`` (``pyengine.oneshot``): ``fit`` trains a weight-sharing supernet on images,
+``predict`` scores architectures by their sub-networks with the inherited weights.
+
+Bayesian, each fit one jit program: ``bohamiann`` (an MLP whose weights are sampled by
+scale-adapted SGHMC) and ``sparse_gp`` (a sparse Gaussian process on inducing points, Titsias'
+bound), with ``predict(X, return_std=True)``.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ __all__ = [
     "TwoStageGCNPredictor",
     "MLPPredictor",
     "BananasPredictor",
+    "BohamiannPredictor",
+    "SparseGPPredictor",
     "ModelFileError",
     "CurveError",
     "PartialCurves",
@@ -52,6 +61,7 @@ __all__ = [
     "FORMAT_VERSION",
     "read_header",
 ]
+from ._bayes import BohamiannPredictor, SparseGPPredictor
 from ._curves import CurveError, PartialCurves, partial_curves, point_curves
 from ._gcn import GCNPredictor, TwoStageGCNPredictor
 from ._mlp import BananasPredictor, MLPPredictor
@@ -71,6 +81,9 @@ PREDICTORS.register("gcn_two_stage", "pyengine.predictors._gcn:TwoStageGCNPredic
 PREDICTORS.register("bananas", "pyengine.predictors._mlp:BananasPredictor")
 PREDICTORS.register("mlp", "pyengine.predictors._mlp:MLPPredictor")
 PREDICTORS.register("dngo", "pyengine.predictors._mlp:DNGOPredictor")
+PREDICTORS.register("oneshot", "pyengine.oneshot._predictor:OneShotPredictor", aliases=("one_shot", "supernet"))
+PREDICTORS.register("bohamiann", "pyengine.predictors._bayes:BohamiannPredictor")
+PREDICTORS.register("sparse_gp", "pyengine.predictors._bayes:SparseGPPredictor")
 _C = "pyengine.predictors._curves:"
 PREDICTORS.register("sotl", _C + "SoTLPredictor")
 PREDICTORS.register("sotl_e", _C + "SoTLEPredictor")
