@@ -99,13 +99,11 @@ class OneShotPredictor(BaseEstimator):
 
     def _archs(self, X: Any, net: Supernet) -> Any:
         sp = net._validate()
-        if isinstance(X, (list, tuple)) and X and isinstance(X[0], str):
-            return sp.from_strings(list(X))
-        if isinstance(X, np.ndarray) and X.dtype.kind == "f":
+        if isinstance(X, np.ndarray):
             raise TypeError(
                 "OneShotPredictor scores architectures (a batch of the space or its strings), not encoded features."
             )
-        return sp.check(X)
+        return sp.as_batch(X)
 
     def fit(self, X: Any, y: Any = None) -> OneShotPredictor:
         """Train the supernet. ``X``: the training architectures (checked to be of the space);

@@ -96,6 +96,45 @@ def sample_paths(strategy: str, n_steps: int, paths: int, rng: np.random.Generat
     return np.asarray(ops, dtype=np.int8).reshape(n_steps, paths, _N_EDGES)
 
 
+# -- compiled programs, kept per process (strategies and seeds share them) -----------------------
+_TRAIN_STEPS: dict[Any, Any] = {}
+_SCORE_FNS: dict[Any, Any] = {}
+
+
+def _cached(store: dict[Any, Any], key: Any, build: Any) -> Any:
+    if key not in store:
+        if len(store) >= 8:
+            store.pop(next(iter(store)))
+        store[key] = build()
+    return store[key]
+
+
+def _train_step(model: Any, tx: Any, paths: int) -> Any:
+    """One jit-compiled step: the mean loss of ``paths`` sampled paths on a minibatch, each
+    path's forward updating its own batch-norm slots in turn; SGD on the shared weights."""
+    import jax
+    import optax
+
+    def loss_fn(params: Any, stats: Any, onehots: Any, xb: Any, yb: Any) -> Any:
+        total = 0.0
+        for p in range(paths):
+            logits, upd = model.apply(
+                {"params": params, "batch_stats": stats}, xb, onehots[p], train=True, mutable=["batch_stats"]
+            )
+            stats = upd["batch_stats"]
+            total = total + optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+        return total / paths, stats
+
+    def step(state: Any, onehots: Any, x: Any, y: Any, i: Any, lr: Any) -> Any:
+        params, stats, opt_state = state
+        (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, stats, onehots, x[i], y[i])
+        updates, opt_state = tx.update(grads, opt_state, params)
+        updates = jax.tree.map(lambda u: -lr * u, updates)
+        return (optax.apply_updates(params, updates), stats, opt_state), loss
+
+    return jax.jit(step, donate_argnums=0)
+
+
 # -- the supernet -------------------------------------------------------------------------------
 class Supernet:
     """A weight-sharing supernet of NAS-Bench-201 trained by path sampling.
@@ -167,7 +206,6 @@ class Supernet:
         self.progress = progress
         self.checkpoints_: dict[int, Any] = {}
         self.train_loss_: list[float] = []
-        self._programs: dict[Any, Any] = {}
 
     # -- settings ---------------------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -221,6 +259,9 @@ class Supernet:
         return 1 if jax.default_backend() == "cpu" else 256
 
     # -- training ---------------------------------------------------------------------------------
+    def _net_key(self, n_classes: int) -> tuple:
+        return (self.channels, self.cells_per_stage, n_classes, self.bn_affine)
+
     def _train_program(self, data: ImageDataset, steps: int) -> dict[str, Any]:
         import jax
         import jax.numpy as jnp
@@ -229,32 +270,22 @@ class Supernet:
         from ..nets import init_variables
 
         model = self._network(data.n_classes, native=True)
-        schedule = optax.cosine_decay_schedule(self.learning_rate, max(self.epochs * steps, 1))
-        opt = optax.sgd(schedule, momentum=self.momentum or None, nesterov=self.momentum > 0)
-        tx = optax.chain(optax.add_decayed_weights(self.weight_decay), opt)
+        total = max(self.epochs * steps, 1)
+        # optax.sgd(lr * cosine, momentum, nesterov) with the learning rate left out of the
+        # compiled program (an argument of the step), so every learning rate shares one compile
+        parts = [optax.add_decayed_weights(self.weight_decay)]
+        if self.momentum:
+            parts.append(optax.trace(decay=self.momentum, nesterov=True))
+        parts.append(optax.scale_by_schedule(optax.cosine_decay_schedule(1.0, total)))
+        tx = optax.chain(*parts)
         x0 = jax.ShapeDtypeStruct((2, *data.image_shape), jnp.float32)
         oh0 = jax.ShapeDtypeStruct((_N_EDGES, _N_OPS), jnp.float32)
         variables = init_variables(model, jax.random.key(self.seed), x0, oh0, train=False)
         params, stats = variables["params"], variables["batch_stats"]
-        paths = self.paths_per_step
-
-        def loss_fn(params: Any, stats: Any, onehots: Any, xb: Any, yb: Any) -> Any:
-            total = 0.0
-            for p in range(paths):  # each path's forward updates its own batch-norm slots in turn
-                logits, upd = model.apply(
-                    {"params": params, "batch_stats": stats}, xb, onehots[p], train=True, mutable=["batch_stats"]
-                )
-                stats = upd["batch_stats"]
-                total = total + optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
-            return total / paths, stats
-
-        def step(state: Any, onehots: Any, x: Any, y: Any, i: Any) -> Any:
-            params, stats, opt_state = state
-            (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, stats, onehots, x[i], y[i])
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), stats, opt_state), loss
-
-        return {"state0": (params, stats, tx.init(params)), "step": jax.jit(step, donate_argnums=0)}
+        key = (*self._net_key(data.n_classes), data.image_shape, self.paths_per_step, self.momentum,
+               self.weight_decay, total)  # fmt: skip
+        step = _cached(_TRAIN_STEPS, key, lambda: _train_step(model, tx, self.paths_per_step))
+        return {"state0": (params, stats, tx.init(params)), "step": step}
 
     def train(self, dataset: Any = "digits") -> Supernet:
         """Train the supernet on ``dataset`` ("digits", a ``.npz`` path or an ImageDataset).
@@ -290,6 +321,7 @@ class Supernet:
         if self.checkpoint_dir is not None:
             os.makedirs(self.checkpoint_dir, exist_ok=True)
         state = prog["state0"]
+        lr = jnp.float32(self.learning_rate)
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
@@ -301,7 +333,7 @@ class Supernet:
                 perm = order.permutation(n_train)[: steps * self.batch_size].reshape(steps, self.batch_size)
                 losses = []
                 for s in range(steps):
-                    state, loss = prog["step"](state, jnp.asarray(onehots[e, s]), x, y, jnp.asarray(perm[s]))
+                    state, loss = prog["step"](state, jnp.asarray(onehots[e, s]), x, y, jnp.asarray(perm[s]), lr)
                     losses.append(loss)
                 mean = float(np.mean(jax.device_get(jnp.stack(losses))))
                 if not np.isfinite(mean):
@@ -347,7 +379,7 @@ class Supernet:
             os.replace(tmp, final)
 
     # -- one-shot scores --------------------------------------------------------------------------
-    def _score_program(self, data: ImageDataset, chunk: int, recalibrate: int, calib_shape: tuple) -> Any:
+    def _score_program(self, data: ImageDataset, chunk: int, recalibrate: int) -> Any:
         import jax
         import jax.numpy as jnp
         import optax
@@ -430,9 +462,7 @@ class Supernet:
         sp = self._validate()
         if not self.checkpoints_:
             raise SupernetError("This Supernet is not trained yet; call train(dataset) before score().")
-        if isinstance(archs, (list, tuple)) and archs and isinstance(archs[0], str):
-            archs = sp.from_strings(list(archs))
-        batch = sp.check(archs)
+        batch = sp.as_batch(archs)
         n = len(batch.ops)
         if n == 0:
             raise SupernetError("score() got no architectures.")
@@ -466,10 +496,8 @@ class Supernet:
         else:
             cx = jnp.zeros((1, 1, *data.image_shape), jnp.float32)
         chunk = min(self._chunk(), n)
-        key = (chunk, recalibrate, data.image_shape, data.n_classes, xs.shape)
-        if key not in self._programs:
-            self._programs = {key: self._score_program(data, chunk, recalibrate, cx.shape)}
-        fn = self._programs[key]
+        key = (*self._net_key(data.n_classes), data.image_shape, chunk, recalibrate)
+        fn = _cached(_SCORE_FNS, key, lambda: self._score_program(data, chunk, recalibrate))
         onehots = nb201_onehot(batch.ops)
         acc = np.zeros((len(use), n))
         loss = np.zeros((len(use), n))

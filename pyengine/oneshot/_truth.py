@@ -101,9 +101,7 @@ def ground_truth(
     from ..train import Trainer
 
     sp = get_space(space)
-    if isinstance(archs, (list, tuple)) and archs and isinstance(archs[0], str):
-        archs = sp.from_strings(list(archs))
-    batch = sp.check(archs)
+    batch = sp.as_batch(archs)
     strings = sp.to_strings(batch)
     if not strings:
         raise ValueError("ground_truth() got no architectures.")
