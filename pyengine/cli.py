@@ -278,9 +278,14 @@ def _load_table(name: str, space_name: Any = None) -> Any:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_kendall, summarize
+    from .evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_grid, plot_kendall, summarize, training_time
 
     table = _load_table(args.table, args.space)
+    if args.plot_grid and training_time(table, args.time_column) is None:
+        raise CliError(
+            f"--plot-grid needs a training-time column (train_seconds_E or train_seconds_per_epoch); table "
+            f"{table.name} has none (columns: {', '.join(table.metric_names)})"
+        )
     sizes = _int_list(args.train_sizes, "--train-sizes") if args.train_sizes else list(DEFAULT_TRAIN_SIZES)
     predictors = [p.strip() for p in args.predictors.split(",") if p.strip()]
     fidelity_table = _load_table(args.fidelity_table, table.space.name) if args.fidelity_table else None
@@ -317,6 +322,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         fidelity_metric=args.fidelity_metric,
         zc=zc,
         omni_features=args.omni_features,
+        time_column=args.time_column,
     )
     records, keep = _record_sink(args.json)
 
@@ -333,6 +339,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if plot:
         plot_kendall(records, plot, title=f"{table.name}: {args.metric or table.default_metric}")
         print(f"wrote {plot}")
+    if args.plot_grid:
+        cells = plot_grid(
+            records, args.plot_grid, bins=args.grid_bins, title=f"{table.name}: best predictor by Kendall tau"
+        )
+        init_b = sorted({c["init_budget"] for c in cells})
+        print("best predictor (mean Kendall tau) per budget: init seconds across, query seconds per arch down")
+        print("query \\ init".rjust(12) + "".join(f"{b:>14.3g}" for b in init_b))
+        for q in sorted({c["query_budget"] for c in cells}):
+            row = [c for c in cells if c["query_budget"] == q]
+            row.sort(key=lambda c: c["init_budget"])
+            text = ["-" if c["predictor"] is None else f"{c['predictor']} {c['kendalltau']:.2f}" for c in row]
+            print(f"{q:>12.3g}" + "".join(f"{t:>14}" for t in text))
+        print(f"wrote {args.plot_grid} and {os.path.splitext(args.plot_grid)[0]}.json")
     return 0
 
 
@@ -980,7 +999,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dataset", default="digits", help="digits or FILE.npz (images, labels)")
     q.add_argument("--strategies", default="uniform,deiso,fair", help="path sampling: uniform, deiso, fair")
     q.add_argument("--seeds", default="0", help="supernet seeds, comma-separated")
-    q.add_argument("--epochs", type=_positive, default=30, help="supernet training epochs")
+    q.add_argument("--epochs", type=_positive, default=50, help="supernet training epochs")
     q.add_argument("--checkpoint-every", type=_positive, default=5, help="score every this many epochs")
     q.add_argument("--paths-per-step", type=_positive, default=1, help="paths averaged per step (5 + fair: FairNAS)")
     q.add_argument("--learning-rate", type=float, default=0.05, help="supernet SGD learning rate")
@@ -989,7 +1008,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--os-score", choices=("accuracy", "loss"), default="accuracy", help="one-shot score")
     q.add_argument("--truth-archs", type=_positive, default=100, help="architectures of the ground truth")
     q.add_argument("--truth-seeds", default="0,1", help="stand-alone training seeds, comma-separated")
-    q.add_argument("--truth-epochs", type=_positive, default=12, help="stand-alone training epochs")
+    q.add_argument(
+        "--truth-epochs",
+        type=_positive,
+        default=4,
+        help="stand-alone training epochs (digits saturates by 12: seeds then disagree on the ranking)",
+    )
     q.add_argument(
         "--truth-metric",
         default="val_accuracy",
@@ -1080,6 +1104,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fidelity-metric", metavar="COLUMN", help="its column (default: its validation metric)")
     p.add_argument("--omni-features", metavar="LIST", help="OMNI's features, e.g. onehot,fidelity,jacob_cov")
     p.add_argument("--zc-json", metavar="FILE", help="zero-cost scores (NAS-Bench-Suite-Zero JSON) for OMNI")
+    p.add_argument(
+        "--time-column",
+        metavar="COLUMN",
+        help="the table's training-time column for init/query seconds (default: its train_seconds_E column)",
+    )
+    p.add_argument(
+        "--plot-grid",
+        metavar="PNG",
+        help="White et al.'s grid: best predictor per init/query budget, as PNG and the same name with .json",
+    )
+    p.add_argument("--grid-bins", type=_positive, default=8, help="budgets per axis of --plot-grid (default 8)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("search", help="simulated NAS: searchers over many seeds on a benchmark table")

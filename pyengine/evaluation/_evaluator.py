@@ -16,6 +16,7 @@ from sklearn.base import clone
 
 from ..metrics import all_metrics
 from ..tables import Table
+from ._costs import fidelity_seconds, init_seconds, metric_epochs, training_time
 
 __all__ = ["PredictorEvaluator", "DEFAULT_TRAIN_SIZES", "summarize", "plot_kendall", "write_records"]
 
@@ -70,11 +71,30 @@ class PredictorEvaluator:
     zc : mapping name -> array of shape (n_table_rows,), optional; zero-cost scores aligned with
         the table's rows, features for OMNI
     omni_features : str or list, optional; OMNI's features (default: its own)
+    time_column : str, optional; the table's training-time column for the cost fields (default:
+        the first column named ``train_seconds_E`` / ``train_time_E``, E epochs in total, or
+        ``train_seconds_per_epoch`` / ``train_time_per_epoch``; see :func:`training_time`)
 
     ``run()`` returns one record per (predictor, train_size, seed) holding ``predictor``,
     ``train_size``, ``seed``, every metric of :func:`pyengine.metrics.all_metrics`,
     ``fit_seconds`` and ``query_seconds_per_arch``. For a seed the training sets of the sizes are
     nested (each a prefix of one draw), so larger sizes only add architectures.
+
+    The cost axes of White et al. (2021), from the table's training-time column (``time_column``:
+    its name, None without one):
+
+    - ``init_seconds``: seconds to train the labelled set, the sum over the training rows of the
+      time column scaled to the metric's epochs (the metric's ``_E`` suffix, e.g. ``valacc_36``;
+      else the epochs of a total-time column; else the length of the table's curves): a total
+      over E epochs times epochs / E, a per-epoch time times epochs. NAS-Bench-101's
+      ``train_seconds_108`` with ``valacc_108`` is the plain sum. None without a time column.
+    - ``fidelity_seconds``: for a predictor that reads the fidelity, seconds to train one
+      architecture to ``fidelity`` epochs (the time column scaled by fidelity / E), mean over the
+      test set; 0 for one that does not; None when unknown.
+    - ``query_seconds``: ``fidelity_seconds`` plus ``query_seconds_per_arch``; None when the
+      former is.
+
+    A row without a time makes its record's value None.
     """
 
     def __init__(
@@ -97,6 +117,7 @@ class PredictorEvaluator:
         fidelity_metric: str | None = None,
         zc: dict[str, Any] | None = None,
         omni_features: Any = None,
+        time_column: str | None = None,
     ) -> None:
         self.table = table
         self.predictors = predictors
@@ -115,6 +136,7 @@ class PredictorEvaluator:
         self.fidelity_metric = fidelity_metric
         self.zc = zc
         self.omni_features = omni_features
+        self.time_column = time_column
 
     def _curves(self) -> Any:
         """Partial curves of every table row at the fidelity (None without a fidelity)."""
@@ -222,6 +244,8 @@ class PredictorEvaluator:
             raise ValueError(f"Column {metric!r} of table {self.table.name} has fewer than 2 finite values.")
         encoded: dict[str, Any] = {}
         curves = self._curves()
+        time = training_time(self.table, self.time_column)
+        init_epochs = None if time is None else metric_epochs(self.table, metric, time)
         zc = None
         if self.zc is not None:
             zc = {str(k): np.asarray(v, dtype=np.float64) for k, v in self.zc.items()}
@@ -294,6 +318,9 @@ class PredictorEvaluator:
                         "sampling": self.sampling,
                         "defaults": self.defaults if template is None else "custom",
                         "fidelity": int(self.fidelity) if uses else None,
+                        "time_column": None if time is None else time.column,
+                        "init_seconds": init_seconds(time, init_epochs, train_pool[:n]),
+                        "fidelity_seconds": fidelity_seconds(time, int(self.fidelity) if uses else None, test),
                     }
                     units.append((meta, model, meta["encoding"], train_pool[:n], test))
         shared = (encoded, y_all, self.k, curves, zc)
@@ -353,11 +380,14 @@ def _fit_unit(
             f"Predictor {meta['predictor']} returned non-finite predictions "
             f"(train size {meta['train_size']}, seed {meta['seed']})."
         )
+    per_arch = query_s / len(test)
+    fid_s = meta["fidelity_seconds"]
     return {
         **meta,
         **all_metrics(y_all[test], pred, k=k),
         "fit_seconds": fit_s,
-        "query_seconds_per_arch": query_s / len(test),
+        "query_seconds_per_arch": per_arch,
+        "query_seconds": None if fid_s is None else fid_s + per_arch,
     }
 
 

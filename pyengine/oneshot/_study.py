@@ -120,7 +120,7 @@ def evaluate_oneshot(
     dataset: Any = "digits",
     strategies: Sequence[str] = STRATEGIES,
     seeds: Sequence[int] = (0,),
-    epochs: int = 30,
+    epochs: int = 50,
     checkpoint_every: int = 5,
     paths_per_step: int = 1,
     learning_rate: float = 0.05,
@@ -129,7 +129,7 @@ def evaluate_oneshot(
     os_score: str = "accuracy",
     truth_archs: int = 100,
     truth_seeds: Sequence[int] = (0, 1),
-    truth_epochs: int = 12,
+    truth_epochs: int = 4,
     truth_metric: str = "val_accuracy",
     proxies: Sequence[str] = DEFAULT_PROXIES,
     cache_dir: str | None = None,
@@ -211,8 +211,20 @@ def evaluate_oneshot(
         from ..proxies import PROXIES, ProxyScorer
 
         images, labels = _proxy_images(data, 64, 0)
+        import jax
+
+        # accelerators: chunks of 16 (jacob_cov's per-sample Jacobians of 64 images at 32x32 for
+        # hundreds of architectures at once would not fit in memory)
+        chunk = None if jax.default_backend() == "cpu" else 16
         scorer = ProxyScorer(
-            sp.name, list(proxies), dataset="cifar10", batch_size=64, images=images, labels=labels, seed=0
+            sp.name,
+            list(proxies),
+            dataset="cifar10",
+            batch_size=64,
+            images=images,
+            labels=labels,
+            seed=0,
+            archs_per_call=chunk,
         )
         t = time.perf_counter()
         scores = scorer.score(batch)
