@@ -787,6 +787,8 @@ def _cmd_oneshot(args: argparse.Namespace) -> int:
         progress=progress,
     )
     _print_oneshot_summary(records)
+    if records and "truth_seed_kendalltau" in records[0]:
+        print(f"ground truth: Kendall tau between stand-alone seeds {records[0]['truth_seed_kendalltau']:.3f}")
     print(f"{len(records)} records in {time.perf_counter() - t0:.0f} s")
     if args.json:
         print(f"wrote {len(records)} records to {args.json}")

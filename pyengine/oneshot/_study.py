@@ -142,8 +142,10 @@ def evaluate_oneshot(
     "bn_recal", "bn_recal+temporal"), ``os_score``, the metrics of :func:`ranking_record`,
     ``n_archs``, ``train_seconds`` (supernet training so far) and ``score_seconds``.
     Zero-cost records carry ``proxy`` instead of ``strategy`` (``epoch`` None, ``seed`` the
-    proxy's weight seed). Trainer-network widths: the trainer's defaults (8 channels, 1 cell per
-    stage), shared by the supernet.
+    proxy's weight seed). With several ground-truth seeds every record also carries
+    ``truth_seed_kendalltau``: the mean Kendall tau between the seeds' stand-alone results, the
+    ceiling an estimator of one seed's ranking can expect. Network widths: the trainer's defaults
+    (8 channels, 1 cell per stage), shared by the supernet.
     """
     from ..train import Trainer
 
@@ -200,6 +202,10 @@ def evaluate_oneshot(
         time.perf_counter() - t0,
     )
     base = {"n_archs": int(len(rows)), "truth_metric": truth_metric, "truth_seeds": len(gt.seeds)}
+    if len(gt.seeds) > 1:  # how well one stand-alone seed ranks another: the noise ceiling of the ground truth
+        v = gt.values[truth_metric][rows]
+        taus = [kendall_tau(v[:, i], v[:, j]) for i in range(v.shape[1]) for j in range(i + 1, v.shape[1])]
+        base["truth_seed_kendalltau"] = float(np.mean(taus))
     records: list[dict[str, Any]] = []
 
     def emit(rec: dict[str, Any]) -> None:
