@@ -82,6 +82,18 @@ class TrainResult:
         """Validation accuracy after the last epoch, shape (n_archs,)."""
         return self.val_accuracy[:, -1]
 
+    def curves(self) -> dict[str, np.ndarray]:
+        """The per-epoch curves under the learning-curve predictors' names (``train_loss``,
+        ``train_acc``, ``val_loss``, ``val_acc``; arrays (n_archs, epochs)):
+        ``pyengine.predictors.partial_curves(result.curves(), fidelity)`` feeds them to SoTL (on
+        real training losses), LCE, LcSVR, OMNI and the others."""
+        return {
+            "train_loss": self.train_loss.copy(),
+            "train_acc": self.train_accuracy.copy(),
+            "val_loss": self.val_loss.copy(),
+            "val_acc": self.val_accuracy.copy(),
+        }
+
     def subset(self, rows: Any) -> TrainResult:
         """The result of the architectures at ``rows`` only."""
         from dataclasses import replace

@@ -49,6 +49,20 @@ def test_learning_curves_and_accuracies(result):
     assert SPACE.to_strings(result.batch) == CELLS
 
 
+def test_trained_curves_feed_the_learning_curve_predictors(result):
+    """SoTL on the trainer's real training losses: the conv cell (low loss) outranks the zero
+    cell (loss stuck at ln 10); early-stop accuracy at epoch 2 reads the validation curve."""
+    from pyengine.predictors import get_predictor, partial_curves
+
+    c = partial_curves(result.curves(), 2)
+    est = get_predictor("sotl").fit(c, result.final_val_accuracy)
+    np.testing.assert_allclose(est.score_curves(c), -result.train_loss[:, :2].sum(1))
+    pred = est.predict(c)
+    assert pred[0] > pred[1] and np.isfinite(pred).all()
+    early = get_predictor("early_stop_acc").fit(c, result.final_val_accuracy)
+    np.testing.assert_array_equal(early.score_curves(c), result.val_accuracy[:, 1])
+
+
 def test_records_are_json(result):
     recs = result.records("nb201")
     assert [r["arch"] for r in recs] == CELLS
