@@ -1,7 +1,9 @@
-"""Bayesian predictors benchmark: fit seconds of ``bohamiann`` and ``sparse_gp`` on NB201 cells
-(adjacency_one_hot, architectures encoded by the predictor, as users fit them), beside ``dngo``
-timed in the same run. The first fit of each model (its compile included) is reported apart from
-the median of the repeated fits; every fit is also scored (Kendall tau on held-out cells).
+"""Bayesian predictors benchmark: fit seconds of ``bohamiann``, ``sparse_gp``, ``bonas`` and
+``seminas`` on NB201 cells (architectures encoded by the predictor with its own encoding, as users
+fit them; ``seminas`` also draws and encodes its unlabelled architectures inside ``fit``), beside
+``dngo`` timed in the same run. The first fit of each model (its compile included) is reported
+apart from the median of the repeated fits; every fit is also scored (Kendall tau on held-out
+cells).
 
 python benchmarks/bench_bayes.py --repeats 5 --n-train 100 --json results/bench_bayes.json
 """
@@ -19,7 +21,7 @@ import numpy as np
 
 from pyengine._bench import machine_info, write_result
 
-MODELS = ("dngo", "bohamiann", "sparse_gp")  # the first is the baseline
+MODELS = ("dngo", "bohamiann", "sparse_gp", "bonas", "seminas")  # the first is the baseline
 
 
 def run(repeats: int, n_train: int, n_test: int, json_out: str | None, out: Any = sys.stdout) -> dict:

@@ -299,11 +299,10 @@ class PredictorEvaluator:
                         model = clone(template)
                         if "random_state" in model.get_params():
                             model.set_params(random_state=seed)
-                    if name == "omni":
-                        if self.omni_features is not None:
-                            model.set_params(features=self.omni_features)
-                        if "space" in model.get_params() and model.get_params()["space"] is None:
-                            model.set_params(space=self.table.space.name)
+                    if name == "omni" and self.omni_features is not None:
+                        model.set_params(features=self.omni_features)
+                    if model.get_params().get("space", "") is None:  # e.g. seminas draws from the space
+                        model.set_params(space=self.table.space.name)
                     uses = getattr(model, "needs_curves", False) is True
                     if uses and curves is None:
                         raise ValueError(f"Predictor {name} reads learning curves: give a fidelity.")

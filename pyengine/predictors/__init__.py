@@ -19,6 +19,11 @@ One-shot: ``oneshot`` (``pyengine.oneshot``): ``fit`` trains a weight-sharing su
 Bayesian, each fit one jit program: ``bohamiann`` (an MLP whose weights are sampled by
 scale-adapted SGHMC) and ``sparse_gp`` (a sparse Gaussian process on inducing points, Titsias'
 bound), with ``predict(X, return_std=True)``.
+
+Semi-supervised and embedding-based (White et al.'s study): ``bonas`` (Bayesian linear regression
+on the graph embedding of a GCN) and ``seminas`` (an encoder-predictor-decoder ensemble
+self-trained on architectures drawn from the space and pseudo-labelled by itself), with
+``predict(X, return_std=True)``.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ __all__ = [
     "BananasPredictor",
     "BohamiannPredictor",
     "SparseGPPredictor",
+    "BONASPredictor",
+    "SemiNASPredictor",
     "ModelFileError",
     "CurveError",
     "PartialCurves",
@@ -67,6 +74,7 @@ from ._gcn import GCNPredictor, TwoStageGCNPredictor
 from ._mlp import BananasPredictor, MLPPredictor
 from ._nn import NeuralPredictor
 from ._persist import FORMAT_VERSION, ModelFileError, read_header
+from ._semi import BONASPredictor, SemiNASPredictor
 
 PREDICTORS: Registry[Any] = Registry("predictor")
 _F = "pyengine.predictors._feature:"
@@ -84,6 +92,8 @@ PREDICTORS.register("dngo", "pyengine.predictors._mlp:DNGOPredictor")
 PREDICTORS.register("oneshot", "pyengine.oneshot._predictor:OneShotPredictor", aliases=("one_shot", "supernet"))
 PREDICTORS.register("bohamiann", "pyengine.predictors._bayes:BohamiannPredictor")
 PREDICTORS.register("sparse_gp", "pyengine.predictors._bayes:SparseGPPredictor")
+PREDICTORS.register("bonas", "pyengine.predictors._semi:BONASPredictor")
+PREDICTORS.register("seminas", "pyengine.predictors._semi:SemiNASPredictor", aliases=("semi_nas",))
 _C = "pyengine.predictors._curves:"
 PREDICTORS.register("sotl", _C + "SoTLPredictor")
 PREDICTORS.register("sotl_e", _C + "SoTLEPredictor")
@@ -91,6 +101,7 @@ PREDICTORS.register("early_stop_acc", _C + "EarlyStopAccPredictor", aliases=("ea
 PREDICTORS.register("early_stop_loss", _C + "EarlyStopLossPredictor")
 PREDICTORS.register("lce", _C + "LCEPredictor")
 PREDICTORS.register("lcsvr", _C + "LcSVRPredictor")
+PREDICTORS.register("lce_m", "pyengine.predictors._omni:LCEMPredictor", aliases=("lcem",))
 PREDICTORS.register("omni", "pyengine.predictors._omni:OmniPredictor")
 
 

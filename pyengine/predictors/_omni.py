@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 
 from ._curves import PartialCurves, _as_curves
 
-__all__ = ["OmniPredictor", "OMNI_FEATURES"]
+__all__ = ["OmniPredictor", "LCEMPredictor", "OMNI_FEATURES"]
 
 # features computed from the architecture or its partial curve; any other name is a zero-cost
 # score passed in ``zc``
@@ -121,7 +121,11 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         if getattr(PREDICTORS.get(base), "needs_curves", False) or base == "omni":
             raise ValueError(f"OMNI's base must be a feature-based predictor. Got {self.base!r}.")
         m = self._matrix(X, curves, zc)
-        model = get_predictor(base, random_state=self.random_state, params=self.base_params)
+        model = get_predictor(base, random_state=self.random_state)
+        if "params" in model.get_params():  # the feature-based family takes its library's parameters as one dict
+            model.set_params(params=self.base_params)
+        elif self.base_params:
+            model.set_params(**self.base_params)
         self.model_ = model.fit(m, y)
         self.n_features_in_ = m.shape[1]
         return self
@@ -139,3 +143,51 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         from ._persist import save_predictor
 
         save_predictor(self, path)
+
+
+class LCEMPredictor(OmniPredictor):
+    """LCE-m (Klein et al. 2017's idea, as White et al. 2021 run it): learning-curve extrapolation
+    that shares information across architectures. A Bayesian neural network (``bohamiann`` by
+    default: SGHMC-sampled weights, as Klein et al.'s LC-BNN) learns, from the labelled
+    architectures, the final value from the encoding, each curve's LCE extrapolation and the
+    value at the fidelity; so one architecture's curve is read in the light of the others'.
+    Features are z-scored with the training set's mean and standard deviation.
+
+    Parameters as :class:`OmniPredictor`; ``features`` default ("onehot", "lce", "fidelity").
+    """
+
+    name = "lce_m"
+
+    def __init__(
+        self,
+        space: Any = None,
+        features: Sequence[str] = ("onehot", "lce", "fidelity"),
+        base: str = "bohamiann",
+        encoding: str = "adjacency_one_hot",
+        base_params: dict[str, Any] | None = None,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            space=space,
+            features=features,
+            base=base,
+            encoding=encoding,
+            base_params=base_params,
+            random_state=random_state,
+        )
+
+    def _matrix(self, X: Any, curves: Any, zc: Mapping[str, Any] | None, n: int | None = None) -> np.ndarray:
+        m = super()._matrix(X, curves, zc, n)
+        if not hasattr(self, "x_mean_"):  # fitting: the training set's scaling
+            self.x_mean_ = m.mean(axis=0)
+            scale = m.std(axis=0)
+            self.x_scale_ = np.where(scale > 0, scale, 1.0)
+        if m.shape[1] != len(self.x_mean_):
+            raise ValueError(f"LCE-m got {m.shape[1]} features; it was fitted on {len(self.x_mean_)}.")
+        return (m - self.x_mean_) / self.x_scale_
+
+    def fit(self, X: Any, y: Any, curves: PartialCurves | None = None, zc: Any = None) -> LCEMPredictor:
+        for k in ("x_mean_", "x_scale_"):
+            self.__dict__.pop(k, None)
+        super().fit(X, y, curves=curves, zc=zc)
+        return self

@@ -179,3 +179,25 @@ def test_evaluator_with_a_fidelity_table(twelve, data_dir):
         PredictorEvaluator(t, ["sotl"], train_sizes=[20], seeds=1, test_size=300).run()
     with pytest.raises(ValueError, match="has no learning curves"):
         PredictorEvaluator(t, ["sotl"], train_sizes=[20], seeds=1, test_size=300, fidelity=12).run()
+
+
+def test_lce_m_reads_curves_across_architectures(lc, tmp_path):
+    """LCE-m (a Bayesian network on encoding + LCE extrapolation + 12-epoch value) on 100 of the
+    200 curves ranks the other 100 better than the 12-epoch value alone; mean and std, saved
+    and loaded exactly, the same seed gives the same model."""
+    t, y = lc
+    c = partial_curves(t.curves, 12)
+    perm = np.random.default_rng(0).permutation(len(y))
+    tr, te = perm[:100], perm[100:]
+    a, b = t.subset(tr).archs, t.subset(te).archs
+    est = get_predictor("lce_m", space="nb201", random_state=0).fit(a, y[tr], curves=c.take(tr))
+    mean, std = est.predict(b, curves=c.take(te), return_std=True)
+    early = c.values["val_acc"][te, 11]
+    assert kendall_tau(y[te], mean) > kendall_tau(y[te], early) and (std > 0).all() and np.isfinite(std).all()
+    est.save(tmp_path / "lcem")
+    loaded = pyengine.load(tmp_path / "lcem")
+    np.testing.assert_allclose(loaded.predict(b, curves=c.take(te)), mean, rtol=1e-9)
+    again = get_predictor("lce_m", space="nb201", random_state=0).fit(a, y[tr], curves=c.take(tr))
+    np.testing.assert_allclose(again.predict(b, curves=c.take(te)), mean, rtol=1e-5)
+    with pytest.raises(ValueError, match="needs partial curves"):
+        get_predictor("lce_m", space="nb201").fit(a, y[tr])

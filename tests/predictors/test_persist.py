@@ -29,7 +29,7 @@ def nb201(data_dir):
 ON_ARCHITECTURES = [
     n
     for n in PREDICTORS.names()
-    if n != "omni"
+    if n not in ("omni", "lce_m")  # curve readers on encodings: tests/predictors/test_curves.py
     and getattr(PREDICTORS.get(n), "needs_curves", False) is not True
     and getattr(PREDICTORS.get(n), "learns_labels", True)  # the one-shot estimator: tests/oneshot/
 ]
