@@ -30,7 +30,7 @@ import optax
 from flax import linen as nn
 
 from ._mlp import MLP
-from ._nn import NeuralPredictor, _bucket_rows, _float_in, _is_stream, _pad, _positive_int
+from ._nn import NeuralPredictor, _bucket_rows, _float_in, _pad, _positive_int
 
 __all__ = [
     "BohamiannPredictor",
@@ -57,18 +57,7 @@ class _BayesPredictor(NeuralPredictor):
 
         if ENCODINGS.canonical_name(self.encoding) == "gcn":
             raise ValueError(f"The 'encoding' parameter of {type(self).__name__} must be a vector encoding, not 'gcn'.")
-        if self.random_state is not None and (
-            isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer))
-        ):
-            raise TypeError(
-                f"The 'random_state' parameter of {type(self).__name__} must be an int or None. "
-                f"Got {self.random_state!r} instead."
-            )
-
-    def _seed(self) -> int:
-        if self.random_state is not None:
-            return int(self.random_state)
-        return int(np.random.SeedSequence().entropy % 2**31)
+        self._check_random_state()
 
     def _training_set(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         """Encoded inputs (n, d) float32 and z-scored targets (n,) float32; records the scaling
@@ -81,24 +70,7 @@ class _BayesPredictor(NeuralPredictor):
 
     def _inputs(self, X: Any) -> np.ndarray:
         """Encoded inputs (n, d) of architectures, an encoded matrix or a stream of batches."""
-        if _is_stream(X):
-            parts = [self._inputs(b) for b in X]
-            if not parts:
-                raise ValueError("The stream of architectures to score was empty.")
-            return np.concatenate(parts)
-        if not self._is_encoded(X):
-            space = self._space()
-            if getattr(self, "space_name_", space.name) != space.name:
-                raise ValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
-        arrays = self._encode_host(X)
-        if self._input_signature(arrays) != self.signature_:
-            raise ValueError(
-                f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
-                f"on {self.signature_}."
-            )
-        if len(arrays[0]) == 0:
-            raise ValueError("No architectures to score.")
-        return arrays[0]
+        return self._host_inputs(X)[0]
 
     def _moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Predictive mean and variance (n,), float64, in z-scored units."""

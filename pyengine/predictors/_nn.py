@@ -346,9 +346,21 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {n}.")
         return target
 
+    def _check_random_state(self) -> None:
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
+            raise TypeError(
+                f"The 'random_state' parameter of {type(self).__name__} must be an int or None. Got {rs!r} instead."
+            )
+
+    def _seed(self) -> int:
+        """``random_state``, or fresh entropy when it is None."""
+        if self.random_state is not None:
+            return int(self.random_state)
+        return int(np.random.SeedSequence().entropy % 2**31)
+
     def _keys(self, salt: int = 0) -> jax.Array:
-        seed = self.random_state if self.random_state is not None else int(np.random.SeedSequence().entropy % 2**31)
-        base = jax.random.fold_in(jax.random.key(int(seed)), salt)
+        base = jax.random.fold_in(jax.random.key(self._seed()), salt)
         return jax.random.split(base, self.n_ensemble)
 
     def _split(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -396,6 +408,28 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
         return self
 
     # -- predict -----------------------------------------------------------------------------------
+    def _host_inputs(self, X: Any) -> tuple[np.ndarray, ...]:
+        """Encoded inputs of X (architectures, an encoded matrix or GraphBatch, or a stream of
+        batches, concatenated), checked against what the predictor was fitted on."""
+        if _is_stream(X):
+            parts = [self._host_inputs(b) for b in X]
+            if not parts:
+                raise ValueError("The stream of architectures to score was empty.")
+            return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+        if not self._is_encoded(X):
+            space = self._space()
+            if getattr(self, "space_name_", space.name) != space.name:
+                raise ValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
+        arrays = self._encode_host(X)
+        if self._input_signature(arrays) != self.signature_:
+            raise ValueError(
+                f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
+                f"on {self.signature_}."
+            )
+        if len(arrays[0]) == 0:
+            raise ValueError("No architectures to score.")
+        return arrays
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")

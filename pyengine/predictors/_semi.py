@@ -32,27 +32,12 @@ from ._nn import (
     NeuralPredictor,
     _bucket_rows,
     _float_in,
-    _is_stream,
     _pad,
     _plan,
     _positive_int,
 )
 
 __all__ = ["BONASPredictor", "SemiNASPredictor", "SemiNASNetwork", "SemiConfig", "gcn_embedding"]
-
-
-def _check_random_state(est: Any) -> None:
-    rs = est.random_state
-    if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
-        raise TypeError(
-            f"The 'random_state' parameter of {type(est).__name__} must be an int or None. Got {rs!r} instead."
-        )
-
-
-def _seed(est: Any) -> int:
-    if est.random_state is not None:
-        return int(est.random_state)
-    return int(np.random.SeedSequence().entropy % 2**31)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,10 +156,10 @@ class BONASPredictor(GCNPredictor):
             raise TypeError(
                 f"The 'early_stopping' parameter of {type(self).__name__} must be a bool. Got {self.early_stopping!r}."
             )
-        _check_random_state(self)
+        self._check_random_state()
 
     def _keys(self, salt: int = 0) -> jax.Array:
-        return jax.random.split(jax.random.fold_in(jax.random.key(_seed(self)), salt), 1)
+        return jax.random.split(jax.random.fold_in(jax.random.key(self._seed()), salt), 1)
 
     def _embed(self, arrays: tuple[np.ndarray, ...]) -> np.ndarray:
         """Embeddings (n, fc_hidden), float64, scored in chunks padded to ``PREDICT_BUCKETS``."""
@@ -212,24 +197,7 @@ class BONASPredictor(GCNPredictor):
 
     def _inputs(self, X: Any) -> tuple[np.ndarray, ...]:
         """GCN inputs (adjacency, features, mask) of architectures, a GraphBatch or a stream."""
-        if _is_stream(X):
-            parts = [self._inputs(b) for b in X]
-            if not parts:
-                raise ValueError("The stream of architectures to score was empty.")
-            return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
-        if not self._is_encoded(X):
-            space = self._space()
-            if getattr(self, "space_name_", space.name) != space.name:
-                raise ValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
-        arrays = self._encode_host(X)
-        if self._input_signature(arrays) != self.signature_:
-            raise ValueError(
-                f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
-                f"on {self.signature_}."
-            )
-        if len(arrays[0]) == 0:
-            raise ValueError("No architectures to score.")
-        return arrays
+        return self._host_inputs(X)
 
     def embed(self, X: Any) -> np.ndarray:
         """The GCN's graph embeddings (n, fc_hidden) that the Bayesian regression reads."""
@@ -455,7 +423,7 @@ class SemiNASPredictor(NeuralPredictor):
         _float_in(self, "trade_off", 0.0, 1.0, lo_open=True)
         _float_in(self, "lr", 0.0, 10.0, lo_open=True)
         _float_in(self, "weight_decay", 0.0, 1.0)
-        _check_random_state(self)
+        self._check_random_state()
         from ..encodings import ENCODINGS
 
         if ENCODINGS.canonical_name(self.encoding) == "gcn":
@@ -510,7 +478,7 @@ class SemiNASPredictor(NeuralPredictor):
         target = self._targets(y, len(x))
         self.y_mean_, self.y_scale_ = self._target_scaling(target)
         t = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
-        seed = _seed(self)
+        seed = self._seed()
         xu = self._unlabelled(seed, x.shape[1])
         module = self._network(x.shape[1])
         prog = _semi_program(module, self._config())
