@@ -1027,7 +1027,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(("synflow", "jacob_cov", "nwot", "snip", "params")),
         help="zero-cost proxies on the same ground truth ('none': skip)",
     )
-    q.add_argument("--cache", metavar="DIR", help="cache folder (default: $PYENGINE_CACHE or ~/.cache/pyengine)")
+    q.add_argument("--cache", metavar="DIR", help="cache folder (default: $PYENGINE_CACHE_DIR or ~/.cache/pyengine)")
     q.add_argument("--json", metavar="OUT", help="write the records as JSON (rewritten after each)")
     q.add_argument("--plot", metavar="PNG", help="the curves (default: OUT with .png)")
     q.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")

@@ -2,7 +2,7 @@
 row per (architecture, seed), cached on disk so each is trained once per machine.
 
 The cache is a JSON-lines file per (trainer settings, dataset contents) under the cache folder
-(``PYENGINE_CACHE`` or ``~/.cache/pyengine``, subfolder ``truth``). Every finished group of
+(``PYENGINE_CACHE_DIR`` or ``~/.cache/pyengine``, subfolder ``truth``). Every finished group of
 architectures is appended and flushed at once, so an interrupted run keeps what it trained and
 the next run trains only what is missing.
 """
@@ -30,8 +30,8 @@ _GROUP = 8  # architectures trained (and appended to the cache) at a time
 
 
 def default_cache_dir() -> str:
-    """``$PYENGINE_CACHE`` or ``~/.cache/pyengine``."""
-    return os.environ.get("PYENGINE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "pyengine")
+    """``$PYENGINE_CACHE_DIR`` or ``~/.cache/pyengine`` (the folder of the compilation cache too)."""
+    return os.environ.get("PYENGINE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "pyengine")
 
 
 @dataclass

@@ -173,8 +173,14 @@ def test_truth_set_holds_distinct_classes_and_mutation_pairs():
 
 
 # -- the study and the CLI --------------------------------------------------------------------------
-def test_study_records_and_cli(cache, tmp_path):
+def test_study_records_and_cli(cache, tmp_path, monkeypatch):
+    import jax
+
     from pyengine.cli import main
+
+    # the command turns on JAX's persistent compilation cache for its process; the test process
+    # goes on compiling other programs, so it stays off here
+    monkeypatch.setattr("pyengine._compile_cache.enable_compilation_cache", lambda *a, **k: None)
 
     out = tmp_path / "os.json"
     argv = [
@@ -205,6 +211,7 @@ def test_study_records_and_cli(cache, tmp_path):
                              truth_epochs=1, proxies=[], cache_dir=str(cache))  # fmt: skip
     assert [r["strategy"] for r in recs2] == ["fair", "fair"] and recs2[0]["n_archs"] == os_recs[0]["n_archs"]
     assert main(["oneshot", "evaluate", "--strategies", "greedy", "--no-progress"]) == 1
+    assert not jax.config.jax_compilation_cache_dir
 
 
 # -- the registry predictor -------------------------------------------------------------------------
