@@ -178,9 +178,8 @@ def test_study_records_and_cli(cache, tmp_path, monkeypatch):
 
     from pyengine.cli import main
 
-    # the command turns on JAX's persistent compilation cache for its process; the test process
-    # goes on compiling other programs, so it stays off here
-    monkeypatch.setattr("pyengine._compile_cache.enable_compilation_cache", lambda *a, **k: None)
+    # the command turns on JAX's persistent compilation cache for its process; tests/conftest.py
+    # keeps it off in the test process
 
     out = tmp_path / "os.json"
     argv = [
