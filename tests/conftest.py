@@ -34,11 +34,22 @@ def nb101_space():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _no_persistent_compilation_cache(tmp_path_factory):
-    """Commands called in-process (``main([...])``) would turn on JAX's persistent compilation
-    cache for the whole test process, and reading executables back from it crashed later tests;
-    it stays off here. Subprocesses and caches of the suite use a fresh folder, not the user's."""
+def _suite_cache_dir(tmp_path_factory):
+    """Commands called in-process (``main([...])``) would point JAX's persistent compilation cache
+    at the user's folder; it stays off in the test process, and subprocesses and caches of the
+    suite use a fresh folder, not the user's."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYENGINE_CACHE_DIR", str(tmp_path_factory.mktemp("pyengine_cache")))
         mp.setattr("pyengine._compile_cache.enable_compilation_cache", lambda *a, **k: None)
         yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _free_compiled_programs():
+    """Every XLA:CPU executable holds about three memory mappings until it is freed, and one
+    process may hold at most ``vm.max_map_count`` (65,530 by default): the whole suite in one
+    process compiles more programs than that allows, so each module's programs are freed after it."""
+    yield
+    import jax
+
+    jax.clear_caches()

@@ -102,7 +102,9 @@ _SCORE_FNS: dict[Any, Any] = {}
 
 
 def _cached(store: dict[Any, Any], key: Any, build: Any) -> Any:
-    if key not in store:  # never evicted: compiled programs are not freed mid-process
+    if key not in store:
+        if len(store) >= 8:
+            store.pop(next(iter(store)))
         store[key] = build()
     return store[key]
 

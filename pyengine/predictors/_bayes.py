@@ -146,7 +146,7 @@ def sghmc_step(state: SGHMCState, grad: Any, key: jax.Array, lr: float, mdecay: 
     return SGHMCState(*(treedef.unflatten([o[j] for o in out]) for j in range(5)))
 
 
-@functools.cache  # compiled programs are never freed mid-process
+@functools.lru_cache(maxsize=16)
 def _sampler_program(module: nn.Module, cfg: SGHMCConfig) -> Callable[..., Any]:
     def potential(theta: Any, unravel: Callable[..., Any], x: jax.Array, y: jax.Array, n: jax.Array) -> jax.Array:
         """Negative log posterior of the full training set, estimated from a minibatch."""
@@ -378,7 +378,7 @@ class SGPRConfig(NamedTuple):
     jitter: float
 
 
-@functools.cache  # compiled programs are never freed mid-process
+@functools.lru_cache(maxsize=16)
 def _sgpr_program(cfg: SGPRConfig) -> Callable[..., Any]:
     tx = optax.adam(cfg.lr)
 

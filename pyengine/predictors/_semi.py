@@ -63,7 +63,7 @@ def gcn_embedding(module: GCN, params: Any, graph: tuple[jax.Array, jax.Array, j
     return jax.vmap(column, out_axes=1)(units)
 
 
-@functools.cache  # compiled programs are never freed mid-process
+@functools.lru_cache(maxsize=16)
 def _embed_program(module: GCN) -> Callable[..., Any]:
     return jax.jit(lambda params, a, f, m: gcn_embedding(module, params, (a, f, m)))
 
@@ -270,7 +270,7 @@ class SemiConfig(NamedTuple):
     rounds: int  # self-training rounds after the labelled phase (0: no unlabelled architectures)
 
 
-@functools.cache  # compiled programs are never freed mid-process
+@functools.lru_cache(maxsize=16)
 def _semi_program(module: SemiNASNetwork, cfg: SemiConfig) -> Callable[..., Any]:
     bs = cfg.batch_size
     tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.scale_by_adam(), optax.scale(-cfg.lr))

@@ -400,7 +400,6 @@ class Trainer:
         key = (group, steps, data.image_shape, data.n_classes)
         if key not in self._compiled:
             prog = self._build(data, group, steps)
-            _LIVE_PROGRAMS.append(prog)
             self._compiled = {key: prog}
         prog = self._compiled[key]
 
@@ -525,10 +524,6 @@ def _over_group(fn: Any, in_axes: tuple[Any, ...], group: int) -> Any:
 
 
 _EVAL_CHUNK = 1024
-
-# every compiled group program stays referenced for the life of the process: XLA:CPU executables
-# freed mid-process have left stale unwind entries behind, which crashed a later C++ exception
-_LIVE_PROGRAMS: list[dict[str, Any]] = []
 
 
 def _eval_chunks(x: np.ndarray, y: np.ndarray, chunk: int) -> tuple[Any, Any, Any]:
