@@ -12,8 +12,9 @@ log = logging.getLogger(__name__)
 
 def cache_dir() -> str:
     """``$PYENGINE_CACHE_DIR/xla`` or ``~/.cache/pyengine/xla``."""
-    root = os.environ.get("PYENGINE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "pyengine")
-    return os.path.join(root, "xla")
+    from ._jsonl_cache import default_cache_dir
+
+    return os.path.join(default_cache_dir(), "xla")
 
 
 def enable_compilation_cache(path: str | None = None) -> str | None:

@@ -291,12 +291,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     fidelity_table = _load_table(args.fidelity_table, table.space.name) if args.fidelity_table else None
     if (args.fidelity_metric is not None) and fidelity_table is None:
         raise CliError("--fidelity-metric needs --fidelity-table")
-    zc = None
+    zc = zc_seconds = None
     if args.zc_json:
+        from .tables import read_naslib_zc
         from .tables._benchmarks import load_naslib_zc
 
         try:
             zt = load_naslib_zc(args.zc_json, space=table.space.name)
+            times = read_naslib_zc(args.zc_json, space=table.space.name).times or {}
         except (OSError, ValueError) as err:
             raise CliError(str(err)) from None
         idx = zt.indices(table.archs, exact=True)  # scores belong to a labelling, not to its class
@@ -305,6 +307,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"{keep.size} of the {len(table)} architectures of {table.name} have zero-cost scores: those count")
             table = table.subset(keep)
         zc = {c: zt.column(c)[idx[keep]] for c in zt.metric_names if c != zt.default_metric}
+        zc_seconds = {c: t[idx[keep]] for c, t in times.items()}
     evaluator = PredictorEvaluator(
         table,
         predictors,
@@ -321,6 +324,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         fidelity_table=fidelity_table,
         fidelity_metric=args.fidelity_metric,
         zc=zc,
+        zc_seconds=zc_seconds,
         omni_features=args.omni_features,
         time_column=args.time_column,
     )

@@ -16,7 +16,17 @@ import numpy as np
 from ..spaces import DartsSpace, MacroSpace, NB101Space, NB201Space, SearchSpace
 from . import _kernels as K
 
-__all__ = ["GraphBatch", "BUCKETS", "kernel", "adjacency_one_hot", "categorical", "gcn", "path", "path_trunc"]
+__all__ = [
+    "GraphBatch",
+    "BUCKETS",
+    "kernel",
+    "adjacency_one_hot",
+    "categorical",
+    "gcn",
+    "op_counts",
+    "path",
+    "path_trunc",
+]
 
 BUCKETS = (128, 1024, 8192)
 
@@ -142,10 +152,16 @@ _KERNELS: dict[str, dict[type, Callable[..., Any]]] = {
         MacroSpace: K.macro_categorical,
     },
     "gcn": {NB101Space: K.nb101_gcn, NB201Space: K.nb201_gcn, DartsSpace: K.darts_gcn, MacroSpace: K.macro_gcn},
+    "op_counts": {
+        NB101Space: K.nb101_op_counts,
+        NB201Space: K.nb201_op_counts,
+        DartsSpace: K.darts_op_counts,
+        MacroSpace: K.macro_op_counts,
+    },
     "path": {k: v[0] for k, v in _PATH_KERNELS.items()},
     "path_trunc": {k: v[0] for k, v in _PATH_KERNELS.items()},
 }
-_CHAIN_STATIC = ("adjacency_one_hot", "gcn")  # chain kernels that need the number of choices
+_CHAIN_STATIC = ("adjacency_one_hot", "gcn", "op_counts")  # chain kernels that need the number of choices
 
 
 def _kernel_and_static(space: SearchSpace, name: str, params: dict[str, Any]) -> tuple[Callable[..., Any], dict]:
@@ -198,6 +214,13 @@ def gcn(space: SearchSpace, batch: Any) -> GraphBatch:
     """GCN inputs (:class:`GraphBatch`): NB101 7 nodes x 5 features, NB201 8 x 7 (edges as nodes),
     DARTS 30 x 12, chains (n_layers + 2) x (n_choices + 2)."""
     return GraphBatch(*_encode("gcn", space, batch))
+
+
+def op_counts(space: SearchSpace, batch: Any) -> np.ndarray:
+    """How many times each op occurs, float32 (n_archs, d): NB101 4 (conv3x3, conv1x1, maxpool,
+    then the number of edges), NB201 5, DARTS 14 (normal, then reduction cell), chains n_choices.
+    Cheap features that carry most of what a regressor learns from the one-hot at small N."""
+    return _encode("op_counts", space, batch)[0]
 
 
 def path(space: SearchSpace, batch: Any) -> np.ndarray:

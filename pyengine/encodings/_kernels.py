@@ -126,6 +126,16 @@ def nb101_categorical(matrices: jax.Array, labels: jax.Array, num_vertices: jax.
     return jnp.concatenate([a[:, _TRIU[0], _TRIU[1]], ops], axis=1)
 
 
+@jax.jit
+def nb101_op_counts(matrices: jax.Array, labels: jax.Array, num_vertices: jax.Array) -> jax.Array:
+    """(B, 4): how many interior vertices are conv3x3, conv1x1 and maxpool, then the number of
+    edges, all of the cell as NB101 prunes it."""
+    a, lab = nb101_normalize(matrices, labels, num_vertices)
+    interior = lab[:, 1 : N101 - 1]
+    counts = (interior[:, :, None] == jnp.arange(3)[None, None, :]).sum(axis=1)
+    return jnp.concatenate([counts, a.sum(axis=(1, 2))[:, None]], axis=1).astype(jnp.float32)
+
+
 # GCN features [output, input, conv3x3, conv1x1, maxpool]: column per label -2, -1, 0, 1, 2
 @jax.jit
 def nb101_gcn(
@@ -178,6 +188,12 @@ def nb201_adjacency_one_hot(ops: jax.Array) -> jax.Array:
 def nb201_categorical(ops: jax.Array) -> jax.Array:
     """(B, 6): the op index of each edge in arch-string order."""
     return ops.astype(jnp.float32)
+
+
+@jax.jit
+def nb201_op_counts(ops: jax.Array) -> jax.Array:
+    """(B, 5): how many of the 6 edges hold each op, in ``pyengine.graph.nb201.OPS`` order."""
+    return (ops.astype(jnp.int32)[:, :, None] == jnp.arange(5)[None, None, :]).sum(axis=1).astype(jnp.float32)
 
 
 def _nb201_gcn_adjacency() -> np.ndarray:
@@ -274,6 +290,13 @@ def darts_categorical(cells: jax.Array) -> jax.Array:
     return cells.reshape(cells.shape[0], -1).astype(jnp.float32)
 
 
+@jax.jit
+def darts_op_counts(cells: jax.Array) -> jax.Array:
+    """(B, 14): how many of the 8 edges of the normal, then the reduction cell hold each op."""
+    op = cells.astype(jnp.int32)[:, :, :, 1]
+    return (op[..., None] == jnp.arange(DARTS_OPS)).sum(axis=2).reshape(cells.shape[0], -1).astype(jnp.float32)
+
+
 DARTS_GCN_NODES = 30  # per cell: 2 inputs, 8 edge-op nodes, 4 intermediate nodes, 1 output
 DARTS_GCN_FEATURES = DARTS_OPS + 5  # op one-hot, input0, input1, intermediate, output, reduce cell
 
@@ -332,6 +355,13 @@ def macro_adjacency_one_hot(layers: jax.Array, n_choices: int) -> jax.Array:
 def macro_categorical(layers: jax.Array) -> jax.Array:
     """(B, L): each layer's choice index."""
     return layers.astype(jnp.float32)
+
+
+@functools.partial(jax.jit, static_argnames=("n_choices",))
+def macro_op_counts(layers: jax.Array, n_choices: int) -> jax.Array:
+    """(B, k): how many layers take each choice."""
+    hot = layers.astype(jnp.int32)[:, :, None] == jnp.arange(n_choices)[None, None, :]
+    return hot.sum(axis=1).astype(jnp.float32)
 
 
 @functools.partial(jax.jit, static_argnames=("n_choices",))

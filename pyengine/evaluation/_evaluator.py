@@ -69,7 +69,13 @@ class PredictorEvaluator:
         ``fidelity_metric`` as the value at epoch ``fidelity`` of the same architectures.
     fidelity_table, fidelity_metric : a second table of the same architectures and its column
     zc : mapping name -> array of shape (n_table_rows,), optional; zero-cost scores aligned with
-        the table's rows, features for OMNI
+        the table's rows, features for OMNI. A zero-cost feature that OMNI names and ``zc`` lacks
+        is computed by :func:`pyengine.proxies.cached_scores` (``zc_settings``: its dataset,
+        batch size and seed, default CIFAR-10 shapes, 32, 0) for the rows the run uses, once
+        per machine.
+    zc_seconds : mapping name -> array of shape (n_table_rows,), optional; seconds each score
+        took (NAS-Bench-Suite-Zero records them; computed scores bring their own)
+    zc_settings : dict, optional; ``dataset``, ``batch_size``, ``seed`` of computed scores
     omni_features : str or list, optional; OMNI's features (default: its own)
     time_column : str, optional; the table's training-time column for the cost fields (default:
         the first column named ``train_seconds_E`` / ``train_time_E``, E epochs in total, or
@@ -91,8 +97,10 @@ class PredictorEvaluator:
     - ``fidelity_seconds``: for a predictor that reads the fidelity, seconds to train one
       architecture to ``fidelity`` epochs (the time column scaled by fidelity / E), mean over the
       test set; 0 for one that does not; None when unknown.
-    - ``query_seconds``: ``fidelity_seconds`` plus ``query_seconds_per_arch``; None when the
-      former is.
+    - ``zc_seconds``: for a predictor that reads zero-cost scores, the seconds those scores took
+      per architecture, mean over the test set (0 for one that reads none; None when unknown).
+    - ``query_seconds``: ``fidelity_seconds`` plus ``zc_seconds`` plus
+      ``query_seconds_per_arch``; None when either of the former is.
 
     A row without a time makes its record's value None.
     """
@@ -118,6 +126,8 @@ class PredictorEvaluator:
         zc: dict[str, Any] | None = None,
         omni_features: Any = None,
         time_column: str | None = None,
+        zc_seconds: dict[str, Any] | None = None,
+        zc_settings: dict[str, Any] | None = None,
     ) -> None:
         self.table = table
         self.predictors = predictors
@@ -137,6 +147,8 @@ class PredictorEvaluator:
         self.zc = zc
         self.omni_features = omni_features
         self.time_column = time_column
+        self.zc_seconds = zc_seconds
+        self.zc_settings = zc_settings
 
     def _curves(self) -> Any:
         """Partial curves of every table row at the fidelity (None without a fidelity)."""
@@ -219,6 +231,48 @@ class PredictorEvaluator:
         near = np.unique(idx[idx >= 0])
         near = np.intersect1d(near, rows)
         return rng.permutation(near)
+
+    def _zero_cost(self, zc: dict[str, np.ndarray] | None, units: list[Any]) -> tuple[Any, Any]:
+        """Zero-cost features: ``zc`` as given, plus the proxies that predictors name and ``zc``
+        lacks, computed (and cached) for the rows those predictors use; and their seconds."""
+        from ..proxies import PROXIES, cached_scores
+        from ..spaces._base import take
+
+        zc_s = {str(k): np.asarray(v, dtype=np.float64) for k, v in (self.zc_seconds or {}).items()}
+        for k, v in zc_s.items():
+            if v.shape != (len(self.table),):
+                raise ValueError(f"Zero-cost seconds {k!r} have shape {v.shape}; the table has {len(self.table)} rows.")
+        want: dict[str, list[np.ndarray]] = {}
+        given = {PROXIES.canonical_name(k): k for k in (zc or {}) if k in PROXIES}
+        for _meta, model, _enc, train, test in units:
+            for name in model.zc_names() if hasattr(model, "zc_names") else []:
+                if zc is not None and name in zc:
+                    continue
+                if name in PROXIES and PROXIES.canonical_name(name) in given:  # an alias: jacov, jacob_cov
+                    zc = {**zc, name: zc[given[PROXIES.canonical_name(name)]]}  # type: ignore[dict-item]
+                    if given[PROXIES.canonical_name(name)] in zc_s:
+                        zc_s[name] = zc_s[given[PROXIES.canonical_name(name)]]
+                    continue
+                if name not in PROXIES:
+                    have = sorted(zc) if zc else []
+                    raise ValueError(
+                        f"Predictor {_meta['predictor']} names the feature {name!r}: it is no zero-cost proxy "
+                        f"({', '.join(PROXIES.names())}) and not among the scores given ({have})."
+                    )
+                want.setdefault(name, []).extend((train, test))
+        if not want:
+            return zc, zc_s or None
+        settings = {"dataset": "cifar10", "batch_size": 32, "seed": 0, **(self.zc_settings or {})}
+        zc = dict(zc or {})
+        for name, parts in want.items():
+            rows = np.unique(np.concatenate(parts))
+            got = cached_scores(self.table.space.name, take(self.table.archs, rows), [name], **settings)
+            canon = PROXIES.canonical_name(name)
+            zc[name] = np.full(len(self.table), np.nan)
+            zc[name][rows] = got.scores[canon]
+            zc_s[name] = np.full(len(self.table), np.nan)
+            zc_s[name][rows] = got.seconds[canon]
+        return zc, zc_s
 
     def run(
         self,
@@ -322,7 +376,8 @@ class PredictorEvaluator:
                         "fidelity_seconds": fidelity_seconds(time, int(self.fidelity) if uses else None, test),
                     }
                     units.append((meta, model, meta["encoding"], train_pool[:n], test))
-        shared = (encoded, y_all, self.k, curves, zc)
+        zc, zc_s = self._zero_cost(zc, units)
+        shared = (encoded, y_all, self.k, curves, zc, zc_s)
         results: dict[int, dict[str, Any]] = {}
         bar = None
         if progress:
@@ -349,7 +404,7 @@ class PredictorEvaluator:
 
 
 def _fit_unit(
-    shared: tuple[dict[str, Any], np.ndarray, Any, Any, Any],
+    shared: tuple[dict[str, Any], np.ndarray, Any, Any, Any, Any],
     meta: dict[str, Any],
     model: Any,
     enc_name: str,
@@ -357,12 +412,13 @@ def _fit_unit(
     test: np.ndarray,
 ) -> dict[str, Any]:
     """One evaluator record: fit ``model`` on ``train``, predict ``test``, the metrics and times."""
-    encoded, y_all, k, curves, zc = shared
+    encoded, y_all, k, curves, zc, zc_s = shared
     feats = encoded[enc_name]
     extra: dict[str, Any] = {}
     if getattr(model, "needs_curves", False) is True:
         extra = {"curves": curves.take(train)}
-    if meta["predictor"] == "omni":
+    zc_names = model.zc_names() if hasattr(model, "zc_names") else []
+    if hasattr(model, "zc_names"):
         extra["zc"] = None if zc is None else {n: v[train] for n, v in zc.items()}
     t0 = time.perf_counter()
     model.fit(_rows(feats, train), y_all[train], **extra)
@@ -381,12 +437,17 @@ def _fit_unit(
         )
     per_arch = query_s / len(test)
     fid_s = meta["fidelity_seconds"]
+    zc_secs: float | None = 0.0
+    for name in zc_names:
+        t = None if zc_s is None or name not in zc_s else zc_s[name][test]
+        zc_secs = None if zc_secs is None or t is None or not np.isfinite(t).all() else zc_secs + float(t.mean())
     return {
         **meta,
         **all_metrics(y_all[test], pred, k=k),
         "fit_seconds": fit_s,
         "query_seconds_per_arch": per_arch,
-        "query_seconds": None if fid_s is None else fid_s + per_arch,
+        "zc_seconds": zc_secs,
+        "query_seconds": None if fid_s is None or zc_secs is None else fid_s + zc_secs + per_arch,
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._jsonl_cache import append_records, default_cache_dir, read_records
 from ..spaces import get_space
 from ..train._data import ImageDataset, load_dataset
 
@@ -27,11 +28,6 @@ log = logging.getLogger(__name__)
 
 TRUTH_FIELDS = ("val_accuracy", "test_accuracy", "val_loss", "test_loss", "train_seconds")
 _GROUP = 8  # architectures trained (and appended to the cache) at a time
-
-
-def default_cache_dir() -> str:
-    """``$PYENGINE_CACHE_DIR`` or ``~/.cache/pyengine`` (the folder of the compilation cache too)."""
-    return os.environ.get("PYENGINE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "pyengine")
 
 
 @dataclass
@@ -65,22 +61,11 @@ def _fingerprint(data: ImageDataset) -> str:
 
 
 def _read_cache(path: str) -> dict[tuple[str, int], dict[str, Any]]:
-    """Rows of a cache file; a partial last line (a run killed mid-write) is cut off."""
     rows: dict[tuple[str, int], dict[str, Any]] = {}
-    if not os.path.exists(path):
-        return rows
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    good = raw.rfind(b"\n") + 1
-    if good < len(raw):
-        log.warning("Cutting a partial last line off the ground-truth cache %s.", path)
-        with open(path, "r+b") as fh:
-            fh.truncate(good)
-    for n, line in enumerate(raw[:good].splitlines(), 1):
+    for n, rec in enumerate(read_records(path, "ground-truth"), 1):
         try:
-            rec = json.loads(line)
             rows[(str(rec["arch"]), int(rec["seed"]))] = rec
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             raise ValueError(f"The ground-truth cache {path} is corrupt at line {n}; delete it to retrain.") from None
     return rows
 
@@ -132,22 +117,21 @@ def ground_truth(
         for start in range(0, len(todo), _GROUP):
             part = todo[start : start + _GROUP]
             res = trainer.train([strings[i] for i in part], data)
-            with open(path, "a") as fh:
-                for j in range(len(res)):
-                    rec = {
-                        "arch": strings[part[j]],
-                        "seed": seed,
-                        "val_accuracy": float(res.final_val_accuracy[j]),
-                        "test_accuracy": float(res.test_accuracy[j]),
-                        "val_loss": float(res.val_loss[j, -1]),
-                        "test_loss": float(res.test_loss[j]),
-                        "train_seconds": float(res.train_seconds[j]),
-                        "diverged": bool(res.diverged[j]),
-                    }
-                    rows[(rec["arch"], seed)] = rec
-                    fh.write(json.dumps(rec) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            recs = [
+                {
+                    "arch": strings[part[j]],
+                    "seed": seed,
+                    "val_accuracy": float(res.final_val_accuracy[j]),
+                    "test_accuracy": float(res.test_accuracy[j]),
+                    "val_loss": float(res.val_loss[j, -1]),
+                    "test_loss": float(res.test_loss[j]),
+                    "train_seconds": float(res.train_seconds[j]),
+                    "diverged": bool(res.diverged[j]),
+                }
+                for j in range(len(res))
+            ]
+            append_records(path, recs)
+            rows.update({(r["arch"], seed): r for r in recs})
             trained += len(res)
             if res.interrupted:
                 raise KeyboardInterrupt

@@ -14,9 +14,26 @@ from ._curves import PartialCurves, _as_curves
 
 __all__ = ["OmniPredictor", "LCEMPredictor", "OMNI_FEATURES"]
 
-# features computed from the architecture or its partial curve; any other name is a zero-cost
-# score passed in ``zc``
+# features computed from the architecture or its partial curve; a registered encoding's name is
+# that encoding; any other name is a zero-cost score passed in ``zc``
 OMNI_FEATURES = ("onehot", "fidelity", "sotl", "sotl_e", "lce")
+_CURVE_FEATURES = ("fidelity", "sotl", "sotl_e", "lce")
+
+
+def _encoding_name(name: str) -> str | None:
+    """The canonical encoding a feature name stands for (``gcn`` is a graph, not a feature row)."""
+    from ..encodings import ENCODINGS
+
+    if name == "onehot" or name not in ENCODINGS:
+        return None
+    canon = ENCODINGS.canonical_name(name)
+    return None if canon == "gcn" else canon
+
+
+def signed_log(x: np.ndarray) -> np.ndarray:
+    """sign(x) log(1 + |x|): zero-cost scores span many orders of magnitude (synflow reaches
+    1e50, nwot -1e6), which a kernel or a network reads badly; ranks are unchanged."""
+    return np.sign(x) * np.log1p(np.abs(x))
 
 
 class OmniPredictor(RegressorMixin, BaseEstimator):
@@ -24,12 +41,23 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
     ``features``:
 
     - ``onehot``: the architecture's encoding (``encoding``, default adjacency one-hot)
+    - the name of a registered encoding (``op_counts``, ``path``, ``categorical``, ...): that
+      encoding of the architectures
     - ``fidelity``: the validation accuracy at the fidelity (the last epoch seen)
     - ``sotl``, ``sotl_e``, ``lce``: those learning-curve predictors' scores
     - any other name: a zero-cost score given in ``zc`` (``fit(..., zc={"jacob_cov": array})``)
 
     ``fit(X, y, curves=None, zc=None)``, ``predict(X, curves=None, zc=None, return_std=False)``;
-    X holds architectures of ``space`` or an already encoded matrix (n, d).
+    X holds architectures of ``space`` or an already encoded matrix (n, d), which then stands
+    for every encoding feature.
+
+    Zero-cost scores pass through ``zc_transform`` (``"signed_log"``, default, or ``"none"``).
+    A score of -inf (a degenerate cell, as the proxies document) becomes the lowest finite
+    value of that score in the training set minus 1, recorded per score in ``zc_floor_``; NaN
+    or +inf raises. With ``standardize`` (default) every column is scaled to zero mean and unit
+    variance on the training set. With ``residual`` and the ``fidelity`` feature, the base
+    model learns what a straight line through (fidelity value, target) on the training set
+    leaves unexplained, and predictions add the line back.
     """
 
     name = "omni"
@@ -41,6 +69,9 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         base: str = "ngb",
         encoding: str = "adjacency_one_hot",
         base_params: dict[str, Any] | None = None,
+        zc_transform: str = "signed_log",
+        standardize: bool = True,
+        residual: bool = False,
         random_state: int | None = None,
     ) -> None:
         self.space = space
@@ -48,11 +79,18 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         self.base = base
         self.encoding = encoding
         self.base_params = base_params
+        self.zc_transform = zc_transform
+        self.standardize = standardize
+        self.residual = residual
         self.random_state = random_state
 
     @property
     def needs_curves(self) -> bool:
-        return any(f in ("fidelity", "sotl", "sotl_e", "lce") for f in self._names())
+        return any(f in _CURVE_FEATURES for f in self._names())
+
+    def zc_names(self) -> list[str]:
+        """The features that are zero-cost scores (neither built in nor an encoding)."""
+        return [n for n in self._names() if n not in OMNI_FEATURES and _encoding_name(n) is None]
 
     @property
     def has_uncertainty(self) -> bool:
@@ -68,29 +106,39 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
             raise ValueError("The 'features' parameter of OmniPredictor must name at least one feature.")
         return names
 
-    def _matrix(self, X: Any, curves: Any, zc: Mapping[str, Any] | None, n: int | None = None) -> np.ndarray:
+    def _encoded(self, X: Any, encoding: str) -> np.ndarray:
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub":
+            return X.astype(np.float64)
+        if self.space is None:
+            raise ValueError(f"OmniPredictor needs 'space' to encode architectures for {encoding!r}.")
+        from ..encodings import encode
+
+        return np.asarray(encode(self.space, encoding, X), dtype=np.float64)
+
+    def _matrix(
+        self, X: Any, curves: Any, zc: Mapping[str, Any] | None, n: int | None = None, fit: bool = False
+    ) -> np.ndarray:
+        """The raw feature matrix (before standardizing), zero-cost columns transformed."""
         from ._curves import LCEPredictor, SoTLEPredictor, SoTLPredictor
 
+        if self.zc_transform not in ("signed_log", "none"):
+            raise ValueError(
+                f"The 'zc_transform' parameter of OmniPredictor must be 'signed_log' or 'none'. "
+                f"Got {self.zc_transform!r} instead."
+            )
         cols: list[np.ndarray] = []
+        if fit:
+            self.zc_floor_: dict[str, float] = {}
         for name in self._names():
-            if name == "onehot":
-                if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub":
-                    cols.append(X.astype(np.float64))
-                else:
-                    if self.space is None:
-                        raise ValueError("OmniPredictor needs 'space' to encode architectures for 'onehot'.")
-                    from ..encodings import encode
-
-                    cols.append(np.asarray(encode(self.space, self.encoding, X), dtype=np.float64))
-            elif name in ("fidelity", "sotl", "sotl_e", "lce"):
+            enc = _encoding_name(name)
+            if name == "onehot" or enc is not None:
+                cols.append(self._encoded(X, self.encoding if name == "onehot" else enc))
+            elif name in _CURVE_FEATURES:
                 if curves is None:
                     raise ValueError(f"OMNI feature {name!r} needs partial curves: pass curves=...")
                 c = _as_curves(None, curves)
                 if name == "fidelity":
-                    a = c.values.get("val_acc")
-                    if a is None:
-                        raise ValueError(f"OMNI feature 'fidelity' needs a 'val_acc' curve; got {sorted(c.values)}.")
-                    v = a[np.arange(len(c)), c.epochs - 1]
+                    v = self._fidelity_values(c)
                 elif name == "lce":
                     v = LCEPredictor().score_curves(c)
                 else:
@@ -100,10 +148,10 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
                 if zc is None or name not in zc:
                     have = sorted(zc) if zc else []
                     raise ValueError(
-                        f"OMNI does not know the feature {name!r}: built in are {list(OMNI_FEATURES)}, and the "
-                        f"zero-cost scores given are {have}."
+                        f"OMNI does not know the feature {name!r}: built in are {list(OMNI_FEATURES)} and the "
+                        f"encodings, and the zero-cost scores given are {have}."
                     )
-                cols.append(np.asarray(zc[name], dtype=np.float64).reshape(-1, 1))
+                cols.append(self._zc_column(name, np.asarray(zc[name], dtype=np.float64).reshape(-1), fit)[:, None])
         lengths = {len(c) for c in cols}
         if len(lengths) != 1:
             raise ValueError(f"OMNI's features disagree in length: {sorted(lengths)}.")
@@ -114,13 +162,46 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
             raise ValueError(f"OMNI feature matrix holds a non-finite value at row {r}, column {c}.")
         return m
 
+    @staticmethod
+    def _fidelity_values(c: PartialCurves) -> np.ndarray:
+        a = c.values.get("val_acc")
+        if a is None:
+            raise ValueError(f"OMNI feature 'fidelity' needs a 'val_acc' curve; got {sorted(c.values)}.")
+        return a[np.arange(len(c)), c.epochs - 1]
+
+    def _zc_column(self, name: str, v: np.ndarray, fit: bool) -> np.ndarray:
+        bad = np.isnan(v) | (v == np.inf)
+        if bad.any():
+            raise ValueError(f"Zero-cost score {name!r} is {v[bad][0]} for architecture {int(np.argmax(bad))}.")
+        low = v == -np.inf
+        if self.zc_transform == "signed_log":
+            v = signed_log(v)
+        if fit:
+            finite = v[~low]
+            if finite.size == 0:
+                raise ValueError(f"Zero-cost score {name!r} is -inf for every training architecture.")
+            self.zc_floor_[name] = float(finite.min() - 1.0)
+        return np.where(low, self.zc_floor_[name], v)
+
     def fit(self, X: Any, y: Any, curves: PartialCurves | None = None, zc: Any = None) -> OmniPredictor:
         from . import PREDICTORS, get_predictor
 
         base = PREDICTORS.canonical_name(self.base)
         if getattr(PREDICTORS.get(base), "needs_curves", False) or base == "omni":
             raise ValueError(f"OMNI's base must be a feature-based predictor. Got {self.base!r}.")
-        m = self._matrix(X, curves, zc)
+        if self.residual and "fidelity" not in self._names():
+            raise ValueError("OMNI's 'residual' target needs the 'fidelity' feature.")
+        m = self._matrix(X, curves, zc, fit=True)
+        y = np.asarray(y, dtype=np.float64)
+        if self.standardize:
+            self.mean_ = m.mean(axis=0)
+            sd = m.std(axis=0)
+            self.scale_ = np.where(sd > 0, sd, 1.0)
+            m = (m - self.mean_) / self.scale_
+        if self.residual:
+            fid = self._fidelity_values(_as_curves(None, curves))
+            self.line_ = np.polyfit(fid, y, 1) if np.ptp(fid) > 0 else np.array([0.0, float(np.mean(y))])
+            y = y - np.polyval(self.line_, fid)
         model = get_predictor(base, random_state=self.random_state)
         if "params" in model.get_params():  # the feature-based family takes its library's parameters as one dict
             model.set_params(params=self.base_params)
@@ -136,7 +217,13 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         m = self._matrix(X, curves, zc)
         if m.shape[1] != self.n_features_in_:
             raise ValueError(f"OMNI got {m.shape[1]} features; it was fitted on {self.n_features_in_}.")
-        return self.model_.predict(m, return_std=return_std)
+        if self.standardize:
+            m = (m - self.mean_) / self.scale_
+        out = self.model_.predict(m, return_std=return_std)
+        if not self.residual:
+            return out
+        line = np.polyval(self.line_, self._fidelity_values(_as_curves(None, curves)))
+        return (out[0] + line, out[1]) if return_std else out + line
 
     def save(self, path: Any) -> None:
         """Write the fitted predictor to exactly ``path``; ``pyengine.load(path)`` reads it back."""
@@ -165,6 +252,9 @@ class LCEMPredictor(OmniPredictor):
         base: str = "bohamiann",
         encoding: str = "adjacency_one_hot",
         base_params: dict[str, Any] | None = None,
+        zc_transform: str = "signed_log",
+        standardize: bool = True,
+        residual: bool = False,
         random_state: int | None = None,
     ) -> None:
         super().__init__(
@@ -173,21 +263,8 @@ class LCEMPredictor(OmniPredictor):
             base=base,
             encoding=encoding,
             base_params=base_params,
+            zc_transform=zc_transform,
+            standardize=standardize,
+            residual=residual,
             random_state=random_state,
         )
-
-    def _matrix(self, X: Any, curves: Any, zc: Mapping[str, Any] | None, n: int | None = None) -> np.ndarray:
-        m = super()._matrix(X, curves, zc, n)
-        if not hasattr(self, "x_mean_"):  # fitting: the training set's scaling
-            self.x_mean_ = m.mean(axis=0)
-            scale = m.std(axis=0)
-            self.x_scale_ = np.where(scale > 0, scale, 1.0)
-        if m.shape[1] != len(self.x_mean_):
-            raise ValueError(f"LCE-m got {m.shape[1]} features; it was fitted on {len(self.x_mean_)}.")
-        return (m - self.x_mean_) / self.x_scale_
-
-    def fit(self, X: Any, y: Any, curves: PartialCurves | None = None, zc: Any = None) -> LCEMPredictor:
-        for k in ("x_mean_", "x_scale_"):
-            self.__dict__.pop(k, None)
-        super().fit(X, y, curves=curves, zc=zc)
-        return self

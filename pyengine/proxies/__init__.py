@@ -4,12 +4,22 @@ compiled JAX program per (space, proxies, input shape) that takes the architectu
 ``PROXIES`` is the registry (jacob_cov, nwot, synflow, snip, grasp, fisher, grad_norm, plain,
 l2_norm, epe_nas, params, flops, zen; definitions in shared/docs/reference.md section 1);
 ``ProxyScorer`` scores batches of architectures; ``DATASETS`` maps NASLib's dataset keys to
-(classes, input shape).
+(classes, input shape); ``cached_scores`` keeps scores on disk per architecture.
 """
 
 from __future__ import annotations
 
+from ._cache import CachedScores, cached_scores
 from ._defs import Proxy
 from ._scorer import DATASETS, PROXIES, ProxyError, ProxyScorer, score_proxies
 
-__all__ = ["PROXIES", "Proxy", "ProxyScorer", "ProxyError", "DATASETS", "score_proxies"]
+__all__ = [
+    "PROXIES",
+    "Proxy",
+    "ProxyScorer",
+    "ProxyError",
+    "DATASETS",
+    "score_proxies",
+    "cached_scores",
+    "CachedScores",
+]

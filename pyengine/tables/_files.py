@@ -147,6 +147,8 @@ class NaslibZcRecords(NamedTuple):
     archs : list of str; NASLib architecture tuples as written in the file
     val_accuracy : array of shape (n,), float64 (percent)
     scores : dict proxy name -> array of shape (n,), float64 (NaN where a record lacks it)
+    times : dict proxy name -> array of shape (n,), float64; the seconds each score took, where
+        the record gives one (``{"score": s, "time": t}``), NaN elsewhere
     """
 
     space: str
@@ -154,6 +156,7 @@ class NaslibZcRecords(NamedTuple):
     archs: list[str]
     val_accuracy: np.ndarray
     scores: dict[str, np.ndarray]
+    times: dict[str, np.ndarray] | None = None
 
 
 _ZC_DEFAULTS = {
@@ -196,6 +199,7 @@ def read_naslib_zc(
     n = len(archs)
     acc = np.full(n, np.nan)
     scores: dict[str, np.ndarray] = {}
+    times: dict[str, np.ndarray] = {}
     for i, (arch, rec) in enumerate(records.items()):
         if not isinstance(rec, dict):
             raise DataFileError(f"{p}: record {i} ({arch[:40]!r}) is not an object")
@@ -205,6 +209,8 @@ def read_naslib_zc(
             elif key not in _ZC_META:
                 v = value.get("score") if isinstance(value, dict) else value
                 scores.setdefault(key, np.full(n, np.nan))[i] = _as_float(v, p, i, key)
+                t = value.get("time") if isinstance(value, dict) else None
+                times.setdefault(key, np.full(n, np.nan))[i] = np.nan if t is None else _as_float(t, p, i, key)
     first = archs[0]
     if first.lstrip().startswith("[["):
         detected = "darts"
@@ -215,7 +221,7 @@ def read_naslib_zc(
         raise DataFileError(f"{p}: cannot tell the space of architecture {first[:60]!r}")
     if space is not None and space != detected:
         raise DataFileError(f"{p}: holds {detected} architectures, not {space}")
-    return NaslibZcRecords(detected, str(dataset), archs, acc, scores)
+    return NaslibZcRecords(detected, str(dataset), archs, acc, scores, times)
 
 
 def _as_float(value: object, p: Path, i: int, key: str) -> float:

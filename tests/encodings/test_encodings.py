@@ -27,6 +27,10 @@ EXPECTED_DIMS = {
     ("darts", "path"): 11200,
     ("macro", "adjacency_one_hot"): 24,
     ("macro", "categorical"): 8,
+    ("nb101", "op_counts"): 4,
+    ("nb201", "op_counts"): 5,
+    ("darts", "op_counts"): 14,
+    ("macro", "op_counts"): 3,
 }
 GCN_SHAPES = {"nb101": (7, 5), "nb201": (8, 7), "darts": (30, 12), "macro": (10, 5), "proxyless": (23, 9)}
 
@@ -185,3 +189,36 @@ def test_bad_input_gets_typed_errors():
         encode("nb101", "path_trunc", get_space("nb101").sample(3, 0), k=400)
     with pytest.raises(TypeError, match="NB201Batch"):
         get_space("nb201").check(get_space("nb101").sample(2, 0))
+
+
+def test_op_counts_count_the_ops_of_real_architectures(data_dir):
+    """op_counts against counts taken by hand: the NB201 cells of the 200-epoch table, the
+    1,000 real NB101 cells (interior ops of the pruned cell and its edges), DARTS and chains."""
+    from pyengine.tables import load_table
+
+    nb = load_table("nb201_cifar10_200ep").archs
+    got = encode("nb201", "op_counts", nb)
+    want = np.stack([(nb.ops == k).sum(axis=1) for k in range(5)], axis=1)
+    assert np.array_equal(got, want) and (got.sum(axis=1) == 6).all()
+
+    cells = load_table("nb101_1k").archs
+    got = encode("nb101", "op_counts", cells)
+    pruned = nb101.validate(cells.matrices, cells.labels, hashes=False).pruned
+    for i in range(0, len(got), 37):
+        n = int(pruned.num_vertices[i])
+        lab = pruned.labels[i, :n]
+        assert list(got[i, :3]) == [int((lab == k).sum()) for k in range(3)], i
+        assert got[i, 3] == pruned.matrices[i, :n, :n].sum(), i
+
+    sp = get_space("darts")
+    cells = sp.sample(50, 1)
+    got = encode(sp, "op_counts", cells)
+    ops = cells.cells[..., 1]
+    assert np.array_equal(got[:, :7], np.stack([(ops[:, 0] == k).sum(1) for k in range(7)], 1))
+    assert np.array_equal(got[:, 7:], np.stack([(ops[:, 1] == k).sum(1) for k in range(7)], 1))
+
+    sp = get_space("macro")
+    layers = sp.sample(50, 2)
+    got = encode(sp, "op_counts", layers)
+    cat = encode(sp, "categorical", layers)
+    assert np.array_equal(got, np.stack([(cat == k).sum(1) for k in range(got.shape[1])], 1))

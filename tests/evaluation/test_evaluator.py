@@ -172,3 +172,50 @@ def test_each_predictor_reads_its_own_encoding(table, capsys):
     assert "gcn" in capsys.readouterr().out
     assert main([*argv, "--set", "gcn-epochs"]) == 1
     assert "NAME.PARAM=VALUE" in capsys.readouterr().err
+
+
+def test_omni_zero_cost_features_are_computed_once_or_read_with_their_seconds(table, data_dir, tmp_path):
+    """A proxy that OMNI names and no file gives is computed for the rows the run uses and
+    cached (a second run computes nothing); its seconds enter zc_seconds and query_seconds.
+    NAS-Bench-Suite-Zero's recorded times do the same, under an alias of the proxy's name."""
+    import os
+
+    from pyengine.tables import read_naslib_zc
+
+    twelve = load_table("nb201_12ep")
+    kw = dict(train_sizes=[20], seeds=1, test_size=30, fidelity=12, fidelity_table=twelve)
+    ev = PredictorEvaluator(table, ["omni", "rf"], omni_features="op_counts,fidelity,synflow", **kw)
+    recs = {r["predictor"]: r for r in ev.run()}
+    cache = os.path.join(os.environ["PYENGINE_CACHE_DIR"], "zc")
+    files = [f for f in os.listdir(cache) if f.startswith("nb201_synflow_cifar10_b32_s0")]
+    assert len(files) == 1
+    assert sum(1 for _ in open(os.path.join(cache, files[0]))) >= 50  # 20 + 30 rows, maybe more from other tests
+    assert recs["omni"]["zc_seconds"] > 0 and recs["rf"]["zc_seconds"] == 0.0
+    assert recs["omni"]["query_seconds"] is None  # the 200-epoch table has no time column
+    assert -1 <= recs["omni"]["kendalltau"] <= 1
+    stamp = os.path.getmtime(os.path.join(cache, files[0]))
+    again = {r["predictor"]: r for r in ev.run()}
+    assert again["omni"]["kendalltau"] == recs["omni"]["kendalltau"]
+    assert os.path.getmtime(os.path.join(cache, files[0])) == stamp  # nothing appended
+
+    # recorded scores and times, named by an alias (the file says jacov)
+    zt = load_table("naslib_zc_nb201")
+    rec = read_naslib_zc(space="nb201")
+    assert np.isfinite(rec.times["jacov"]).all() and (rec.times["jacov"] > 0).all()
+    ev = PredictorEvaluator(
+        zt,
+        ["omni"],
+        zc={"jacov": zt.column("jacov")},
+        zc_seconds={"jacov": rec.times["jacov"]},
+        omni_features="onehot,jacob_cov",
+        train_sizes=[20],
+        seeds=1,
+        test_size=30,
+    )
+    (r,) = ev.run()
+    assert r["zc_seconds"] > 0 and r["fidelity_seconds"] == 0  # reads no fidelity
+    assert r["query_seconds"] == pytest.approx(r["zc_seconds"] + r["query_seconds_per_arch"])
+    with pytest.raises(ValueError, match="names the feature 'jacob_covv': it is no zero-cost proxy"):
+        PredictorEvaluator(
+            zt, ["omni"], omni_features="onehot,jacob_covv", train_sizes=[20], seeds=1, test_size=30
+        ).run()

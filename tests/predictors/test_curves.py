@@ -201,3 +201,44 @@ def test_lce_m_reads_curves_across_architectures(lc, tmp_path):
     np.testing.assert_allclose(again.predict(b, curves=c.take(te)), mean, rtol=1e-5)
     with pytest.raises(ValueError, match="needs partial curves"):
         get_predictor("lce_m", space="nb201").fit(a, y[tr])
+
+
+def test_omni_encodings_zero_cost_floors_and_residual_target(twelve):
+    """An encoding named as a feature is that encoding; a -inf score (a degenerate cell) sits
+    just below the training set's lowest score; NaN is refused; the residual target learns what
+    the line through the 12-epoch value leaves, and predictions add the line back."""
+    from pyengine.encodings import encode
+    from pyengine.predictors import point_curves
+
+    t, y, v12 = twelve
+    rows = np.arange(0, 15625, 61)[:200]
+    archs = t.subset(rows).archs
+    c = point_curves(v12[rows], 12)
+    zc = {"nwot": np.random.default_rng(1).normal(-500, 50, size=len(rows))}
+    zc["nwot"][[3, 7]] = -np.inf
+    est = get_predictor("omni", space="nb201", features="op_counts,fidelity,nwot", base="blr", random_state=0)
+    assert est.zc_names() == ["nwot"]
+    est.fit(archs, y[rows], curves=c, zc=zc)
+    low = np.sign(zc["nwot"]) * np.log1p(np.abs(zc["nwot"]))
+    assert est.zc_floor_["nwot"] == pytest.approx(np.min(low[np.isfinite(low)]) - 1.0)
+    assert est.n_features_in_ == 5 + 2 and np.isfinite(est.predict(archs, curves=c, zc=zc)).all()
+    # the encoded matrix stands for the encoding feature
+    m = encode("nb201", "op_counts", archs)
+    np.testing.assert_allclose(est.predict(m, curves=c, zc=zc), est.predict(archs, curves=c, zc=zc), rtol=1e-12)
+    bad = {"nwot": zc["nwot"].copy()}
+    bad["nwot"][5] = np.nan
+    with pytest.raises(ValueError, match="Zero-cost score 'nwot' is nan for architecture 5"):
+        est.predict(archs, curves=c, zc=bad)
+    with pytest.raises(ValueError, match="'residual' target needs the 'fidelity' feature"):
+        get_predictor("omni", space="nb201", features="onehot,nwot", residual=True).fit(archs, y[rows], zc=zc)
+    # residual: the base (BLR) learns y - line(fidelity) and the line comes back in predict
+    res = get_predictor(
+        "omni", space="nb201", features="op_counts,fidelity", base="blr", residual=True, random_state=0
+    ).fit(archs, y[rows], curves=c)
+    line = np.polyval(np.polyfit(v12[rows], y[rows], 1), v12[rows])
+    np.testing.assert_allclose(res.line_, np.polyfit(v12[rows], y[rows], 1))
+    base = res.model_.predict((np.c_[m, v12[rows]] - res.mean_) / res.scale_)
+    np.testing.assert_allclose(res.predict(archs, curves=c), base + line, rtol=1e-10)
+    mean, std = res.predict(archs, curves=c, return_std=True)
+    np.testing.assert_allclose(mean, base + line, rtol=1e-10)
+    assert (std > 0).all()

@@ -190,3 +190,49 @@ def test_cli_score_and_evaluate(tmp_path, zc, capsys):
     assert main(["proxies", "score", str(inp)]) == 1  # no --proxies
     assert "--proxies" in capsys.readouterr().err
     assert main(["proxies", "evaluate", "--zc-json", str(inp)]) == 1
+
+
+def test_cached_scores_compute_once_and_survive_a_torn_file(tmp_path):
+    """Scores come back equal to the scorer's, a second call computes nothing, isomorphic
+    labellings are kept apart, a partial last line is cut off and a corrupt line is named."""
+    from pyengine.proxies import cached_scores
+
+    sp = get_space("nb201")
+    cells = sp.from_strings(
+        [
+            "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
+            "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|",
+            "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        ]
+    )
+    cells = take(cells, [0, 1, 2, 0])  # the first twice: computed once
+    first = cached_scores("nb201", cells, ["synflow", "nwot"], cache_dir=str(tmp_path))
+    assert first.computed == {"synflow": 3, "nwot": 3}
+    direct = ProxyScorer("nb201", ["synflow", "nwot"]).score(cells)
+    for name in ("synflow", "nwot"):
+        np.testing.assert_allclose(first.scores[name], direct[name], rtol=1e-6)
+        assert (first.seconds[name] >= 0).all() and first.scores[name][0] == first.scores[name][3]
+    assert first.scores["nwot"][2] == -np.inf  # the all-none cell, as documented
+    again = cached_scores("nb201", cells, ["jacov", "synflow"], cache_dir=str(tmp_path))
+    assert again.computed == {"jacob_cov": 4 - 1, "synflow": 0}
+    assert np.array_equal(again.scores["synflow"], first.scores["synflow"])
+    # two labellings of one isomorphism class (node 1 is dead) keep their own keys
+    from pyengine.proxies._cache import arch_keys
+
+    twins = sp.from_strings(
+        [
+            "|none~0|+|nor_conv_3x3~0|skip_connect~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|",
+            "|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|",
+        ]
+    )
+    assert sp.canonical_keys(twins)[0] == sp.canonical_keys(twins)[1]
+    assert len(set(arch_keys(sp, twins))) == 2 and arch_keys(sp, take(cells, [3]))[0] == arch_keys(sp, cells)[0]
+    path = next((tmp_path / "zc").glob("nb201_synflow_*.jsonl"))
+    with open(path, "a") as fh:
+        fh.write('{"key": "abc", "sco')
+    assert cached_scores("nb201", cells, ["synflow"], cache_dir=str(tmp_path)).computed == {"synflow": 0}
+    assert path.read_text().endswith("}\n")
+    with open(path, "a") as fh:
+        fh.write("not json\n")
+    with pytest.raises(ValueError, match=r"zero-cost cache .* is corrupt at line 4"):
+        cached_scores("nb201", cells, ["synflow"], cache_dir=str(tmp_path))
