@@ -16,7 +16,11 @@ from ..spaces import get_space
 from ..spaces._base import take
 from ._data import ImageDataset, load_dataset
 
-__all__ = ["Trainer", "TrainResult", "TrainMemoryError", "available_memory"]
+__all__ = ["Trainer", "TrainResult", "TrainMemoryError", "available_memory", "TRAINABLE_SPACES"]
+
+# the spaces whose networks the trainer builds (NB101 and DARTS networks exist for the proxies,
+# which run one minibatch; their training programs are not built)
+TRAINABLE_SPACES = ("nb201",)
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +217,7 @@ class Trainer:
         return {k: getattr(self, k) for k in keys}
 
     def _validate(self) -> None:
-        from ..nets import INITS, NETWORKS
+        from ..nets import INITS
 
         owner = "Trainer"
         for name in ("channels", "cells_per_stage", "epochs", "batch_size"):
@@ -233,9 +237,9 @@ class Trainer:
                 f"The 'weight_init' parameter of Trainer must be one of {INITS}. Got {self.weight_init!r}."
             )
         space = get_space(self.space).name if isinstance(self.space, str) else getattr(self.space, "name", None)
-        if space not in NETWORKS.names():
+        if space not in TRAINABLE_SPACES:
             raise ValueError(
-                f"The trainer has networks for the spaces {NETWORKS.names()}; {space!r} has none. "
+                f"The trainer trains architectures of the spaces {list(TRAINABLE_SPACES)}; not {space!r}. "
                 "Train its architectures through your own function with pyengine.search.FunctionObjective."
             )
 

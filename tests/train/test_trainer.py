@@ -171,7 +171,8 @@ def test_group_too_large_for_memory_is_refused_before_training(digits):
         ({"optimizer": "rmsprop"}, "'optimizer'"),
         ({"weight_init": "xavier"}, "'weight_init'"),
         ({"learning_rate": 0.0}, "'learning_rate'"),
-        ({"space": "darts"}, "no"),
+        ({"space": "darts"}, r"trains architectures of the spaces \['nb201'\]; not 'darts'"),
+        ({"space": "nb101"}, r"trains architectures of the spaces \['nb201'\]; not 'nb101'"),
         ({"batch_size": 5000}, "exceeds the"),
     ],
 )
