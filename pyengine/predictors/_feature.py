@@ -311,12 +311,13 @@ class _NGB(RegressorMixin, BaseEstimator):
 
 
 class GaussianProcessPredictor(FeaturePredictor):
-    """Gaussian process (scikit-learn) with a Matern kernel plus noise, targets normalised."""
+    """Gaussian process (scikit-learn) with a Matern kernel plus noise, targets normalised;
+    ``params={"ard": True}`` gives each feature its own length scale."""
 
     name = "gp"
     has_uncertainty = True
     tuned = {"nu": 2.5}
-    param_distributions = {"nu": [0.5, 1.5, 2.5]}
+    param_distributions = {"nu": [0.5, 1.5, 2.5], "ard": [False, True]}
 
     def _make(self, params: dict[str, Any]) -> Any:
         return _GP(random_state=self.random_state, **params)
@@ -326,16 +327,21 @@ class GaussianProcessPredictor(FeaturePredictor):
 
 
 class _GP(RegressorMixin, BaseEstimator):
-    def __init__(self, nu=2.5, random_state=None):
+    def __init__(self, nu=2.5, ard=False, random_state=None):
         self.nu = nu
+        self.ard = ard
         self.random_state = random_state
 
     @staticmethod
-    def kernel(nu: float) -> Any:
-        """The kernel before fitting: a scaled Matern plus white noise."""
+    def kernel(nu: float, dims: int | None = None) -> Any:
+        """The kernel before fitting: a scaled Matern plus white noise; with ``dims``, one length
+        scale per feature (automatic relevance determination)."""
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        return ConstantKernel(1.0) * Matern(length_scale=3.0, nu=nu) + WhiteKernel(0.1)
+        scale: Any = 3.0 if dims is None else np.full(dims, 3.0)
+        return ConstantKernel(1.0) * Matern(length_scale=scale, length_scale_bounds=(1e-2, 1e3), nu=nu) + WhiteKernel(
+            0.1
+        )
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> _GP:
         import warnings
@@ -343,8 +349,9 @@ class _GP(RegressorMixin, BaseEstimator):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
 
+        kernel = self.kernel(self.nu, x.shape[1] if self.ard else None)
         self.model_ = GaussianProcessRegressor(
-            self.kernel(self.nu), normalize_y=True, random_state=self.random_state, n_restarts_optimizer=1
+            kernel, normalize_y=True, random_state=self.random_state, n_restarts_optimizer=1
         )
         with warnings.catch_warnings():  # a hyperparameter at its bound is an answer, not a failure
             warnings.simplefilter("ignore", ConvergenceWarning)

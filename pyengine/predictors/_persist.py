@@ -233,6 +233,7 @@ class _Writer:
             return {
                 "$type": "gp",
                 "nu": float(v.nu),
+                "ard": bool(v.ard),
                 "theta": self.array(f"{key}/theta", gp.kernel_.theta),
                 "y_mean": self.array(f"{key}/y_mean", np.asarray(gp._y_train_mean)),
                 "y_std": self.array(f"{key}/y_std", np.asarray(gp._y_train_std)),
@@ -357,8 +358,9 @@ class _Reader:
 
             from ._feature import _GP
 
-            gp_est = _GP(nu=float(v["nu"]))
-            gp = GaussianProcessRegressor(_GP.kernel(gp_est.nu), normalize_y=True)
+            gp_est = _GP(nu=float(v["nu"]), ard=bool(v.get("ard", False)))
+            dims = self.array(v["X_train_"]).shape[1] if gp_est.ard else None
+            gp = GaussianProcessRegressor(_GP.kernel(gp_est.nu, dims), normalize_y=True)
             gp.kernel_ = gp.kernel.clone_with_theta(self.array(v["theta"]))
             for n in ("X_train_", "y_train_", "alpha_", "L_"):
                 setattr(gp, n, self.array(v[n]))
