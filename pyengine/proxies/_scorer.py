@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -450,33 +449,20 @@ class ProxyScorer:
     def _compile_missing(
         self, plan: dict[tuple[str, int], tuple[Any, ...]], cells: Any, arch_groups: np.ndarray, zen_key: Any
     ) -> None:
-        """Compile the planned programs this process lacks (one per program, group and shape),
-        concurrently: XLA compiles outside the GIL, so NB101's four groups and the synflow
-        programs share the cores. ``compile_seconds`` gets each program's share of the wall time."""
-        from concurrent.futures import ThreadPoolExecutor
-
+        """Compile the planned programs this process lacks (one per program, group and shape);
+        ``compile_seconds`` gets each program's compile time."""
         step = self.archs_per_call
         self.compile_seconds = {program: 0.0 for program, _ in plan}
-        todo = {}
-        t0 = time.perf_counter()
         for (program, group), (key, variables, xj, lab) in plan.items():
             if key in _COMPILED:
                 continue
+            t0 = time.perf_counter()
             rows_g = np.flatnonzero(arch_groups == group)
             example = _take(cells, rows_g[np.zeros(step, int)]) if step > 1 else _take(cells, rows_g[0])
             fn = _program(self.space.name, program, key[2], self.n_classes, step > 1, group)
             with jax.default_matmul_precision(self.precision):
-                todo[(program, group)] = (key, fn.lower(variables, example, xj, lab, zen_key))
-        if not todo:
-            return
-        workers = min(len(todo), os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = pool.map(lambda item: (item[0], item[1].compile()), todo.values())
-            for key, compiled in done:
-                _COMPILED[key] = compiled
-        share = (time.perf_counter() - t0) / len(todo)
-        for program, _group in todo:
-            self.compile_seconds[program] += share
+                _COMPILED[key] = fn.lower(variables, example, xj, lab, zen_key).compile()
+            self.compile_seconds[program] += time.perf_counter() - t0
 
     def _group_variables(self, full: Any, program: str, group: int) -> Any:
         """The variables of a group's network: leading slices of the full network's."""
