@@ -48,8 +48,8 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
     - any other name: a zero-cost score given in ``zc`` (``fit(..., zc={"jacob_cov": array})``)
 
     ``fit(X, y, curves=None, zc=None)``, ``predict(X, curves=None, zc=None, return_std=False)``;
-    X holds architectures of ``space`` or an already encoded matrix (n, d), which then stands
-    for every encoding feature.
+    X holds architectures of ``space``, or an already encoded matrix (n, d) standing for
+    ``onehot`` when no other encoding is named.
 
     Zero-cost scores pass through ``zc_transform`` (``"signed_log"``, default, or ``"none"``).
     A score of -inf (a degenerate cell, as the proxies document) becomes the lowest finite
@@ -106,8 +106,19 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
             raise ValueError("The 'features' parameter of OmniPredictor must name at least one feature.")
         return names
 
-    def _encoded(self, X: Any, encoding: str) -> np.ndarray:
+    @property
+    def arch_input(self) -> bool:
+        """True when a feature names an encoding besides ``onehot``: X must then hold
+        architectures (the evaluator passes them), which OMNI encodes itself."""
+        return any(_encoding_name(n) is not None for n in self._names())
+
+    def _encoded(self, X: Any, encoding: str, feature: str) -> np.ndarray:
         if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub":
+            if feature != "onehot":
+                raise ValueError(
+                    f"OMNI's feature {feature!r} encodes architectures; X is an encoded matrix, which stands "
+                    "only for 'onehot'. Pass the architectures."
+                )
             return X.astype(np.float64)
         if self.space is None:
             raise ValueError(f"OmniPredictor needs 'space' to encode architectures for {encoding!r}.")
@@ -132,7 +143,7 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         for name in self._names():
             enc = _encoding_name(name)
             if name == "onehot" or enc is not None:
-                cols.append(self._encoded(X, self.encoding if name == "onehot" else enc))
+                cols.append(self._encoded(X, self.encoding if name == "onehot" else enc, name))
             elif name in _CURVE_FEATURES:
                 if curves is None:
                     raise ValueError(f"OMNI feature {name!r} needs partial curves: pass curves=...")

@@ -190,6 +190,7 @@ def test_omni_zero_cost_features_are_computed_once_or_read_with_their_seconds(ta
     files = [f for f in os.listdir(cache) if f.startswith("nb201_synflow_cifar10_b32_s0")]
     assert len(files) == 1
     assert sum(1 for _ in open(os.path.join(cache, files[0]))) >= 50  # 20 + 30 rows, maybe more from other tests
+    assert recs["omni"]["encoding"] == "architectures"  # OMNI counts the ops itself
     assert recs["omni"]["zc_seconds"] > 0 and recs["rf"]["zc_seconds"] == 0.0
     assert recs["omni"]["query_seconds"] is None  # the 200-epoch table has no time column
     assert -1 <= recs["omni"]["kendalltau"] <= 1

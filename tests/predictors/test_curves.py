@@ -222,9 +222,11 @@ def test_omni_encodings_zero_cost_floors_and_residual_target(twelve):
     low = np.sign(zc["nwot"]) * np.log1p(np.abs(zc["nwot"]))
     assert est.zc_floor_["nwot"] == pytest.approx(np.min(low[np.isfinite(low)]) - 1.0)
     assert est.n_features_in_ == 5 + 2 and np.isfinite(est.predict(archs, curves=c, zc=zc)).all()
-    # the encoded matrix stands for the encoding feature
+    # an encoded matrix stands only for 'onehot': op_counts needs the architectures
     m = encode("nb201", "op_counts", archs)
-    np.testing.assert_allclose(est.predict(m, curves=c, zc=zc), est.predict(archs, curves=c, zc=zc), rtol=1e-12)
+    assert est.arch_input and not get_predictor("omni", features="onehot,fidelity").arch_input
+    with pytest.raises(ValueError, match="feature 'op_counts' encodes architectures; X is an encoded matrix"):
+        est.predict(m, curves=c, zc=zc)
     bad = {"nwot": zc["nwot"].copy()}
     bad["nwot"][5] = np.nan
     with pytest.raises(ValueError, match="Zero-cost score 'nwot' is nan for architecture 5"):
