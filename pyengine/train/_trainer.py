@@ -98,6 +98,31 @@ class TrainResult:
             "val_acc": self.val_accuracy.copy(),
         }
 
+    def to_table(self, space: Any = "nb201", name: str = "trained") -> Any:
+        """The results as a :class:`pyengine.tables.Table`: columns ``val_accuracy`` (after the
+        last epoch, the default metric), ``test_accuracy``, ``test_loss`` and
+        ``train_seconds_E`` (the trainer's clock for all E epochs, which the evaluator reads for
+        its initialization and fidelity costs), plus the :meth:`curves`."""
+        from ..tables import Table
+
+        sp = get_space(space) if isinstance(space, str) else space
+        epochs = self.val_accuracy.shape[1]
+        columns = {
+            "val_accuracy": self.final_val_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            f"train_seconds_{epochs}": self.train_seconds,
+        }
+        return Table(
+            sp,
+            self.batch,
+            columns,
+            name=name,
+            default_metric="val_accuracy",
+            test_metric="test_accuracy",
+            curves=self.curves(),
+        )
+
     def subset(self, rows: Any) -> TrainResult:
         """The result of the architectures at ``rows`` only."""
         from dataclasses import replace

@@ -179,3 +179,35 @@ def test_group_too_large_for_memory_is_refused_before_training(digits):
 def test_bad_parameters_are_refused(params, match, digits):
     with pytest.raises(ValueError, match=match):
         Trainer(**{**PARAMS, **params}).train(CELLS[:1], digits)
+
+
+def test_results_as_a_table_give_the_evaluator_the_trainers_clock(trainer, result, digits):
+    """A trained set becomes a table whose train_seconds_E column is the trainer's clock: the
+    evaluator's initialization cost sums the training rows' seconds, and its fidelity cost is the
+    test rows' mean seconds scaled to the fidelity, so together they cover every row once."""
+    from pyengine.evaluation import PredictorEvaluator
+    from pyengine.spaces._base import concat
+    from pyengine.tables import Table
+
+    e = PARAMS["epochs"]
+    table = result.to_table()
+    assert table.default_metric == "val_accuracy" and table.test_metric == "test_accuracy"
+    assert np.array_equal(table.column(), result.final_val_accuracy)
+    assert np.array_equal(table.column(f"train_seconds_{e}"), result.train_seconds)
+    assert set(table.curves) == {"train_loss", "train_acc", "val_loss", "val_acc"}
+    more = trainer.train(SPACE.sample(3, np.random.default_rng(4), unique=True), digits).to_table()
+    six = Table(
+        SPACE,
+        concat([table.archs, more.archs]),
+        {k: np.concatenate([table.column(k), more.column(k)]) for k in table.metric_names},
+        name="six",
+        default_metric="val_accuracy",
+        curves={k: np.concatenate([table.curves[k], more.curves[k]]) for k in table.curves},
+    )
+    ev = PredictorEvaluator(six, ["early_stop_acc", "rf"], train_sizes=[3], seeds=[0], test_size=3, fidelity=1)
+    recs = {r["predictor"]: r for r in ev.run()}
+    assert recs["rf"]["init_seconds"] > 0
+    assert recs["rf"]["init_seconds"] == pytest.approx(recs["early_stop_acc"]["init_seconds"])
+    assert recs["rf"]["fidelity_seconds"] == 0 and recs["early_stop_acc"]["fidelity_seconds"] > 0
+    covered = recs["rf"]["init_seconds"] + 3 * e * recs["early_stop_acc"]["fidelity_seconds"]
+    assert covered == pytest.approx(six.column(f"train_seconds_{e}").sum())
