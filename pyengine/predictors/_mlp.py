@@ -237,12 +237,7 @@ class DNGOPredictor(MLPPredictor):
         self._check_fitted()
         if not hasattr(self, "blr_"):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
-        arrays = self._encode_host(X)
-        if self._input_signature(arrays) != self.signature_:
-            raise ValueError(
-                f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
-                f"on {self.signature_}."
-            )
+        arrays = self._host_inputs(X)
         mean, std = self.blr_.predict(self._basis(arrays[0]), return_std=True)
         mean = mean * self.y_scale_ + self.y_mean_
         return (mean, std * self.y_scale_) if return_std else mean
