@@ -296,6 +296,12 @@ class ProxyScorer:
         Matrix and convolution precision of the compiled programs. "highest" (default) computes
         in float32 everywhere, so a GPU gives the CPU's scores to float32 rounding; "default"
         lets a GPU use TF32 (faster; jacob_cov, snip and grad_norm then move by about 2%).
+    min_group_size : int
+        Spaces whose cells run in program groups (NB101: narrower padding for cells whose
+        output concatenates more vertices) compile a group's own program only when at least
+        this many architectures fall in it; the others run in the next wider group's program,
+        which gives the same scores at more FLOPs. A program costs seconds to compile, so a
+        group of a few cells is cheaper to run wide. 1 compiles every group present.
     """
 
     def __init__(
@@ -310,6 +316,7 @@ class ProxyScorer:
         seed: int = 0,
         archs_per_call: int | None = None,
         precision: str = "highest",
+        min_group_size: int = 64,
     ) -> None:
         if space not in _SPACES:
             raise ValueError(
@@ -359,7 +366,13 @@ class ProxyScorer:
                 f"Got {precision!r} instead."
             )
         self.precision = precision
+        if not isinstance(min_group_size, (int, np.integer)) or isinstance(min_group_size, bool) or min_group_size < 1:
+            raise ValueError(
+                f"The 'min_group_size' parameter of ProxyScorer must be an int >= 1. Got {min_group_size!r} instead."
+            )
+        self.min_group_size = int(min_group_size)
         self.compile_seconds: dict[str, float] = {}
+        self.groups_used: dict[int, int] = {}  # program group -> architectures, of the last score()
         self._variables: dict[int, Any] = {}
 
     def _init(self, batch: int) -> Any:
@@ -399,7 +412,8 @@ class ProxyScorer:
         info = {"labels": self.labels, "n_classes": self.n_classes}
         zen_key = jax.random.fold_in(jax.random.key(self.seed), 1)
         step = self.archs_per_call
-        arch_groups = self._adapter.groups(cells)
+        arch_groups = merge_small_groups(self._adapter.groups(cells), self.min_group_size)
+        self.groups_used = {int(g): int(c) for g, c in zip(*np.unique(arch_groups, return_counts=True), strict=True)}
         vm = step > 1
         plan: dict[tuple[str, int], tuple[Any, ...]] = {}  # (program, group) -> key, variables, x, labels
         for program in ("network", "synflow"):
@@ -495,6 +509,18 @@ class ProxyScorer:
                     arch = self.space.to_strings(take(self._batch, [int(row)]))[0]
                     raise ProxyError(f"Proxy {name!r} gave NaN for architecture {int(row)} ({arch}).", done)
                 out[name][row] = value
+
+
+def merge_small_groups(groups: np.ndarray, min_size: int) -> np.ndarray:
+    """Program groups with fewer than ``min_size`` architectures moved into the next lower
+    (wider) group, from the highest down, so that a merged group may itself grow past the
+    threshold. Group 0 serves every architecture and is kept whatever its size."""
+    out = np.asarray(groups).copy()
+    for g in range(int(out.max(initial=0)), 0, -1):
+        rows = out == g
+        if 0 < rows.sum() < min_size:
+            out[rows] = g - 1
+    return out
 
 
 def _zeros(shapes: Any) -> Any:

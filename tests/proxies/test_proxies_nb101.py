@@ -12,7 +12,7 @@ import pytest
 from pyengine.nets import NB101Net, init_variables, nb101_cell_data, nb101_rescale, nb101_split
 from pyengine.proxies import PROXIES, ProxyScorer
 from pyengine.proxies import _nb101 as nb
-from pyengine.proxies._scorer import _Context
+from pyengine.proxies._scorer import _Context, merge_small_groups
 from pyengine.spaces._base import take
 from pyengine.tables import load_table
 
@@ -119,3 +119,24 @@ def test_scorer_on_the_benchmark_network(zc):
     np.testing.assert_allclose(np.log(scores["synflow"]), zc.column("synflow")[rows], atol=1.5)
     np.testing.assert_allclose(scores["l2_norm"], zc.column("l2_norm")[rows], rtol=0.01)
     np.testing.assert_allclose(scores["params"], zc.column("params")[rows])
+
+
+def test_small_groups_run_in_a_wider_program_with_the_same_scores(zc):
+    """A group with fewer architectures than min_group_size runs in the next wider group's
+    program (no compile of its own) and scores exactly as in its own program."""
+    np.testing.assert_array_equal(merge_small_groups(np.array([0, 1, 1, 2, 3, 3]), 3), [0, 0, 0, 2, 2, 2])
+    np.testing.assert_array_equal(merge_small_groups(np.array([0, 1, 1, 2, 3, 3]), 4), [0, 1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(merge_small_groups(np.array([0, 2, 2]), 5), [0, 0, 0])
+    groups = nb.groups(nb.cell_data(zc.archs))
+    rows = np.concatenate([np.flatnonzero(groups == 2)[:2], np.flatnonzero(groups == 3)[:3]])
+    batch = take(zc.archs, rows)
+    own = ProxyScorer("nb101", ["synflow"], min_group_size=1)
+    a = own.score(batch)["synflow"]
+    assert own.groups_used == {2: 2, 3: 3}
+    wide = ProxyScorer("nb101", ["synflow"], min_group_size=4)
+    b = wide.score(batch)["synflow"]
+    assert wide.groups_used == {2: 5}
+    np.testing.assert_allclose(b, a, rtol=1e-4)
+    np.testing.assert_allclose(np.log(a), zc.column("synflow")[rows], atol=1.5)
+    with pytest.raises(ValueError, match="min_group_size"):
+        ProxyScorer("nb101", ["synflow"], min_group_size=0)
