@@ -1,10 +1,12 @@
-"""Zero-cost proxy benchmark (``pyengine bench proxies``): seconds per NB201 architecture per
-proxy on CIFAR shapes (compile time apart), beside NASLib's per-architecture times.
+"""Zero-cost proxy benchmark (``pyengine bench proxies``): seconds per architecture per proxy on
+CIFAR shapes (compile time apart), beside NASLib's per-architecture times, for NB201 (default),
+NB101 or NB301 (``darts``).
 
 No PyTorch is installed here, so the baseline is NASLib's own figures: the mean times recorded in
-NAS-Bench-Suite-Zero for the same 725 architectures (hardware unknown; shared/docs/reference.md
-6.3) and NASLib run on a 2-core CPU like this one (synflow 0.507 s, jacob_cov with batch 64
-0.987 s per architecture).
+NAS-Bench-Suite-Zero for the same architectures (hardware unknown; for NB201 the means of
+shared/docs/reference.md 6.3, for NB101 and NB301 the means of the files' own ``time`` fields)
+and, for NB201, NASLib run on a 2-core CPU like this one (synflow 0.507 s, jacob_cov with batch
+64 0.987 s per architecture).
 """
 
 from __future__ import annotations
@@ -39,19 +41,41 @@ NASLIB_RECORDED = {
 NASLIB_2CORE = {"synflow": 0.507, "jacob_cov": 0.987}
 
 
-def _bench_batch(n_archs: int) -> Any:
-    """The first n_archs architectures of the NAS-Bench-Suite-Zero file; beyond its 725, the whole
-    NB201 space in order (15,625 cells), repeated if more are asked for."""
+BENCH_SPACES = ("nb201", "nb101", "darts")
+
+
+def _bench_batch(n_archs: int, space: str = "nb201") -> Any:
+    """The first n_archs architectures of the space's NAS-Bench-Suite-Zero file; for NB201 beyond
+    its 725, the whole space in order (15,625 cells), repeated if more are asked for (NB101's
+    file holds 500 and NB301's 725: more is an error)."""
     from .spaces import get_space
-    from .spaces._base import take
+    from .spaces._base import batch_len, take
     from .tables._benchmarks import load_naslib_zc
 
-    table = load_naslib_zc(space="nb201")
+    table = load_naslib_zc(space=space)
     if n_archs <= len(table):
         return take(table.archs, np.arange(n_archs))
+    if space != "nb201":
+        raise ValueError(
+            f"The {space} NAS-Bench-Suite-Zero file holds {len(table)} architectures; {n_archs} were asked for."
+        )
     everything = get_space("nb201").all()
-    total = len(everything.ops)
-    return take(everything, np.arange(n_archs) % total)
+    return take(everything, np.arange(n_archs) % batch_len(everything))
+
+
+def _recorded_means(space: str) -> dict[str, float]:
+    """NASLib's mean recorded seconds per architecture per proxy (our names) for ``space``."""
+    if space == "nb201":
+        return dict(NASLIB_RECORDED)
+    from .proxies import PROXIES
+    from .tables._files import read_naslib_zc
+
+    rec = read_naslib_zc(space=space)
+    out = {}
+    for key, t in (rec.times or {}).items():
+        if key in PROXIES and np.isfinite(t).any():
+            out[PROXIES.canonical_name(key)] = float(np.nanmean(t))
+    return out
 
 
 def run_proxies_bench(
@@ -61,25 +85,31 @@ def run_proxies_bench(
     n_archs: int = 32,
     proxies: list[str] | None = None,
     archs_per_call: list[int] | None = None,
+    space: str = "nb201",
     out: Any = None,
 ) -> dict:
     """Seconds per architecture of each proxy (and each ``archs_per_call`` when given; default:
-    the scorer's own, 1 on CPU and 256 on GPUs), compile time apart."""
+    the scorer's own, 1 on CPU and 256 on GPUs), compile time apart, on architectures of
+    ``space`` ("nb201", "nb101" or "darts")."""
     import jax
 
     from .proxies import PROXIES, ProxyScorer
-    from .spaces._base import take
+    from .spaces._base import batch_len, take
 
+    if space not in BENCH_SPACES:
+        raise ValueError(f"The 'space' parameter must be one of {list(BENCH_SPACES)}. Got {space!r} instead.")
     out = out or sys.stdout
-    batch = _bench_batch(n_archs)
-    n = len(batch.ops)
+    batch = _bench_batch(n_archs, space)
+    n = batch_len(batch)
+    recorded = _recorded_means(space)
+    two_core = NASLIB_2CORE if space == "nb201" else {}
     names = [PROXIES.canonical_name(p) for p in proxies] if proxies else PROXIES.names()
     steps: list[int | None] = list(archs_per_call) if archs_per_call else [None]
     workloads = [(name, 64 if name == "jacob_cov" else 32, step) for name in names for step in steps]
     records = []
     device = jax.devices()[0].device_kind
     print(
-        f"NB201 CIFAR-10 shapes, {n} architectures ({'NAS-Bench-Suite-Zero file' if n <= 725 else 'whole space'}), "
+        f"{space} CIFAR-10 shapes, {n} architectures ({'NAS-Bench-Suite-Zero file' if n <= 725 else 'whole space'}), "
         f"median of {repeats} runs, JAX {jax.default_backend()} ({device})",
         file=out,
     )
@@ -89,7 +119,7 @@ def run_proxies_bench(
         file=out,
     )
     for name, bs, step in workloads:
-        scorer = ProxyScorer("nb201", [name], batch_size=bs, archs_per_call=step)
+        scorer = ProxyScorer(space, [name], batch_size=bs, archs_per_call=step)
         # grasp costs about 30x the others per architecture: time it on a few (one call's worth)
         m = min(n, max(4, scorer.archs_per_call)) if name == "grasp" else n
         sub = take(batch, np.arange(m))
@@ -103,9 +133,10 @@ def run_proxies_bench(
             scorer.score(sub)
             times.append((time.perf_counter() - t - sum(scorer.compile_seconds.values())) / m)
         per = statistics.median(times)
-        rec = NASLIB_RECORDED.get(name)
-        two = NASLIB_2CORE.get(name)
+        rec = recorded.get(name)
+        two = two_core.get(name)
         row = {
+            "space": space,
             "proxy": name,
             "batch_size": bs,
             "archs_per_call": scorer.archs_per_call,

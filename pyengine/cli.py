@@ -841,9 +841,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         steps = _int_list(args.archs_per_call, "--archs-per-call") if args.archs_per_call else None
         if steps is not None and min(steps) < 1:
             raise CliError(f"--archs-per-call must be positive integers. Got {args.archs_per_call!r}.")
-        run_proxies_bench(
-            json_out=args.json, repeats=args.repeats, n_archs=args.archs, proxies=names, archs_per_call=steps
-        )
+        try:
+            run_proxies_bench(
+                json_out=args.json,
+                repeats=args.repeats,
+                n_archs=args.archs,
+                proxies=names,
+                archs_per_call=steps,
+                space=args.space,
+            )
+        except ValueError as err:
+            raise CliError(str(err)) from None
         return 0
     if args.suite == "curves":
         from ._bench_curves import run_curves_bench
@@ -958,6 +966,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="train, proxies: no persistent compilation cache (cold compiles)"
     )
     p.add_argument("--proxies", help="proxies: comma-separated names (default: all)")
+    p.add_argument(
+        "--space", default="nb201", choices=["nb201", "nb101", "darts"], help="proxies: search space (default nb201)"
+    )
     p.add_argument("--chunk-size", type=_positive, default=2048, help="score: architectures per chunk")
     p.add_argument(
         "--archs-per-call",

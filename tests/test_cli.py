@@ -11,6 +11,7 @@ import pytest
 from oracles import nb101_official as official
 
 from pyengine.cli import main
+from pyengine.tables import read_naslib_zc
 
 CHAIN = {"matrix": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "ops": ["input", "conv3x3-bn-relu", "output"]}
 
@@ -211,3 +212,17 @@ def test_bench_encode_json_records(tmp_path, capsys):
         assert r["n"] == 300 and r["per_second"] > 0 and r["unit"] == "archs/s"
     path101 = next(r for r in recs if (r["space"], r["encoding"]) == ("nb101", "path"))
     assert path101["baseline_per_second"] > 0 and path101["naslib_reference_per_second"] == 63_000
+
+
+def test_bench_proxies_on_nb301_records_uses_the_files_recorded_times(tmp_path, data_dir):
+    out = tmp_path / "zc.json"
+    args = ["bench", "proxies", "--space", "darts", "--proxies", "params,flops", "--archs", "3", "--repeats", "1"]
+    assert main([*args, "--json", str(out)]) == 0
+    recs = json.loads(out.read_text())["records"]
+    assert [(r["space"], r["proxy"], r["n_archs"]) for r in recs] == [("darts", "params", 3), ("darts", "flops", 3)]
+    rec = read_naslib_zc(space="darts")
+    for r in recs:
+        assert r["naslib_recorded_seconds_per_arch"] == pytest.approx(np.nanmean(rec.times[r["proxy"]]))
+        assert r["naslib_2core_seconds_per_arch"] is None and r["seconds_per_arch"] > 0
+    # NB101's file holds 500 architectures
+    assert main(["bench", "proxies", "--space", "nb101", "--proxies", "params", "--archs", "501"]) == 1
