@@ -110,7 +110,9 @@ def _loop_conv(x: Any, kernel: Any, stride: int) -> Any:
                 dy_full = jnp.zeros(x.shape[:3] + dy.shape[3:], dy.dtype).at[:, ::stride, ::stride, :].set(dy)
             else:
                 dy_full = dy
-            dx = _xla_conv(dy_full, jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2))
+            # itself a forward-style convolution with this gradient, so that differentiating the
+            # gradient (grasp's Hessian-vector product) stays off the convolutions autodiff emits
+            dx = _loop_conv(dy_full, jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2), 1)
         if flags[1]:
             cols = jnp.stack(_shifts(x, k, stride, k // 2))  # (k*k, B, H_out, W_out, C_in)
             dk = jnp.einsum("sbhwc,bhwo->sco", cols, dy).reshape(kernel.shape)
@@ -202,7 +204,9 @@ def remat_switch(index: Any, branches: Sequence[Any], *operands: Any) -> Any:
 
             return run_vjp
 
-        grads = jax.lax.switch(idx, [vjp_of(fn) for fn in branches], leaves, _dense(ct)) if wrt else ()
+        # a recomputing switch again, so that differentiating the gradient (grasp's
+        # Hessian-vector product) does not save every branch's residuals either
+        grads = remat_switch(idx, [vjp_of(fn) for fn in branches], leaves, _dense(ct)) if wrt else ()
         out: list[Any] = [None] * len(leaves)
         for i, gr in zip(wrt, grads, strict=True):
             out[i] = gr
