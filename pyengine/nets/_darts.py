@@ -62,7 +62,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..graph import darts as g
-from ._layers import SlotBatchNorm, avg_pool_3x3, bias_init, conv2d, kernel_init
+from ._layers import SlotBatchNorm, _dense, _values, avg_pool_3x3, bias_init, conv2d, kernel_init
 from ._nb201 import _add, _probe, _probe_scale, _relu, renormalize
 
 __all__ = [
@@ -138,6 +138,12 @@ def depthwise_conv2d(x: Any, kernel: Any, stride: int = 1, dilation: int = 1, *,
     kernel : array of shape (k, k, 1, channels)
     native : XLA's grouped convolution instead of k*k shifted multiply-adds
     Returns an array of shape (batch, height / stride, width / stride, channels).
+
+    The shifted form has its own gradient: the input's is the same shifted form applied to the
+    output gradient (spread back onto the input grid when ``stride`` is 2) with the flipped
+    kernel, and the kernel's is a loop over the k*k taps, one compiled body reading each tap's
+    view by a dynamic offset. Autodiff of the k*k static slices instead compiles one kernel per
+    tap and shape, about a quarter of an NB301 program's compile time.
     """
     k = kernel.shape[0]
     pad = dilation * (k - 1) // 2
@@ -151,12 +157,56 @@ def depthwise_conv2d(x: Any, kernel: Any, stride: int = 1, dilation: int = 1, *,
             dimension_numbers=_DIMS,
             feature_group_count=x.shape[-1],
         )
+    return _shifted_depthwise(x, kernel, stride, dilation)
+
+
+def _shifted(x: Any, kernel: Any, stride: int, dilation: int) -> Any:
+    k = kernel.shape[0]
     w = kernel.reshape(k * k, -1)
-    views = _views(x, k, stride, dilation, pad)
+    views = _views(x, k, stride, dilation, dilation * (k - 1) // 2)
     y = views[0] * w[0]
     for i in range(1, k * k):
         y = y + views[i] * w[i]
     return y
+
+
+def _shifted_depthwise(x: Any, kernel: Any, stride: int, dilation: int) -> Any:
+    flags: list[bool] = []  # which of (x, kernel) the caller differentiates, set when tracing fwd
+
+    @jax.custom_vjp
+    def run(x: Any, kernel: Any) -> Any:
+        return _shifted(x, kernel, stride, dilation)
+
+    def fwd(x: Any, kernel: Any) -> tuple[Any, tuple[Any, Any]]:
+        (xv, kv), flags[:] = _values((x, kernel))
+        return _shifted(xv, kv, stride, dilation), (xv, kv)
+
+    def bwd(res: tuple[Any, Any], dy: Any) -> tuple[Any, Any]:
+        x, kernel = res
+        dy = _dense(dy)
+        k = kernel.shape[0]
+        dx = dk = None
+        if flags[0]:
+            if stride > 1:  # the output gradient spread back onto the input grid, zeros between
+                dy_full = jnp.zeros(x.shape[:3] + dy.shape[3:], dy.dtype).at[:, ::stride, ::stride, :].set(dy)
+            else:
+                dy_full = dy
+            dx = _shifted_depthwise(dy_full, jnp.flip(kernel, (0, 1)), 1, dilation)
+        if flags[1]:
+            pad = dilation * (k - 1) // 2
+            xp = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+            ho, wo = dy.shape[1], dy.shape[2]
+            size = (x.shape[0], stride * (ho - 1) + 1, stride * (wo - 1) + 1, x.shape[3])
+
+            def tap(t: Any) -> Any:
+                view = jax.lax.dynamic_slice(xp, (0, dilation * (t // k), dilation * (t % k), 0), size)
+                return (view[:, ::stride, ::stride, :] * dy).sum((0, 1, 2))
+
+            dk = jax.lax.map(tap, jnp.arange(k * k)).reshape(kernel.shape)
+        return dx, dk
+
+    run.defvjp(fwd, bwd, symbolic_zeros=True)
+    return run(x, kernel)
 
 
 def max_pool_3x3(x: Any, stride: int = 1) -> Any:

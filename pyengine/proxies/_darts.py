@@ -16,6 +16,7 @@ exactly (float64 rounding only).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jax
@@ -47,6 +48,7 @@ __all__ = [
     "init_variables",
     "prepare",
     "scanned",
+    "weight_groups",
     "weight_mask",
     "probe_fan",
     "stat_weight",
@@ -142,6 +144,18 @@ def _edge(path: tuple[str, ...], depth: int) -> tuple[int, int] | None:
         return None
     kind = 1 if any(p.startswith("reduce") for p in path[:-depth]) else 0
     return kind, int(path[-depth][4:])
+
+
+def weight_groups(paths: list[tuple[str, ...]]) -> list[list[tuple[str, ...]]]:
+    """The weights in groups that differ only in the edge (``edge0`` .. ``edge7`` of a cell, in
+    edge order): the network stacks each group for its scan over edges, and the proxies sum
+    over a group at once."""
+    groups: dict[tuple[str, ...], list[tuple[int, tuple[str, ...]]]] = {}
+    for p in paths:
+        edge = [i for i, part in enumerate(p) if re.fullmatch(r"edge\d+", part)]
+        key = p if not edge else p[: edge[0]] + ("edge",) + p[edge[0] + 1 :]
+        groups.setdefault(key, []).append((int(p[edge[0]][4:]) if edge else 0, p))
+    return [[p for _, p in sorted(members)] for members in groups.values()]
 
 
 def weight_mask(path: tuple[str, ...], cell: Any, shape: tuple[int, ...] = ()) -> Any:
