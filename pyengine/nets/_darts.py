@@ -143,7 +143,7 @@ def depthwise_conv2d(x: Any, kernel: Any, stride: int = 1, dilation: int = 1, *,
     output gradient (spread back onto the input grid when ``stride`` is 2) with the flipped
     kernel, and the kernel's is a loop over the k*k taps, one compiled body reading each tap's
     view by a dynamic offset. Autodiff of the k*k static slices instead compiles one kernel per
-    tap and shape, about a quarter of an NB301 program's compile time.
+    tap and shape (about a quarter of the kernels of the NB301 synflow program).
     """
     k = kernel.shape[0]
     pad = dilation * (k - 1) // 2
