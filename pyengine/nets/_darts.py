@@ -62,7 +62,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..graph import darts as g
-from ._layers import SlotBatchNorm, _dense, _values, avg_pool_3x3, bias_init, conv2d, kernel_init
+from ._layers import SlotBatchNorm, avg_pool_3x3, bias_init, conv2d, kernel_init, own_vjp, spread
 from ._nb201 import _add, _probe, _probe_scale, _relu, renormalize
 
 __all__ = [
@@ -171,42 +171,23 @@ def _shifted(x: Any, kernel: Any, stride: int, dilation: int) -> Any:
 
 
 def _shifted_depthwise(x: Any, kernel: Any, stride: int, dilation: int) -> Any:
-    flags: list[bool] = []  # which of (x, kernel) the caller differentiates, set when tracing fwd
+    k = kernel.shape[0]
 
-    @jax.custom_vjp
-    def run(x: Any, kernel: Any) -> Any:
-        return _shifted(x, kernel, stride, dilation)
+    def input_grad(x: Any, kernel: Any, dy: Any) -> Any:
+        return _shifted_depthwise(spread(dy, x.shape, stride), jnp.flip(kernel, (0, 1)), 1, dilation)
 
-    def fwd(x: Any, kernel: Any) -> tuple[Any, tuple[Any, Any]]:
-        (xv, kv), flags[:] = _values((x, kernel))
-        return _shifted(xv, kv, stride, dilation), (xv, kv)
+    def kernel_grad(x: Any, kernel: Any, dy: Any) -> Any:
+        pad = dilation * (k - 1) // 2
+        xp = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+        size = (x.shape[0], stride * (dy.shape[1] - 1) + 1, stride * (dy.shape[2] - 1) + 1, x.shape[3])
 
-    def bwd(res: tuple[Any, Any], dy: Any) -> tuple[Any, Any]:
-        x, kernel = res
-        dy = _dense(dy)
-        k = kernel.shape[0]
-        dx = dk = None
-        if flags[0]:
-            if stride > 1:  # the output gradient spread back onto the input grid, zeros between
-                dy_full = jnp.zeros(x.shape[:3] + dy.shape[3:], dy.dtype).at[:, ::stride, ::stride, :].set(dy)
-            else:
-                dy_full = dy
-            dx = _shifted_depthwise(dy_full, jnp.flip(kernel, (0, 1)), 1, dilation)
-        if flags[1]:
-            pad = dilation * (k - 1) // 2
-            xp = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-            ho, wo = dy.shape[1], dy.shape[2]
-            size = (x.shape[0], stride * (ho - 1) + 1, stride * (wo - 1) + 1, x.shape[3])
+        def tap(t: Any) -> Any:
+            view = jax.lax.dynamic_slice(xp, (0, dilation * (t // k), dilation * (t % k), 0), size)
+            return (view[:, ::stride, ::stride, :] * dy).sum((0, 1, 2))
 
-            def tap(t: Any) -> Any:
-                view = jax.lax.dynamic_slice(xp, (0, dilation * (t // k), dilation * (t % k), 0), size)
-                return (view[:, ::stride, ::stride, :] * dy).sum((0, 1, 2))
+        return jax.lax.map(tap, jnp.arange(k * k)).reshape(kernel.shape)
 
-            dk = jax.lax.map(tap, jnp.arange(k * k)).reshape(kernel.shape)
-        return dx, dk
-
-    run.defvjp(fwd, bwd, symbolic_zeros=True)
-    return run(x, kernel)
+    return own_vjp(lambda a, b: _shifted(a, b, stride, dilation), input_grad, kernel_grad)(x, kernel)
 
 
 def max_pool_3x3(x: Any, stride: int = 1) -> Any:

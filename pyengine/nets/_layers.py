@@ -89,37 +89,52 @@ def _dense(ct: Any) -> Any:
     )
 
 
-def _loop_conv(x: Any, kernel: Any, stride: int) -> Any:
+def spread(dy: Any, x_shape: Sequence[int], stride: int) -> Any:
+    """The output gradient of a window op with ``stride`` spread back onto its input's grid of
+    ``x_shape`` (B, H, W, C), zeros between."""
+    if stride == 1:
+        return dy
+    return jnp.zeros(tuple(x_shape[:3]) + dy.shape[3:], dy.dtype).at[:, ::stride, ::stride, :].set(dy)
+
+
+def own_vjp(forward: Any, input_grad: Any, kernel_grad: Any) -> Any:
+    """``forward(x, kernel)`` with its gradient written by hand: ``input_grad(x, kernel, dy)``
+    and ``kernel_grad(x, kernel, dy)``, each computed only when the caller differentiates that
+    argument. Returns the function of (x, kernel)."""
     flags: list[bool] = []  # which of (x, kernel) the caller differentiates, set when tracing fwd
 
     @jax.custom_vjp
     def run(x: Any, kernel: Any) -> Any:
-        return _xla_conv(x, kernel, stride)
+        return forward(x, kernel)
 
     def fwd(x: Any, kernel: Any) -> tuple[Any, tuple[Any, Any]]:
         (xv, kv), flags[:] = _values((x, kernel))
-        return _xla_conv(xv, kv, stride), (xv, kv)
+        return forward(xv, kv), (xv, kv)
 
     def bwd(res: tuple[Any, Any], dy: Any) -> tuple[Any, Any]:
         x, kernel = res
         dy = _dense(dy)
-        k = kernel.shape[0]
-        dx = dk = None
-        if flags[0]:
-            if stride > 1:  # the output gradient spread back onto the input grid, zeros between
-                dy_full = jnp.zeros(x.shape[:3] + dy.shape[3:], dy.dtype).at[:, ::stride, ::stride, :].set(dy)
-            else:
-                dy_full = dy
-            # itself a forward-style convolution with this gradient, so that differentiating the
-            # gradient (grasp's Hessian-vector product) stays off the convolutions autodiff emits
-            dx = _loop_conv(dy_full, jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2), 1)
-        if flags[1]:
-            cols = jnp.stack(_shifts(x, k, stride, k // 2))  # (k*k, B, H_out, W_out, C_in)
-            dk = jnp.einsum("sbhwc,bhwo->sco", cols, dy).reshape(kernel.shape)
-        return dx, dk
+        return (
+            input_grad(x, kernel, dy) if flags[0] else None,
+            kernel_grad(x, kernel, dy) if flags[1] else None,
+        )
 
     run.defvjp(fwd, bwd, symbolic_zeros=True)
-    return run(x, kernel)
+    return run
+
+
+def _loop_conv(x: Any, kernel: Any, stride: int) -> Any:
+    def input_grad(x: Any, kernel: Any, dy: Any) -> Any:
+        # itself a forward-style convolution with this gradient, so that differentiating the
+        # gradient (grasp's Hessian-vector product) stays off the convolutions autodiff emits
+        return _loop_conv(spread(dy, x.shape, stride), jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2), 1)
+
+    def kernel_grad(x: Any, kernel: Any, dy: Any) -> Any:
+        k = kernel.shape[0]
+        cols = jnp.stack(_shifts(x, k, stride, k // 2))  # (k*k, B, H_out, W_out, C_in)
+        return jnp.einsum("sbhwc,bhwo->sco", cols, dy).reshape(kernel.shape)
+
+    return own_vjp(lambda a, b: _xla_conv(a, b, stride), input_grad, kernel_grad)(x, kernel)
 
 
 def conv2d(
