@@ -62,7 +62,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..graph import darts as g
-from ._layers import SlotBatchNorm, avg_pool_3x3, bias_init, conv2d, kernel_init, own_vjp, spread
+from ._layers import (
+    SlotBatchNorm,
+    avg_pool_3x3,
+    bias_init,
+    conv2d,
+    kernel_init,
+    own_vjp,
+    remat_switch,
+    spread,
+)
 from ._nb201 import _add, _probe, _probe_scale, _relu, renormalize
 
 __all__ = [
@@ -269,6 +278,57 @@ def _ops(stride: int, native: bool) -> tuple[list[Any], list[Any]]:
     return first, second
 
 
+# the switch form's branches (shifted depthwise convolutions): the two sep convs share one, their
+# 3x3 depthwise kernels set in the middle of 5x5 zeros, and so do the two dil convs (5x5 with
+# dilation 2); the branch of each op
+_FIRST_BRANCH = np.array([0, 0, 0, 1, 1, 0, 0], np.int32)
+_SECOND_BRANCH = np.array([0, 1, 2, 3, 3, 4, 4], np.int32)
+
+
+def _switch_ops(stride: int, native: bool) -> tuple[list[Any], list[Any], np.ndarray, np.ndarray]:
+    """(first, second, first_branch, second_branch) for the switch form: the function of each
+    branch (None: zeros), and the branch of each op. The shared branches read the kernels of
+    :func:`_merged_weights`; zero taps leave every shifted sum as the 3x3 kernel's, so the
+    scores are those of ``_ops``. XLA's grouped convolution (``native``) sums a 5x5 kernel's
+    taps in another order than a 3x3's, so it keeps one branch per op."""
+    first, second = _ops(stride, native)
+    if native:
+        ops = np.arange(NUM_OPS, dtype=np.int32)
+        return [None if f is None else f[0] for f in first], [fn for fn, _ in second], ops, ops
+
+    def half1(x: Any, t: Any, w: Any, p: Any) -> Any:
+        return _sep_half(x, w["sep_dw1"], w["sep_pw1"], p.get("sep_dw1"), p.get("sep_pw1"), stride, native)
+
+    def half2(x: Any, t: Any, w: Any, p: Any) -> Any:
+        return _sep_half(t, w["sep_dw2"], w["sep_pw2"], p.get("sep_dw2"), p.get("sep_pw2"), 1, native)
+
+    def dil(x: Any, t: Any, w: Any, p: Any) -> Any:
+        return _dil(x, w["dil_dw"], w["dil_pw"], p.get("dil_dw"), p.get("dil_pw"), stride, native)
+
+    return [None, half1], [*(fn for fn, _ in second[:SEP3]), half2, dil], _FIRST_BRANCH, _SECOND_BRANCH
+
+
+def _merged_weights(op: Any, w: dict[str, Any], p: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The kernels and probe scales of the switch form's shared branches for the edge's ``op``
+    (a traced int): the 3x3 ones padded to 5x5 when the op is a 3x3 conv; ``fr_*`` as given."""
+    centre = ((1, 1), (1, 1), (0, 0), (0, 0))
+
+    def pick(small: Any, large: Any, is_small: Any) -> Any:
+        return jnp.where(is_small, jnp.pad(small, centre) if small.shape != large.shape else small, large)
+
+    pairs = {
+        "sep": ("sep3", "sep5", op == SEP3, ("dw1", "pw1", "dw2", "pw2")),
+        "dil": ("dil3", "dil5", op == DIL3, ("dw", "pw")),
+    }
+    out = ({n: v for n, v in w.items() if n.startswith("fr_")}, {n: v for n, v in p.items() if n.startswith("fr_")})
+    for name, (small, large, is_small, parts) in pairs.items():
+        for part in parts:
+            for src, dst in zip((w, p), out, strict=True):
+                if f"{small}_{part}" in src:
+                    dst[f"{name}_{part}"] = pick(src[f"{small}_{part}"], src[f"{large}_{part}"], is_small)
+    return out
+
+
 class _Pre(nn.Module):
     """Cell input preprocessing: ReLU-conv1x1-BN, or (``reduce``) the factorized reduce."""
 
@@ -439,7 +499,7 @@ class _Cell(nn.Module):
         firsts: list[Any] = []
         seconds: list[Any] = []
         for i, stride in enumerate(strides):
-            first, second = _ops(stride, self.native)
+            first, second, first_branch, second_branch = _switch_ops(stride, self.native)
 
             def on(fn: Any, i: int = i) -> Any:  # the branch reading the input of kind i
                 return lambda v, xm, t, w, p: fn(xm if i else v, t, w, p)
@@ -447,8 +507,8 @@ class _Cell(nn.Module):
             def zeros(*_: Any) -> Any:
                 return jnp.zeros(out_shape, dtype)
 
-            firsts += [(zeros, None) if f is None else (on(f[0]), f[1]) for f in first]
-            seconds += [(on(fn), slot) for fn, slot in second]
+            firsts += [zeros if fn is None else on(fn) for fn in first]
+            seconds += [on(fn) for fn in second]
 
         # the scan's carry: the nodes (in a reduction cell, the intermediate ones at half resolution;
         # the inputs are constants), zeros until computed
@@ -469,19 +529,23 @@ class _Cell(nn.Module):
             else:
                 x = jax.lax.dynamic_index_in_dim(buf, src, keepdims=False)
                 xm, kind = None, 0
-            index = op + NUM_OPS * kind
+            index_first = jnp.asarray(first_branch)[op] + len(first) * kind
+            index_second = jnp.asarray(second_branch)[op] + len(second) * kind
+            if not self.native:
+                w, p = _merged_weights(op, w, p)
             is_sep = (op == SEP3) | (op == SEP5)
             sel_mid = jnp.stack([op == SEP3, op == SEP5]).astype(dtype)
             stride1_skip = (op == SKIP) & ((kind == 1) if self.reduce else True)
             sel_out = jax.nn.one_hot(op, NUM_OPS, dtype=dtype) * (1 - stride1_skip.astype(dtype))
             variables = [{} if st is None else {"batch_stats": s} for s in (st or (None, None))]
             kw = {"mutable": ["batch_stats"]}
-            t, new_mid = bn_mid.apply(
-                variables[1], x, train, sel_mid, index=index, branches=firsts, operands=(xm, None, w, p), **kw
-            )
-            y, new_out = bn.apply(
-                variables[0], x, train, sel_out, index=index, branches=seconds, operands=(xm, t, w, p), **kw
-            )
+            # each batch norm runs once after its switch, its slot picked by the one-hot vector,
+            # instead of inside every branch: fewer kernels to compile
+            t = remat_switch(index_first, firsts, x, xm, None, w, p)
+            t, new_mid = bn_mid.apply(variables[1], t, train, sel_mid, **kw)  # zeros stay zeros
+            y = remat_switch(index_second, seconds, x, xm, t, w, p)
+            y_bn, new_out = bn.apply(variables[0], y, train, sel_out, **kw)
+            y = jnp.where(stride1_skip, y, y_bn)
             gram = None
             if codes:  # NWOT codes of the op's ReLUs (recomputed in the branches)
                 has_relu = (op >= SEP3) | ((op == SKIP) & ~stride1_skip)

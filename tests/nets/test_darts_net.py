@@ -147,17 +147,21 @@ def test_flax_parameters_equal_closed_form(zc, config):
     np.testing.assert_array_equal(total, np.round(dz.params_m(cells, 10, **config) * 1e6))
 
 
-def test_cells_as_data_equal_fixed_network(zc):
+@pytest.mark.parametrize("native", [True, False])
+def test_cells_as_data_equal_fixed_network(zc, native):
     """Logits, running statistics, NWOT kernels and the gradients with respect to the weights,
     the Fisher probes and the input agree between the two forms, for three genotypes that
-    together hold every op in both cells (and both skips of a reduction cell)."""
+    together hold every op in both cells (and both skips of a reduction cell): with XLA's
+    grouped convolution (one switch branch per op) and with the shifted depthwise one (the 3x3
+    and 5x5 convs of a kind sharing a branch, the 3x3 kernels padded with zeros)."""
     cells = np.asarray(zc.archs.cells)
     rows, covered = _covering(cells, 3)
     assert len(covered) == 2 * 7 + 7  # normal ops; reduce ops at stride 1 and 2
     x = _x()
-    data_net = DartsNet(**SMALL)
+    kw = {**SMALL, "native_conv": native}
+    data_net = DartsNet(**kw)
     v = _variables(data_net, x, darts_cell_data(cells[rows[0]]))  # the same tree for every genotype
-    fixed_nets = [DartsNet(**SMALL, genotype=_genotype(cells[row])) for row in rows]
+    fixed_nets = [DartsNet(**kw, genotype=_genotype(cells[row])) for row in rows]
     fixed_shapes = jax.eval_shape(lambda k: fixed_nets[0].init(k, x, train=False), jax.random.key(0))
     assert jax.tree.map(lambda a: a.shape, fixed_shapes) == jax.tree.map(lambda a: a.shape, v)
     # one program for every genotype, and one per fixed network
