@@ -529,19 +529,30 @@ def _proxy_inputs(args: argparse.Namespace) -> dict[str, Any]:
     if args.archs_per_call is not None:
         kw["archs_per_call"] = args.archs_per_call
     if args.images:
-        try:
-            data = np.load(args.images, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise CliError(f"--images {args.images}: cannot read ({err})") from None
-        if isinstance(data, np.ndarray):
-            kw["images"] = data
-        else:
-            if "images" not in data.files:
-                raise CliError(f"--images {args.images}: an .npz needs an 'images' array (it holds {data.files})")
-            kw["images"] = data["images"]
-            if "labels" in data.files:
-                kw["labels"] = data["labels"]
+        kw.update(_read_image_batch(args.images))
     return kw
+
+
+def _read_image_batch(path: str) -> dict[str, np.ndarray]:
+    """``images`` (and ``labels`` when present) of an .npz, or the images of a .npy; every
+    array is read here so that a truncated or foreign file fails as a CliError."""
+    import zipfile
+
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            return {"images": data}
+        with data:
+            if "images" not in data.files:
+                raise CliError(f"--images {path}: an .npz needs an 'images' array (it holds {data.files})")
+            return {k: data[k] for k in ("images", "labels") if k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        text = str(err)
+        if "pickled" in text:  # np.load's guess for a file of neither format
+            text = "not a NumPy .npy or .npz file"
+        elif "Object arrays" in text:
+            text = "holds an object array, not numbers"
+        raise CliError(f"--images {path}: cannot read ({text})") from None
 
 
 def _proxy_names(text: str) -> list[str]:

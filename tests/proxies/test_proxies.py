@@ -3,6 +3,7 @@ compiled program against a network built for one fixed cell, degenerate networks
 form against the per-architecture form, determinism and bad input."""
 
 import json
+import re
 
 import flax
 import jax
@@ -190,6 +191,31 @@ def test_cli_score_and_evaluate(tmp_path, zc, capsys):
     assert main(["proxies", "score", str(inp)]) == 1  # no --proxies
     assert "--proxies" in capsys.readouterr().err
     assert main(["proxies", "evaluate", "--zc-json", str(inp)]) == 1
+
+
+def test_cli_images_file_errors_are_named(tmp_path, capsys):
+    """A foreign, truncated, object-typed or keyless --images file and a batch of the wrong
+    shape end in 'pyengine: error: ...' naming the problem, never a traceback."""
+    good = tmp_path / "good.npz"
+    np.savez(good, images=np.zeros((4, 32, 32, 3), np.float32), labels=np.zeros(4, np.int64))
+    (tmp_path / "text.npz").write_text("not an array\n")
+    (tmp_path / "cut.npz").write_bytes(good.read_bytes()[:300])
+    np.savez(tmp_path / "obj.npz", images=np.array([None, 1], dtype=object))
+    np.savez(tmp_path / "keyless.npz", pixels=np.zeros((4, 32, 32, 3)))
+    np.save(tmp_path / "small.npy", np.zeros((4, 5, 5, 3), np.float32))
+    expected = {
+        "text.npz": "not a NumPy .npy or .npz file",
+        "cut.npz": "cannot read",
+        "obj.npz": "object array",
+        "keyless.npz": "needs an 'images' array",
+        "small.npy": r"shape \(batch, 32, 32, 3\)",
+        "missing.npz": "cannot read",
+    }
+    for name, match in expected.items():
+        args = ["proxies", "evaluate", "--limit", "2", "--proxies", "nwot", "--no-progress"]
+        assert main([*args, "--images", str(tmp_path / name)]) == 1, name
+        err = capsys.readouterr().err
+        assert err.startswith("pyengine: error:") and re.search(match, err), (name, err)
 
 
 def test_cached_scores_compute_once_and_survive_a_torn_file(tmp_path):
