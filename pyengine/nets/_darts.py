@@ -61,6 +61,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._compile_cache import eval_shape_cached
 from ..graph import darts as g
 from ._layers import (
     SlotBatchNorm,
@@ -735,7 +736,9 @@ def darts_init_variables(net: DartsNet, key: Any, x: Any, cell_data: Any = None)
     Returns the variables dict (``params``, ``batch_stats``, ``perturbations``).
     """
     args = (x,) if cell_data is None else (x, cell_data)
-    shapes = jax.eval_shape(lambda k, *a: net.init(k, *a, train=False), jax.random.key(0), *args)
+    shapes = eval_shape_cached(
+        lambda k, *a: net.init(k, *a, train=False), (jax.random.key(0), *args), tag=f"darts variables {net!r}"
+    )
     flat = flax.traverse_util.flatten_dict(shapes)
     drawn = {}
     for path, s in flat.items():

@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._compile_cache import compile_program
+
 __all__ = [
     "INITS",
     "init_variables",
@@ -328,25 +330,38 @@ class SlotBatchNorm(nn.Module):
         return y
 
 
-@functools.lru_cache(maxsize=16)
-def _compiled_init(model: nn.Module, tree: Any, shapes: tuple[tuple[tuple[int, ...], str], ...], kwargs: tuple) -> Any:
-    def init(key: Any) -> Any:
-        args = jax.tree.unflatten(tree, [jnp.zeros(shape, dtype) for shape, dtype in shapes])
-        return model.init(key, *args, **dict(kwargs))
+def key_spec(key: Any) -> Any:
+    return jax.ShapeDtypeStruct(tuple(key.shape), key.dtype)
 
-    return jax.jit(init)
+
+def compiled_key_program(fn: Any, key: Any, tag: str) -> Any:
+    """``jax.jit(fn)`` compiled for keys shaped like ``key``, through the program cache (see
+    :func:`pyengine._compile_cache.compile_program`), under threefry's non-partitionable bit
+    generation (about 3x faster to compile for networks with many parameter tensors; the values
+    are a deterministic function of the key either way)."""
+    with jax.threefry_partitionable(False):
+        return compile_program(jax.jit(fn), (key_spec(key),), tag=tag)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_init(
+    model: nn.Module, tree: Any, shapes: tuple[tuple[tuple[int, ...], str], ...], kwargs: tuple, key: Any
+) -> Any:
+    def init(k: Any) -> Any:
+        args = jax.tree.unflatten(tree, [jnp.zeros(shape, dtype) for shape, dtype in shapes])
+        return model.init(k, *args, **dict(kwargs))
+
+    return compiled_key_program(init, key, tag=f"init {model!r} {tree} {shapes} {kwargs}")
 
 
 def init_variables(model: nn.Module, key: Any, *example_args: Any, **kwargs: Any) -> Any:
     """``model.init(key, *example_args, **kwargs)`` compiled once per (model, argument shapes)
-    in this process. Random draws use threefry's non-partitionable bit generation, which
-    compiles about 3x faster for networks with many parameter tensors (the values are a
-    deterministic function of the key either way).
+    in this process (see :func:`compiled_key_program`).
 
     example_args : arrays, ``jax.ShapeDtypeStruct`` or pytrees of them (only shapes and dtypes
         are read)
     """
     leaves, tree = jax.tree.flatten(example_args)
     shapes = tuple((tuple(int(d) for d in a.shape), str(np.dtype(a.dtype))) for a in leaves)
-    with jax.threefry_partitionable(False):
-        return _compiled_init(model, tree, shapes, tuple(sorted(kwargs.items())))(key)
+    program = _compiled_init(model, tree, shapes, tuple(sorted(kwargs.items())), key_spec(key))
+    return program(key)

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._compile_cache import compile_program, eval_shape_cached
 from .._registry import Registry
 from ..spaces import get_space
 from ..spaces._base import batch_len, take
@@ -521,7 +522,7 @@ class ProxyScorer:
             example = _take(cells, rows_g[np.zeros(step, int)]) if step > 1 else _take(cells, rows_g[0])
             fn = _program(self.space.name, program, key[2], self.n_classes, step > 1, group)
             with jax.default_matmul_precision(self.precision):
-                _COMPILED[key] = fn.lower(variables, example, xj, lab, zen_key).compile()
+                _COMPILED[key] = compile_program(fn, (variables, example, xj, lab, zen_key), tag=f"proxies{key}")
             self.compile_seconds[program] += time.perf_counter() - t0
 
     def _group_variables(self, full: Any, program: str, group: int) -> Any:
@@ -531,7 +532,9 @@ class ProxyScorer:
         net = self._adapter.network(self.n_classes, cell_form="merged", group=group)
         x = (self.images.shape[0], *self.input_shape)
         cell = self._adapter.example_cell()
-        shapes = jax.eval_shape(lambda k: net.init(k, jnp.zeros(x), _zeros(cell)), jax.random.key(0))
+        shapes = eval_shape_cached(
+            lambda k: net.init(k, jnp.zeros(x), _zeros(cell)), (jax.random.key(0),), tag=f"group variables {net!r} {x}"
+        )
         if program == "synflow":
             shapes = {"params": shapes["params"]}
         return jax.tree.map(lambda s, a: a[tuple(slice(0, d) for d in s.shape)], shapes, full)

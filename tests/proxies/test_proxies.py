@@ -118,6 +118,27 @@ def test_compiled_program_equals_network_of_one_fixed_cell(some):
         assert scores["jacob_cov"][i] == pytest.approx(jacob, rel=1e-4)
 
 
+def test_program_cache_serves_a_new_process_the_same_scores(some, tmp_path, monkeypatch):
+    """With the program cache on, the programs are stored once; a process that finds them
+    compiles them without tracing and scores exactly as the first."""
+    _, _, batch, _, scores = some
+    names = ["synflow", "nwot"]  # the synflow program and the network program
+    monkeypatch.setattr("pyengine._compile_cache._EXPORTED", str(tmp_path))
+    monkeypatch.setattr("pyengine.proxies._scorer._COMPILED", {})
+    first = ProxyScorer("nb201", names).score(batch)
+    assert len(list(tmp_path.glob("*.jaxexport"))) == 2
+    monkeypatch.setattr("pyengine.proxies._scorer._COMPILED", {})  # a new process, as far as programs go
+
+    def no_tracing(*a, **k):
+        raise AssertionError("a stored program was traced again")
+
+    monkeypatch.setattr(jax.export, "export", no_tracing)
+    again = ProxyScorer("nb201", names).score(batch)
+    for name in names:
+        np.testing.assert_array_equal(again[name], first[name])
+        np.testing.assert_allclose(first[name], scores[name], rtol=1e-6)
+
+
 def test_vmapped_merged_form_equals_per_architecture_switch_form(zc):
     batch = take(zc.archs, np.arange(3))
     names = ["synflow", "snip", "nwot", "l2_norm"]
