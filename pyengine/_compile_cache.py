@@ -1,6 +1,16 @@
-"""Persistent caches of compiled programs, so a second process starts without recompiling.
+"""Caches of compiled programs: bounded in-process ones, and persistent ones so a second process
+starts without recompiling.
 
-Two layers, both under one folder:
+In process, :class:`ProgramCache` (and :func:`cached_programs`, its decorator form for functions
+that build jitted programs) holds compiled programs up to a fixed count and drops the least
+recently used: every XLA:CPU executable holds about three memory mappings until it is freed, and a
+process may hold at most ``vm.max_map_count`` of them (65,530 by default), so no cache of
+programs may grow without bound. JAX's own staging caches keep a dropped program's executable
+alive too, so after ``FREE_AFTER_EVICTIONS`` programs dropped (by all caches together) they are
+cleared (``jax.clear_caches()``): programs still held stay valid, other jitted functions
+recompile on their next call.
+
+On disk, two layers, both under one folder:
 
 - JAX's persistent compilation cache keeps XLA's executables: a later process skips XLA's
   compile, but still traces the program in Python and lowers it to StableHLO.
@@ -23,13 +33,100 @@ import logging
 import os
 import pathlib
 import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
 
-__all__ = ["enable_compilation_cache", "cache_dir", "compile_program", "eval_shape_cached", "program_key"]
+__all__ = [
+    "ProgramCache",
+    "cached_programs",
+    "enable_compilation_cache",
+    "cache_dir",
+    "compile_program",
+    "eval_shape_cached",
+    "program_key",
+]
 
 log = logging.getLogger(__name__)
 
 _EXPORTED: str | None = None  # the program cache's folder; None when it is off
+
+
+class ProgramCache:
+    """Compiled programs by key, at most ``maxsize`` of them; the least recently used is dropped
+    (and freed once no caller holds it) when a new one comes in.
+
+    Parameters
+    ----------
+    maxsize : int
+        How many programs to keep (>= 1).
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ValueError(
+                f"The 'maxsize' parameter of ProgramCache must be a positive int. Got {maxsize!r} instead."
+            )
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The program under ``key``, built with ``build()`` and kept if absent."""
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = build()
+        self._items[key] = value
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+            _dropped(1)
+        return value
+
+    def clear(self) -> None:
+        _dropped(len(self._items))
+        self._items.clear()
+
+
+FREE_AFTER_EVICTIONS = 64
+_evicted = 0
+
+
+def _dropped(n: int) -> None:
+    """Count programs dropped from the caches; past ``FREE_AFTER_EVICTIONS``, clear JAX's caches,
+    which would otherwise keep the dropped programs' executables."""
+    global _evicted
+    _evicted += n
+    if _evicted >= FREE_AFTER_EVICTIONS:
+        import jax
+
+        log.debug("%d compiled programs dropped: clearing JAX's caches to free their executables", _evicted)
+        _evicted = 0
+        jax.clear_caches()
+
+
+def cached_programs(maxsize: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator for a function that builds a jitted program from hashable arguments: its results
+    are kept in a :class:`ProgramCache` of ``maxsize`` (``functools.lru_cache``'s role, with the
+    dropped programs counted towards freeing JAX's caches)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        cache = ProgramCache(maxsize)
+
+        @functools.wraps(fn)
+        def cached(*args: Any, **kwargs: Any) -> Any:
+            key = (args, tuple(sorted(kwargs.items())))
+            return cache.get(key, lambda: fn(*args, **kwargs))
+
+        cached.cache = cache  # type: ignore[attr-defined]
+        return cached
+
+    return decorate
 
 
 def cache_dir() -> str:

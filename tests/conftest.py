@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -18,11 +19,20 @@ def _data_dir() -> Path | None:
     return d
 
 
+def require_data() -> bool:
+    """``PYENGINE_REQUIRE_DATA=1`` (CI sets it): a test that needs the benchmark data fails
+    instead of skipping where the folder is absent."""
+    return os.environ.get("PYENGINE_REQUIRE_DATA", "").strip() not in ("", "0")
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     d = _data_dir()
     if d is None or not d.is_dir():
-        pytest.skip("benchmark data folder ../shared/data is absent")
+        reason = "benchmark data folder ../shared/data (or $PYENGINE_DATA) is absent"
+        if require_data():
+            pytest.fail(f"{reason}, and PYENGINE_REQUIRE_DATA is set")
+        pytest.skip(reason)
     return d
 
 

@@ -139,3 +139,73 @@ def test_eval_shape_cached_round_trip_and_torn_file(tmp_path, caplog, monkeypatc
     # an output that is not nested dicts of arrays is evaluated and not kept
     assert cc.eval_shape_cached(lambda k: (jnp.zeros(3),), (args[0],), "t", folder=str(tmp_path))[0].shape == (3,)
     assert len(_files(tmp_path, ".shapes.json")) == 1
+
+
+def _mappings():
+    with open("/proc/self/maps") as f:
+        return sum(1 for _ in f)
+
+
+def _tiny_program(k):
+    return jax.jit(lambda x: jnp.sin(x) * k + k).lower(jnp.zeros((k,), jnp.float32)).compile()
+
+
+def test_program_cache_keeps_the_last_used_and_validates_its_size():
+    cache = cc.ProgramCache(2)
+    built = []
+
+    def build(k):
+        built.append(k)
+        return f"program {k}"
+
+    assert cache.get("a", lambda: build("a")) == "program a"
+    cache.get("b", lambda: build("b"))
+    assert cache.get("a", lambda: build("a")) == "program a"  # kept, now the most recent
+    cache.get("c", lambda: build("c"))  # drops b, the least recently used
+    assert "a" in cache and "c" in cache and "b" not in cache and len(cache) == 2
+    cache.get("b", lambda: build("b"))
+    assert built == ["a", "b", "c", "b"]
+    for bad in (0, -1, 2.5, True, None):
+        with pytest.raises(ValueError, match="'maxsize' parameter of ProgramCache"):
+            cc.ProgramCache(bad)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="counts the process's memory mappings in /proc")
+def test_program_cache_keeps_memory_mappings_bounded(monkeypatch):
+    """Many distinct compiled programs through a bounded cache leave the process's mapping count
+    about where it was; the same number kept alive grows it (the vm.max_map_count failure mode)."""
+    import gc
+
+    monkeypatch.setattr(cc, "FREE_AFTER_EVICTIONS", 8)
+    monkeypatch.setattr(cc, "_evicted", 0)
+    cache = cc.ProgramCache(4)
+    for k in range(1, 9):
+        cache.get(k, lambda k=k: _tiny_program(k))
+    gc.collect()
+    base = _mappings()
+    for k in range(9, 49):
+        cache.get(k, lambda k=k: _tiny_program(k))
+    gc.collect()
+    bounded = _mappings() - base
+    assert len(cache) == 4
+    kept = [_tiny_program(k) for k in range(49, 89)]
+    gc.collect()
+    unbounded = _mappings() - base - bounded
+    assert len(kept) == 40
+    assert unbounded >= 40, unbounded  # each live executable holds mappings of its own
+    assert bounded <= unbounded / 3, (bounded, unbounded)
+
+
+def test_cached_programs_decorator_keys_on_arguments():
+    calls = []
+
+    @cc.cached_programs(2)
+    def build(a, *, b=0):
+        calls.append((a, b))
+        return (a, b)
+
+    assert build(1) == (1, 0) and build(1) == (1, 0) and build(1, b=2) == (1, 2)
+    build(3)  # drops (1,), the least recently used
+    build(1)
+    assert calls == [(1, 0), (1, 2), (3, 0), (1, 0)]
+    assert len(build.cache) == 2

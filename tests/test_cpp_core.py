@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _tool(name):
-    path = shutil.which(name)
+    """The tool of the running interpreter's environment (the 'test' extra installs cmake and
+    ninja there, and a virtual environment that is not activated is not on PATH), else PATH's."""
+    env_bin = Path(sys.executable).parent
+    path = shutil.which(name, path=str(env_bin)) or shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed (it comes with the 'test' extra)")
+        pytest.fail(f"{name} is not installed in {env_bin} nor on PATH (it comes with the 'test' extra)")
     return path
 
 
@@ -21,7 +25,8 @@ def test_ctest_suite_passes(tmp_path):
     cmake = _tool("cmake")
     ctest = _tool("ctest")
     build = tmp_path / "build"
-    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    ninja = shutil.which("ninja", path=str(Path(sys.executable).parent)) or shutil.which("ninja")
+    gen = ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={ninja}"] if ninja else []
     cfg = subprocess.run(
         [
             cmake,

@@ -9,7 +9,6 @@ that is about 40x slower.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._compile_cache import compile_program
+from .._compile_cache import cached_programs, compile_program
 
 __all__ = [
     "INITS",
@@ -343,7 +342,7 @@ def compiled_key_program(fn: Any, key: Any, tag: str) -> Any:
         return compile_program(jax.jit(fn), (key_spec(key),), tag=tag)
 
 
-@functools.lru_cache(maxsize=16)
+@cached_programs(16)
 def _compiled_init(
     model: nn.Module, tree: Any, shapes: tuple[tuple[tuple[int, ...], str], ...], kwargs: tuple, key: Any
 ) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compile_cache import ProgramCache
 from ..spaces import get_space
 from ..train._data import ImageDataset, load_dataset
 from ..train._trainer import _eval_chunks, _non_negative, _over_group, _positive_int
@@ -97,16 +98,8 @@ def sample_paths(strategy: str, n_steps: int, paths: int, rng: np.random.Generat
 
 
 # -- compiled programs, kept per process (strategies and seeds share them) -----------------------
-_TRAIN_STEPS: dict[Any, Any] = {}
-_SCORE_FNS: dict[Any, Any] = {}
-
-
-def _cached(store: dict[Any, Any], key: Any, build: Any) -> Any:
-    if key not in store:
-        if len(store) >= 8:
-            store.pop(next(iter(store)))
-        store[key] = build()
-    return store[key]
+_TRAIN_STEPS = ProgramCache(8)
+_SCORE_FNS = ProgramCache(8)
 
 
 def _train_step(model: Any, tx: Any, paths: int) -> Any:
@@ -284,7 +277,7 @@ class Supernet:
         params, stats = variables["params"], variables["batch_stats"]
         key = (*self._net_key(data.n_classes), data.image_shape, self.paths_per_step, self.momentum,
                self.weight_decay, total)  # fmt: skip
-        step = _cached(_TRAIN_STEPS, key, lambda: _train_step(model, tx, self.paths_per_step))
+        step = _TRAIN_STEPS.get(key, lambda: _train_step(model, tx, self.paths_per_step))
         return {"state0": (params, stats, tx.init(params)), "step": step}
 
     def train(self, dataset: Any = "digits") -> Supernet:
@@ -497,7 +490,7 @@ class Supernet:
             cx = jnp.zeros((1, 1, *data.image_shape), jnp.float32)
         chunk = min(self._chunk(), n)
         key = (*self._net_key(data.n_classes), data.image_shape, chunk, recalibrate)
-        fn = _cached(_SCORE_FNS, key, lambda: self._score_program(data, chunk, recalibrate))
+        fn = _SCORE_FNS.get(key, lambda: self._score_program(data, chunk, recalibrate))
         onehots = nb201_onehot(batch.ops)
         acc = np.zeros((len(use), n))
         loss = np.zeros((len(use), n))

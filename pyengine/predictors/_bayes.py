@@ -16,7 +16,6 @@ the units of ``y``; the standard deviation includes the learned observation nois
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -29,6 +28,7 @@ import numpy as np
 import optax
 from flax import linen as nn
 
+from .._compile_cache import cached_programs
 from ._mlp import MLP
 from ._nn import NeuralPredictor, _bucket_rows, _float_in, _pad, _positive_int
 
@@ -146,7 +146,7 @@ def sghmc_step(state: SGHMCState, grad: Any, key: jax.Array, lr: float, mdecay: 
     return SGHMCState(*(treedef.unflatten([o[j] for o in out]) for j in range(5)))
 
 
-@functools.lru_cache(maxsize=16)
+@cached_programs(16)
 def _sampler_program(module: nn.Module, cfg: SGHMCConfig) -> Callable[..., Any]:
     def potential(theta: Any, unravel: Callable[..., Any], x: jax.Array, y: jax.Array, n: jax.Array) -> jax.Array:
         """Negative log posterior of the full training set, estimated from a minibatch."""
@@ -378,7 +378,7 @@ class SGPRConfig(NamedTuple):
     jitter: float
 
 
-@functools.lru_cache(maxsize=16)
+@cached_programs(16)
 def _sgpr_program(cfg: SGPRConfig) -> Callable[..., Any]:
     tx = optax.adam(cfg.lr)
 

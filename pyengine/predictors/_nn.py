@@ -16,7 +16,6 @@ architectures, and inputs may be an iterator of batches (streamed).
 from __future__ import annotations
 
 import collections.abc
-import functools
 import logging
 import math
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from flax import linen as nn
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
+from .._compile_cache import cached_programs
 from ..encodings import GraphBatch
 
 __all__ = ["NeuralPredictor", "TrainConfig", "PREDICT_BUCKETS", "train_ensemble", "ensemble_apply"]
@@ -65,7 +65,7 @@ def _take(x: Any, idx: jax.Array) -> Any:
     return jax.tree_util.tree_map(lambda a: a[idx], x)
 
 
-@functools.lru_cache(maxsize=64)
+@cached_programs(64)
 def _train_program(module: nn.Module, cfg: TrainConfig) -> Callable[..., Any]:
     bs = cfg.batch_size
     tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.scale_by_adam(*cfg.betas))
@@ -172,7 +172,7 @@ def train_ensemble(
     return jax.block_until_ready(params)  # fit returns trained weights, not a pending computation
 
 
-@functools.lru_cache(maxsize=64)
+@cached_programs(64)
 def _apply_program(module: nn.Module, encode: Callable[..., Any] | None) -> Callable[..., Any]:
     def program(params: Any, *arrays: Any) -> jax.Array:
         x = encode(*arrays) if encode is not None else (arrays[0] if len(arrays) == 1 else arrays)

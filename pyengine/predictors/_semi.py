@@ -16,7 +16,6 @@ data, so fits of different sizes in one bucket share one compiled program.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -27,6 +26,7 @@ import optax
 from flax import linen as nn
 from sklearn.exceptions import NotFittedError
 
+from .._compile_cache import cached_programs
 from ._gcn import GCN, GCNPredictor
 from ._nn import (
     NeuralPredictor,
@@ -63,7 +63,7 @@ def gcn_embedding(module: GCN, params: Any, graph: tuple[jax.Array, jax.Array, j
     return jax.vmap(column, out_axes=1)(units)
 
 
-@functools.lru_cache(maxsize=16)
+@cached_programs(16)
 def _embed_program(module: GCN) -> Callable[..., Any]:
     return jax.jit(lambda params, a, f, m: gcn_embedding(module, params, (a, f, m)))
 
@@ -270,7 +270,7 @@ class SemiConfig(NamedTuple):
     rounds: int  # self-training rounds after the labelled phase (0: no unlabelled architectures)
 
 
-@functools.lru_cache(maxsize=16)
+@cached_programs(16)
 def _semi_program(module: SemiNASNetwork, cfg: SemiConfig) -> Callable[..., Any]:
     bs = cfg.batch_size
     tx = optax.chain(optax.add_decayed_weights(cfg.weight_decay), optax.scale_by_adam(), optax.scale(-cfg.lr))
