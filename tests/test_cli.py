@@ -32,17 +32,20 @@ def test_hash_writes_one_record_per_line_in_order(tmp_path, capsys):
         {"matrix": [[0, 1], [1, 0]], "ops": ["input", "output"]},
         dangling,
         {"matrix": [[0, 0], [0, 0]], "ops": [-1, -2]},
+        {"matrix": CHAIN["matrix"], "ops": [-1, 1, -2]},  # official integer labels
     ]
     src = _write(tmp_path, [json.dumps(r) for r in recs])
     out = tmp_path / "out.jsonl"
     assert main(["hash", "nb101", str(src), "--out", str(out)]) == 0
     got = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(got) == 4
+    assert len(got) == 5
+    labels = {-1: "input", 0: "conv3x3-bn-relu", 1: "conv1x1-bn-relu", 2: "maxpool3x3", -2: "output"}  # official
     for rec, g in zip(recs, got, strict=True):
-        reason, h, pm, po = official.prune_and_hash(np.array(rec["matrix"]), rec["ops"])
+        ops = [labels[o] if isinstance(o, int) else o for o in rec["ops"]]
+        reason, h, pm, po = official.prune_and_hash(np.array(rec["matrix"]), ops)
         assert set(g) >= {"valid", "reason", "hash", "pruned_matrix", "pruned_ops"}
-        assert g["reason"] == (reason if isinstance(rec["ops"][0], str) else g["reason"])
-        assert g["valid"] is (g["reason"] is None)
+        assert (g["reason"], g["hash"]) == (reason, h)
+        assert g["valid"] is (reason is None)
     assert got[0]["hash"] == official.prune_and_hash(np.array(CHAIN["matrix"]), CHAIN["ops"])[1]
     assert got[1] == {
         "valid": False,
@@ -54,6 +57,8 @@ def test_hash_writes_one_record_per_line_in_order(tmp_path, capsys):
     assert got[2]["pruned_matrix"] == [[0, 1, 0], [0, 0, 1], [0, 0, 0]]
     assert got[2]["pruned_ops"] == ["input", "maxpool3x3", "output"]
     assert got[3]["reason"] == "disconnected"
+    assert got[4]["valid"] and got[4]["pruned_ops"] == [-1, 1, -2]  # given as labels, echoed as labels
+    assert got[4]["hash"] not in (None, got[0]["hash"])
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from pyengine.evaluation import PredictorEvaluator, summarize
 from pyengine.predictors import get_predictor
@@ -174,18 +175,29 @@ def test_each_predictor_reads_its_own_encoding(table, capsys):
     assert "NAME.PARAM=VALUE" in capsys.readouterr().err
 
 
-def test_omni_zero_cost_features_are_computed_once_or_read_with_their_seconds(table, data_dir, tmp_path):
+def test_omni_zero_cost_features_are_computed_once_or_read_with_their_seconds(table, data_dir, tmp_path, monkeypatch):
     """A proxy that OMNI names and no file gives is computed for the rows the run uses and
     cached (a second run computes nothing); its seconds enter zc_seconds and query_seconds.
     NAS-Bench-Suite-Zero's recorded times do the same, under an alias of the proxy's name."""
     import os
 
+    from pyengine.predictors._omni import OmniPredictor
     from pyengine.tables import read_naslib_zc
 
+    asked = []  # (architectures, predictions) of every OMNI predict call
+    predict = OmniPredictor.predict
+
+    def spy(self, X, *args, **kwargs):
+        out = predict(self, X, *args, **kwargs)
+        asked.append((X, np.asarray(out)))
+        return out
+
+    monkeypatch.setattr(OmniPredictor, "predict", spy)
     twelve = load_table("nb201_12ep")
     kw = dict(train_sizes=[20], seeds=1, test_size=30, fidelity=12, fidelity_table=twelve)
     ev = PredictorEvaluator(table, ["omni", "rf"], omni_features="op_counts,fidelity,synflow", **kw)
     recs = {r["predictor"]: r for r in ev.run()}
+    ((test_archs, pred),) = asked
     cache = os.path.join(os.environ["PYENGINE_CACHE_DIR"], "zc")
     files = [f for f in os.listdir(cache) if f.startswith("nb201_synflow_cifar10_b32_s0")]
     assert len(files) == 1
@@ -193,7 +205,10 @@ def test_omni_zero_cost_features_are_computed_once_or_read_with_their_seconds(ta
     assert recs["omni"]["encoding"] == "architectures"  # OMNI counts the ops itself
     assert recs["omni"]["zc_seconds"] > 0 and recs["rf"]["zc_seconds"] == 0.0
     assert recs["omni"]["query_seconds"] is None  # the 200-epoch table has no time column
-    assert -1 <= recs["omni"]["kendalltau"] <= 1
+    truth = table.query(test_archs)  # the table's values of the 30 architectures OMNI was asked about
+    assert len(set(table.indices(test_archs).tolist())) == 30
+    assert recs["omni"]["kendalltau"] == pytest.approx(stats.kendalltau(truth, pred).statistic, abs=1e-12)
+    assert recs["omni"]["mae"] == pytest.approx(np.abs(truth - pred).mean())
     stamp = os.path.getmtime(os.path.join(cache, files[0]))
     again = {r["predictor"]: r for r in ev.run()}
     assert again["omni"]["kendalltau"] == recs["omni"]["kendalltau"]

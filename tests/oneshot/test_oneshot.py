@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.exceptions import NotFittedError
 
 import pyengine
@@ -188,6 +189,16 @@ def test_study_records_and_cli(cache, tmp_path, monkeypatch):
         "--temporal", "2", "--recalibrate", "2", "--cache", str(cache), "--json", str(out),
         "--no-progress",
     ]  # fmt: skip
+    from pyengine.oneshot import _study
+
+    ranked = []  # (truth, score) of every record the study computes, in the order it emits them
+    record = _study.ranking_record
+
+    def spy(truth, score, *args, **kwargs):
+        ranked.append((np.array(truth), np.array(score)))
+        return record(truth, score, *args, **kwargs)
+
+    monkeypatch.setattr(_study, "ranking_record", spy)
     cached = sorted((cache / "truth").glob("*.jsonl"))
     before = [f.read_text() for f in cached]
     assert main(argv) == 0
@@ -200,10 +211,24 @@ def test_study_records_and_cli(cache, tmp_path, monkeypatch):
     assert {(r["strategy"], r["epoch"], r["trick"]) for r in os_recs} >= {
         ("uniform", 1, "none"), ("uniform", 2, "temporal"), ("deiso", 2, "bn_recal+temporal")
     }  # fmt: skip
-    for r in recs:
+    gt = ground_truth(truth_set(10, 0)[0], seeds=[0], trainer_params={"epochs": 1}, cache_dir=str(cache))
+    truth = gt.mean("val_accuracy")
+    truth = truth[np.isfinite(truth)]
+    assert gt.trained == 0 and len(ranked) == len(recs)
+    scores = {}
+    for r, (t, score) in zip(recs, ranked, strict=True):
         for k in ("epoch", "seed", "kendalltau", "spearman", "p_at_top5", "br_at_1", "br_at_5", "bias_by_quintile"):
             assert k in r
-        assert len(r["bias_by_quintile"]) == 5 and -1 <= r["kendalltau"] <= 1 and 0 <= r["br_at_5"] <= 1
+        assert len(r["bias_by_quintile"]) == 5 and r["br_at_5"] <= r["br_at_1"]  # a larger top set
+        np.testing.assert_array_equal(t, truth)  # every estimator is ranked against the cached ground truth
+        assert r["kendalltau"] == pytest.approx(np.nan_to_num(stats.kendalltau(truth, score).statistic), abs=1e-12)
+        assert r["spearman"] == pytest.approx(np.nan_to_num(stats.spearmanr(truth, score).statistic), abs=1e-12)
+        if "strategy" in r:
+            scores[r["strategy"], r["epoch"], r["trick"]] = score
+    for strategy in ("uniform", "deiso"):  # --temporal 2: the mean of the last two checkpoints' scores
+        for raw, avg in (("none", "temporal"), ("bn_recal", "bn_recal+temporal")):
+            mean = (scores[strategy, 1, raw] + scores[strategy, 2, raw]) / 2
+            np.testing.assert_allclose(scores[strategy, 2, avg], mean, rtol=1e-12)
     assert (tmp_path / "os.png").stat().st_size > 10_000
     # the cached ground truth serves the next run: nothing is trained again
     recs2 = evaluate_oneshot(strategies=["fair"], epochs=1, checkpoint_every=1, truth_archs=10, truth_seeds=[0],
@@ -214,7 +239,7 @@ def test_study_records_and_cli(cache, tmp_path, monkeypatch):
 
 
 # -- the registry predictor -------------------------------------------------------------------------
-def test_oneshot_predictor_contract_and_persistence(tmp_path, data_dir):
+def test_oneshot_predictor_contract_and_persistence(tmp_path, data_dir, monkeypatch):
     from pyengine.evaluation import PredictorEvaluator
     from pyengine.tables import load_table
 
@@ -233,10 +258,28 @@ def test_oneshot_predictor_contract_and_persistence(tmp_path, data_dir):
     np.testing.assert_allclose(loaded.predict(archs), mean, rtol=1e-12)
     with pytest.raises(TypeError, match="not encoded features"):
         est.predict(np.zeros((3, 30), np.float32))
+    # temporal=2 averages the last two checkpoints: the spread is half their difference
+    last = est.set_params(temporal=1).predict(archs)
+    assert not np.allclose(last, mean)  # the two checkpoints score differently
+    np.testing.assert_allclose(std, np.abs(last - mean), rtol=1e-6, atol=1e-9)
     table = load_table("nb201_cifar10_200ep")
     ev = PredictorEvaluator(
         table, ["oneshot"], train_sizes=[10], seeds=[0], test_size=30,
         predictor_params={"oneshot": {"epochs": 1, "checkpoint_every": 1}},
     )  # fmt: skip
+    asked = []  # (architectures, scores) of every predict call
+    predict = type(est).predict
+
+    def spy(self, X, *args, **kwargs):
+        out = predict(self, X, *args, **kwargs)
+        asked.append((X, np.asarray(out)))
+        return out
+
+    monkeypatch.setattr(type(est), "predict", spy)
     (rec,) = ev.run()
-    assert rec["predictor"] == "oneshot" and rec["encoding"] == "architectures" and -1 <= rec["kendalltau"] <= 1
+    assert rec["predictor"] == "oneshot" and rec["encoding"] == "architectures"
+    ((test_archs, scores),) = asked
+    truth = table.query(test_archs)  # the table's values of the architectures scored
+    assert len(set(table.indices(test_archs).tolist())) == rec["test_size"] == 30
+    assert rec["kendalltau"] == pytest.approx(stats.kendalltau(truth, scores).statistic, abs=1e-12)
+    assert rec["spearman"] == pytest.approx(stats.spearmanr(truth, scores).statistic, abs=1e-12)
