@@ -339,6 +339,7 @@ std::int64_t canonical_key(const Compact& cell) {
 }
 
 std::int64_t pack_key(const Compact& cell) {
+  check_compact(cell);
   std::uint8_t identity[kMaxVertices];
   for (int v = 0; v < kMaxVertices; ++v) identity[v] = static_cast<std::uint8_t>(v);
   return pack_key(cell.n, cell.bits, label_code(cell.n, cell.labels, identity));

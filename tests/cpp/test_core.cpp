@@ -223,6 +223,25 @@ void nb101_canonical_relabel() {
   CHECK(nb101::hash_one(a) == nb101::hash_one(b));
 }
 
+void nb101_pack_key_checks() {
+  // pack_key read past its 7-entry identity order for vertex counts above 8 (found by fuzzing).
+  nb101::Compact c;
+  c.labels[0] = nb101::kInput;
+  for (const std::uint8_t n : {std::uint8_t{0}, std::uint8_t{1}, std::uint8_t{8}, std::uint8_t{9}, std::uint8_t{255}}) {
+    c.n = n;
+    bool threw = false;
+    try {
+      nb101::pack_key(c);
+    } catch (const std::invalid_argument&) {
+      threw = true;
+    }
+    CHECK(threw);
+  }
+  const auto ok = compact_from({{0, 1, 0}, {0, 0, 1}, {0, 0, 0}}, {-1, 2, -2});
+  CHECK(nb101::pack_key(ok) == ((std::int64_t{3} << 40) | (std::int64_t{5} << 8) | 2));
+  CHECK(nb101::pack_key(nb101::decode_key(nb101::pack_key(ok))) == nb101::pack_key(ok));
+}
+
 void nb201_classes() {
   std::vector<std::int32_t> rep(nb201::kNumCells), cls(nb201::kNumCells);
   nb201::space_classes(rep.data(), cls.data(), 0);
@@ -300,6 +319,7 @@ int main(int argc, char** argv) {
       {"nb101_malformed_throws", nb101_malformed_throws},
       {"nb101_enumeration", nb101_enumeration},
       {"nb101_canonical_relabel", nb101_canonical_relabel},
+      {"nb101_pack_key_checks", nb101_pack_key_checks},
       {"nb201_classes", nb201_classes},
       {"darts_canonical", darts_canonical},
   };

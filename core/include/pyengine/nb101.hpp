@@ -82,7 +82,8 @@ std::string hash_one(const Compact& cell);
 // order, and the minimum is the representative the official generator keeps for the class.
 std::int64_t canonical_key(const Compact& cell);
 // The packing of a cell as it stands (no canonicalisation): its key when it is already canonical,
-// as every cell from enumerate_space() is.
+// as every cell from enumerate_space() is. Throws std::invalid_argument for a cell that is not a
+// valid compact cell (as canonical_key does).
 std::int64_t pack_key(const Compact& cell);
 // Inverse of the packing; throws std::invalid_argument for a malformed key.
 Compact decode_key(std::int64_t key);
