@@ -29,6 +29,8 @@ __all__ = [
     "params_m",
     "flops_m",
     "WEIGHT_NAMES",
+    "CHANNELS",
+    "CELLS_PER_STAGE",
 ]
 
 _NONE, _SKIP, _CONV1, _CONV3, _POOL = range(len(g.OPS))
@@ -36,6 +38,9 @@ _EDGES = ("01", "02", "12", "03", "13", "23")
 # conv / linear weights (the leaves the reference codes score): stem, cell convs, reduction-block
 # convs and shortcut, classifier; biases and batch-norm parameters are not among them
 WEIGHT_NAMES = frozenset({"stem", "conv3x3", "conv1x1", "conv", "shortcut", "classifier"})
+# the benchmark network's size (``network``'s defaults)
+CHANNELS = 16
+CELLS_PER_STAGE = 5
 
 
 def network(
@@ -46,12 +51,15 @@ def network(
     native_conv: bool = False,
     renorm: bool = False,
     group: int = 0,
+    channels: int = CHANNELS,
+    cells_per_stage: int = CELLS_PER_STAGE,
 ) -> NB201Net:
-    """The benchmark network (C=16, 5 cells per stage) as the reference proxies build it (one
-    group: every cell has the same shapes)."""
+    """The network as the reference proxies build it (one group: every cell has the same
+    shapes); the benchmark's is ``channels=16, cells_per_stage=5`` (the defaults), smaller ones
+    serve tests against slow references."""
     return NB201Net(
-        channels=16,
-        cells_per_stage=5,
+        channels=channels,
+        cells_per_stage=cells_per_stage,
         n_classes=n_classes,
         weight_init="pytorch",
         cell_form=cell_form,
@@ -84,9 +92,10 @@ def prepare(params: Any, cell: Any) -> Any:
     return params
 
 
-def scanned(path: tuple[str, ...]) -> bool:
-    """Whether the leaf at ``path`` has a leading axis over the cells of a stage (``nn.scan``)."""
-    return path[0].startswith("stage")
+def scanned(path: tuple[str, ...], cells_per_stage: int = CELLS_PER_STAGE) -> bool:
+    """Whether the leaf at ``path`` has a leading axis over the cells of a stage (``nn.scan``,
+    which the network uses when a stage has more than one cell)."""
+    return path[0].startswith("stage") and cells_per_stage > 1
 
 
 def weight_mask(path: tuple[str, ...], cell: Any, shape: tuple[int, ...] = ()) -> Any:
@@ -133,10 +142,21 @@ def bn_log_sd(path: tuple[str, ...], var: Any, cell: Any) -> Any:
     return (stat_weight(path, cell) * 0.5 * jnp.log(var.mean(-1))).sum()
 
 
-def closed_form(name: str, batch: Any, n_classes: int, input_hw: tuple[int, int]) -> np.ndarray:
-    """``params`` or ``flops`` of every architecture of ``batch``."""
+def closed_form(
+    name: str,
+    batch: Any,
+    n_classes: int,
+    input_hw: tuple[int, int],
+    *,
+    channels: int = CHANNELS,
+    cells_per_stage: int = CELLS_PER_STAGE,
+) -> np.ndarray:
+    """``params`` or ``flops`` of every architecture of ``batch`` (network of ``channels`` and
+    ``cells_per_stage``, the benchmark's by default)."""
     ops = np.asarray(batch.ops)
-    return params_m(ops, n_classes) if name == "params" else flops_m(ops, n_classes, input_hw)
+    if name == "params":
+        return params_m(ops, n_classes, channels, cells_per_stage)
+    return flops_m(ops, n_classes, input_hw, channels, cells_per_stage)
 
 
 def _counts(ops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

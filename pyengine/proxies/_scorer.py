@@ -104,9 +104,13 @@ class _Context:
         labels: Any,
         *,
         zen_key: Any = None,
+        size: dict[str, int] | None = None,
     ) -> None:
         self.adapter, self.net, self.cell, self.x, self.labels = adapter, net, cell, x, labels
         self.zen_key = zen_key
+        size = size or {}
+        # a network of one cell per stage has no leading cell axis (see the adapters' ``scanned``)
+        self._scan_size = {"cells_per_stage": size["cells_per_stage"]} if "cells_per_stage" in size else {}
         flat = _flat(adapter.prepare(variables["params"], cell))
         self.params_flat = flat
         self.weights = {k: v for k, v in flat.items() if k[-1] in adapter.WEIGHT_NAMES}
@@ -160,6 +164,10 @@ class _Context:
         total = self.grouped_sum(lambda w, gw: jnp.abs(w * gw), self.weights, g)
         return jnp.stack([log_scale, total])
 
+    def scanned(self, path: tuple[str, ...]) -> bool:
+        """Whether the leaf at ``path`` has a leading axis over the cells of a stage."""
+        return bool(self.adapter.scanned(path, **self._scan_size))
+
     def mask(self, path: tuple[str, ...]) -> Any:
         """0/1 (a scalar or broadcastable over the weight) where the weight at ``path`` exists."""
         return self.adapter.weight_mask(path, self.cell, self.weights[path].shape)
@@ -194,7 +202,7 @@ class _Context:
         total = 0.0
         for keys in self.weight_groups:
             a = self.group_mask(keys) * _stacked(tree, keys)
-            lead = (len(keys) > 1) + bool(self.adapter.scanned(keys[0]))
+            lead = (len(keys) > 1) + bool(self.scanned(keys[0]))
             if lead:
                 total = total + jnp.sqrt(jnp.square(a).reshape(int(np.prod(a.shape[:lead])), -1).sum(-1)).sum()
             else:
@@ -219,7 +227,7 @@ class _Context:
         for keys in _groups(self.adapter, list(gp)):
             # each probe's gradient: (batch, 1, 1, C) or (batch, C), with a leading cell axis in
             # scanned stages, and a leading group axis when stacked
-            lead = (len(keys) > 1) + bool(self.adapter.scanned(keys[0]))
+            lead = (len(keys) > 1) + bool(self.scanned(keys[0]))
             s = _stacked(gp, keys)
             s = s.reshape(s.shape[: lead + 1] + (-1,))
             delta = 0.5 * jnp.square(s).mean(axis=lead)
@@ -287,18 +295,25 @@ _COMPILED: dict[tuple, Any] = {}
 
 @functools.lru_cache(maxsize=32)
 def _program(
-    space: str, program: str, names: tuple[str, ...], n_classes: int, vmapped: bool, group: int = 0
+    space: str,
+    program: str,
+    names: tuple[str, ...],
+    n_classes: int,
+    vmapped: bool,
+    group: int = 0,
+    size: tuple[tuple[str, int], ...] = (),
 ) -> Callable[..., Any]:
     """The jitted per-architecture (or per-chunk) program computing the device parts of ``names``
-    for the architectures of one group of the space (see the adapters' ``groups``)."""
+    for the architectures of one group of the space (see the adapters' ``groups``); ``size``:
+    the network size arguments of the adapter's ``network`` as (name, value) pairs."""
     form = "merged" if vmapped else "switch"
     adapter = _ADAPTERS[space]
     if program == "synflow":
         net = adapter.network(
-            n_classes, cell_form=form, batch_norm=False, native_conv=not vmapped, renorm=True, group=group
+            n_classes, cell_form=form, batch_norm=False, native_conv=not vmapped, renorm=True, group=group, **dict(size)
         )
     else:
-        net = adapter.network(n_classes, cell_form=form, native_conv=not vmapped, group=group)
+        net = adapter.network(n_classes, cell_form=form, native_conv=not vmapped, group=group, **dict(size))
     proxies = [PROXIES.get(n) for n in names]
 
     def one(variables: Any, cell: Any, x: Any, labels: Any, zen_key: Any) -> dict[str, Any]:
@@ -308,9 +323,9 @@ def _program(
             flat = _flat(variables["params"])
             params = {k: (jnp.zeros_like(a) if k[-1] == "classifier_bias" else jnp.abs(a)) for k, a in flat.items()}
             variables = {"params": flax.traverse_util.unflatten_dict(params)}
-            ctx = _Context(adapter, net, variables, cell, x, labels)
+            ctx = _Context(adapter, net, variables, cell, x, labels, size=dict(size))
         else:
-            ctx = _Context(adapter, net, variables, cell, x, labels, zen_key=zen_key)
+            ctx = _Context(adapter, net, variables, cell, x, labels, zen_key=zen_key, size=dict(size))
         return {p.name: p.device(ctx) for p in proxies}
 
     fn = jax.vmap(one, in_axes=(None, 0, None, None, None)) if vmapped else one
@@ -349,6 +364,10 @@ class ProxyScorer:
         this many architectures fall in it; the others run in the next wider group's program,
         which gives the same scores at more FLOPs. A program costs seconds to compile, so a
         group of a few cells is cheaper to run wide. 1 compiles every group present.
+    channels, cells_per_stage : int, optional
+        NB201 only: the network's width and cells per stage (default: the benchmark's 16 and 5).
+        Smaller networks serve tests against slow references; ``params`` and ``flops`` follow
+        the size.
     """
 
     def __init__(
@@ -364,6 +383,8 @@ class ProxyScorer:
         archs_per_call: int | None = None,
         precision: str = "highest",
         min_group_size: int = 64,
+        channels: int | None = None,
+        cells_per_stage: int | None = None,
     ) -> None:
         if space not in _SPACES:
             raise ValueError(
@@ -418,13 +439,14 @@ class ProxyScorer:
                 f"The 'min_group_size' parameter of ProxyScorer must be an int >= 1. Got {min_group_size!r} instead."
             )
         self.min_group_size = int(min_group_size)
+        self._size = _network_size(space, channels=channels, cells_per_stage=cells_per_stage)
         self.compile_seconds: dict[str, float] = {}
         self.groups_used: dict[int, int] = {}  # program group -> architectures, of the last score()
         self._variables: dict[int, Any] = {}
 
     def _init(self, batch: int) -> Any:
         if batch not in self._variables:
-            net = self._adapter.network(self.n_classes, cell_form="merged")
+            net = self._adapter.network(self.n_classes, cell_form="merged", **self._size)
             x = jax.ShapeDtypeStruct((batch, *self.input_shape), jnp.float32)
             cell = self._adapter.example_cell()
             self._variables[batch] = self._adapter.init_variables(net, jax.random.key(self.seed), x, cell)
@@ -455,7 +477,7 @@ class ProxyScorer:
         out = {name: np.full(n, np.nan) for name in self.proxy_names}
         groups = self._programs()
         for name in groups.get("closed_form", []):
-            out[name] = self._adapter.closed_form(name, batch, self.n_classes, self.input_shape[:2])
+            out[name] = self._adapter.closed_form(name, batch, self.n_classes, self.input_shape[:2], **self._size)
         info = {"labels": self.labels, "n_classes": self.n_classes}
         zen_key = jax.random.fold_in(jax.random.key(self.seed), 1)
         step = self.archs_per_call
@@ -477,7 +499,7 @@ class ProxyScorer:
             for group in np.unique(arch_groups):
                 key = (
                     self.space.name, program, tuple(names), self.n_classes, vm, step, xj.shape, int(group),
-                    self.precision,
+                    self.precision, tuple(sorted(self._size.items())),
                 )  # fmt: skip
                 plan[(program, int(group))] = (key, self._group_variables(full, program, int(group)), xj, lab)
         self._compile_missing(plan, cells, arch_groups, zen_key)
@@ -520,7 +542,8 @@ class ProxyScorer:
             t0 = time.perf_counter()
             rows_g = np.flatnonzero(arch_groups == group)
             example = _take(cells, rows_g[np.zeros(step, int)]) if step > 1 else _take(cells, rows_g[0])
-            fn = _program(self.space.name, program, key[2], self.n_classes, step > 1, group)
+            size = tuple(sorted(self._size.items()))
+            fn = _program(self.space.name, program, key[2], self.n_classes, step > 1, group, size)
             with jax.default_matmul_precision(self.precision):
                 _COMPILED[key] = compile_program(fn, (variables, example, xj, lab, zen_key), tag=f"proxies{key}")
             self.compile_seconds[program] += time.perf_counter() - t0
@@ -529,7 +552,7 @@ class ProxyScorer:
         """The variables of a group's network: leading slices of the full network's."""
         if group == 0:
             return full
-        net = self._adapter.network(self.n_classes, cell_form="merged", group=group)
+        net = self._adapter.network(self.n_classes, cell_form="merged", group=group, **self._size)
         x = (self.images.shape[0], *self.input_shape)
         cell = self._adapter.example_cell()
         shapes = eval_shape_cached(
@@ -558,6 +581,36 @@ class ProxyScorer:
                     arch = self.space.to_strings(take(self._batch, [int(row)]))[0]
                     raise ProxyError(f"Proxy {name!r} gave NaN for architecture {int(row)} ({arch}).", done)
                 out[name][row] = value
+
+
+def _network_size(space: str, **size: int | None) -> dict[str, int]:
+    """The network size arguments given to the space's adapter (``network`` and
+    ``closed_form``): NB201 takes ``channels`` and ``cells_per_stage`` (the benchmark's when
+    None); the other spaces build only the benchmark's network."""
+    if space != "nb201":
+        for name, value in size.items():
+            if value is not None:
+                raise ValueError(
+                    f"The '{name}' parameter of ProxyScorer must be None for space {space!r} (only NB201 "
+                    f"networks take another size). Got {value!r} instead."
+                )
+        return {}
+    defaults = {"channels": _nb201.CHANNELS, "cells_per_stage": _nb201.CELLS_PER_STAGE}
+    out = {}
+    for name, value in size.items():
+        if value is None:
+            value = defaults[name]
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+            raise TypeError(
+                f"The '{name}' parameter of ProxyScorer must be a positive int or None. "
+                f"Got {type(value).__name__} instead."
+            )
+        if value < 1:
+            raise ValueError(
+                f"The '{name}' parameter of ProxyScorer must be a positive int or None. Got {value!r} instead."
+            )
+        out[name] = int(value)
+    return out
 
 
 def merge_small_groups(groups: np.ndarray, min_size: int) -> np.ndarray:
