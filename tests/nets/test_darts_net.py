@@ -147,6 +147,7 @@ def test_flax_parameters_equal_closed_form(zc, config):
     np.testing.assert_array_equal(total, np.round(dz.params_m(cells, 10, **config) * 1e6))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("native", [True, False])
 def test_cells_as_data_equal_fixed_network(zc, native):
     """Logits, running statistics, NWOT kernels and the gradients with respect to the weights,
@@ -189,6 +190,35 @@ def test_cells_as_data_equal_fixed_network(zc, native):
             assert bool((gp != 0).any()) == (dz.probe_fan(path, params, cd) > 0), path
 
 
+def test_cells_as_data_forward_equals_fixed_network_in_brief(zc):
+    """The fast suite's check of the two forms (the slow test above compares gradients too, on
+    three genotypes that hold every op): train-mode logits and running statistics of the shifted
+    form the scorer uses, for the genotype that covers the most ops, on a 16x16 input."""
+    cells = np.asarray(zc.archs.cells)
+    (row,), covered = _covering(cells, 1)
+    assert len(covered) >= 12
+    cd = darts_cell_data(cells[row])
+    kw = {**SMALL, "native_conv": False}
+    x = _x((2, 16, 16, 3))
+    data_net, fixed = DartsNet(**kw), DartsNet(**kw, genotype=_genotype(cells[row]))
+    v = _variables(data_net, x, cd)
+    run_data, run_fixed = _compile_all(
+        [
+            jax.jit(lambda v, x, c: data_net.apply(v, x, c, mutable=["batch_stats"])).lower(v, x, cd),
+            jax.jit(lambda v, x: fixed.apply(v, x, mutable=["batch_stats"])).lower(v, x),
+        ]
+    )
+    (a, sa), (b, sb) = run_data(v, x, cd), run_fixed(v, x)
+    assert a.shape == (2, 10)
+    np.testing.assert_allclose(a, b, rtol=TOL, atol=TOL * _scale(b))
+    assert _max_diff(sa, sb) <= TOL * _scale(sb)
+    old = flax.traverse_util.flatten_dict(v["batch_stats"])
+    for path, new in flax.traverse_util.flatten_dict(sb["batch_stats"]).items():
+        moved = np.asarray((new != old[path]).any(-1), np.float32)
+        np.testing.assert_array_equal(moved, dz.stat_weight(path, cd), err_msg=str(path))
+
+
+@pytest.mark.slow
 def test_scanned_stages_equal_fixed_network(zc):
     """With 3 normal cells per stage the uniform ones run under ``nn.scan``: logits and running
     statistics still agree with the fixed network (train mode)."""
@@ -213,6 +243,7 @@ def test_scanned_stages_equal_fixed_network(zc):
     assert _max_diff(sa, sb) <= TOL * _scale(sb)
 
 
+@pytest.mark.slow
 def test_eval_mode_features_batch_norm_off_and_renormalisation(zc):
     """Eval mode (the running statistics of each op's slot read) agrees between the two forms;
     ``features=True`` returns the last cell's output; ``batch_norm=False`` (synflow's network,

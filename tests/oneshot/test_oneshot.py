@@ -77,6 +77,7 @@ def test_supernet_trains_and_scores_sub_networks(trained):
     np.testing.assert_allclose(net.score(strings)["loss"], s["loss"], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_vmapped_chunks_score_as_one_at_a_time(trained):
     net, archs = trained
     one = net.score(archs, recalibrate=2)
@@ -99,6 +100,7 @@ def test_temporal_ensemble_and_recalibration(trained):
         net.score(archs, epoch=7)
 
 
+@pytest.mark.slow
 def test_same_seed_same_supernet(trained):
     net, archs = trained
     again = Supernet(strategy="deiso", epochs=3, checkpoint_every=1, seed=0).train("digits")
@@ -141,6 +143,7 @@ def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("cache")
 
 
+@pytest.mark.slow
 def test_ground_truth_is_cached_and_survives_a_torn_line(cache, tmp_path):
     archs, _, _ = truth_set(10, 0)  # the study test's set
     first = ground_truth(archs, seeds=[0], trainer_params={"epochs": 1}, cache_dir=str(cache))
@@ -174,6 +177,7 @@ def test_truth_set_holds_distinct_classes_and_mutation_pairs():
 
 
 # -- the study and the CLI --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_study_records_and_cli(cache, tmp_path, monkeypatch):
     import jax
 

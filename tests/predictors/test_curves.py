@@ -23,7 +23,7 @@ def test_the_family_is_registered():
     assert set(CURVE_PREDICTORS) == {"sotl", "sotl_e", "early_stop_acc", "early_stop_loss", "lce", "lcsvr"}
 
 
-@pytest.mark.parametrize("name", ["sotl", "sotl_e", "early_stop_acc", "lce"])
+@pytest.mark.parametrize("name", ["sotl", "sotl_e", "early_stop_acc", pytest.param("lce", marks=pytest.mark.slow)])
 def test_rankings_improve_with_fidelity(name, lc):
     t, y = lc
     taus = []
@@ -113,6 +113,7 @@ def twelve(data_dir):
     return t, t.column(), f.query(t.archs, "cifar10_valid_valacc")
 
 
+@pytest.mark.slow
 def test_omni_beats_its_parts_at_n100(twelve):
     """OMNI (NGBoost on one-hot + the 12-epoch accuracy) against the 12-epoch accuracy alone
     and the plain random forest, 100 training cells, two seeds."""
@@ -154,7 +155,7 @@ def test_omni_features_by_name_and_round_trip(twelve, tmp_path):
     with pytest.raises(ValueError, match="does not know the feature 'synflow'"):
         get_predictor("omni", space="nb201", features="onehot,synflow").fit(archs, y[rows], curves=c, zc=zc)
     with pytest.raises(ValueError, match="needs partial curves"):
-        get_predictor("omni", space="nb201").fit(archs, y[rows])
+        get_predictor("omni", space="nb201", features="onehot,fidelity").fit(archs, y[rows])
     # one value per architecture: predictors that read earlier epochs say so
     with pytest.raises(CurveError, match="holds only epochs from 12"):
         get_predictor("sotl").fit(c, y[rows])
@@ -246,6 +247,7 @@ def test_omni_encodings_zero_cost_floors_and_residual_target(twelve):
     assert (std > 0).all()
 
 
+@pytest.mark.slow
 def test_omni_with_synflow_beats_every_part_at_n100(data_dir):
     """OMNI (ARD Gaussian process on op counts, the 12-epoch value and NASLib's recorded synflow)
     on the NAS-Bench-Suite-Zero cells, 100 training cells, 3 seeds: above the 12-epoch value

@@ -154,6 +154,7 @@ def nb201(data_dir):
     return t, t.column(), perm[:200], perm[200:1200]
 
 
+@pytest.mark.slow
 def test_gcn_ranks_nb201_at_200_training_cells(nb201):
     t, y, train, test = nb201
     est = get_predictor("gcn", space=t.space, random_state=0).fit(t.subset(train).archs, y[train])
@@ -171,6 +172,7 @@ def test_bounded_output_and_early_stopping(nb201):
         GCNPredictor(space="nb201", bounds=(100.0, 10.0)).fit(t.subset(train).archs, y[train])
 
 
+@pytest.mark.slow
 def test_two_stage_filters_nb101_with_few_false_negatives(data_dir):
     from pyengine.tables import load_table
 

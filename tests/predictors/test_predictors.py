@@ -31,7 +31,14 @@ ON_ARCHITECTURES = [
 ]
 
 
-@pytest.mark.parametrize("name", ON_ARCHITECTURES)
+# fits long enough to rank well: the quality check runs in the slow suite, the contract in brief
+# (test_contract_in_brief) in the fast one
+LONG_FITS = ("gcn", "gcn_two_stage", "bonas", "seminas")
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in LONG_FITS else n for n in ON_ARCHITECTURES]
+)
 def test_contract_and_quality(name, nb201):
     """Every registered predictor, on architectures it encodes itself (its own encoding)."""
     t, _, y, train, test = nb201
@@ -53,6 +60,26 @@ def test_contract_and_quality(name, nb201):
     elif not est.has_uncertainty:
         with pytest.raises(ValueError, match="no uncertainty"):
             est.predict(te, return_std=True)
+
+
+@pytest.mark.parametrize("name", ["gcn"])
+def test_contract_in_brief(name, nb201):
+    """The estimator contract of a predictor whose quality check is slow, fitted for 3 epochs (BONAS
+    and SemiNAS in brief: tests/predictors/test_semi.py; every predictor's save and load:
+    test_persist.py)."""
+    t, _, y, train, test = nb201
+    tr, te = t.subset(train).archs, t.subset(test).archs
+    est = get_predictor(name, space="nb201", random_state=0, epochs=3)
+    assert clone(est).get_params() == est.get_params()
+    with pytest.raises(NotFittedError, match=r"call fit\(X, y\)"):
+        est.predict(te)
+    assert est.fit(tr, y[train]) is est
+    pred = est.predict(te)
+    assert pred.shape == (len(test),) and np.isfinite(pred).all() and np.ptp(pred) > 0
+    again = get_predictor(name, space="nb201", random_state=0, epochs=3).fit(tr, y[train]).predict(te)
+    np.testing.assert_array_equal(pred, again)  # same seed, same model
+    other = get_predictor(name, space="nb201", random_state=1, epochs=3).fit(tr, y[train]).predict(te)
+    assert np.abs(other - pred).max() > 1e-6
 
 
 def test_random_forest_meets_the_nb201_invariant(nb201):

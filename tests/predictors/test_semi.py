@@ -36,6 +36,19 @@ def encoded(nb201):
     return {"bonas": encode(t.space, "gcn", t.archs), "seminas": encode(t.space, "adjacency_one_hot", t.archs)}
 
 
+@pytest.fixture(scope="module")
+def brief(nb201):
+    """The predictors fitted for 3 epochs: the checks of wiring, seeding and errors need no
+    trained model (the quality checks, on ``fitted``, run in the slow suite)."""
+    t, y, train, _ = nb201
+    return {
+        n: get_predictor(n, space="nb201", random_state=0, **BRIEF).fit(t.subset(train).archs, y[train]) for n in SEMI
+    }
+
+
+BRIEF = {"epochs": 3}
+
+
 def _rows(x, idx):
     return type(x)(*(a[idx] for a in x)) if isinstance(x, tuple) else x[idx]
 
@@ -46,6 +59,7 @@ def fitted(nb201):
     return {n: get_predictor(n, space="nb201", random_state=0).fit(t.subset(train).archs, y[train]) for n in SEMI}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SEMI)
 def test_ranks_held_out_nb201_cells_with_a_finite_positive_std(name, nb201, fitted):
     t, y, _, test = nb201
@@ -57,23 +71,23 @@ def test_ranks_held_out_nb201_cells_with_a_finite_positive_std(name, nb201, fitt
 
 
 @pytest.mark.parametrize("name", SEMI)
-def test_seeded(name, nb201, encoded, fitted):
+def test_seeded(name, nb201, encoded, brief):
     """Same seed, same predictions; another seed, other predictions; encoded inputs and
     architectures encoded by the predictor agree."""
     t, y, train, test = nb201
     x = encoded[name]
     xtr, xte = _rows(x, train), _rows(x, test)
-    a = get_predictor(name, space="nb201", random_state=0).fit(xtr, y[train]).predict(xte)
-    b = get_predictor(name, space="nb201", random_state=0).fit(xtr, y[train]).predict(xte)
-    c = get_predictor(name, space="nb201", random_state=1).fit(xtr, y[train]).predict(xte)
+    a = get_predictor(name, space="nb201", random_state=0, **BRIEF).fit(xtr, y[train]).predict(xte)
+    b = get_predictor(name, space="nb201", random_state=0, **BRIEF).fit(xtr, y[train]).predict(xte)
+    c = get_predictor(name, space="nb201", random_state=1, **BRIEF).fit(xtr, y[train]).predict(xte)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).max() > 1e-3
-    np.testing.assert_allclose(fitted[name].predict(t.subset(test).archs), a, rtol=1e-5)
+    np.testing.assert_allclose(brief[name].predict(t.subset(test).archs), a, rtol=1e-5)
 
 
-def test_bonas_regresses_on_the_last_hidden_layer_of_its_gcn(nb201, fitted):
+def test_bonas_regresses_on_the_last_hidden_layer_of_its_gcn(nb201, brief):
     t, y, train, test = nb201
-    est = fitted["bonas"]
+    est = brief["bonas"]
     archs = t.subset(test[:50]).archs
     phi = est.embed(archs)
     assert phi.shape == (50, est.fc_hidden) and est.blr_.coef_.shape == (est.fc_hidden,)
@@ -88,6 +102,7 @@ def test_bonas_regresses_on_the_last_hidden_layer_of_its_gcn(nb201, fitted):
         est.predict_members(archs)
 
 
+@pytest.mark.slow
 def test_seminas_self_trains_on_architectures_drawn_from_the_space(nb201, fitted, monkeypatch):
     t, y, train, test = nb201
     drawn = []
@@ -132,7 +147,8 @@ def test_seminas_one_program_per_bucket_with_one_member_per_key(nb201, encoded):
     assert prog._cache_size() == compiled
 
 
-def test_bad_input(nb201, encoded, fitted):
+def test_bad_input(nb201, encoded, brief):
+    fitted = brief
     t, y, train, test = nb201
     archs = t.subset(train).archs
     bad = y[train].copy()

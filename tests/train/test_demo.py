@@ -9,6 +9,7 @@ from scipy import stats
 from pyengine.cli import main
 
 
+@pytest.mark.slow
 def test_demo_writes_summary_archs_and_plot(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PYENGINE_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "demo"

@@ -80,6 +80,7 @@ def test_same_seed_same_result_without_recompiling(trainer, result, digits):
     np.testing.assert_array_equal(again.train_loss[::-1], result.train_loss)
 
 
+@pytest.mark.slow
 def test_a_group_trains_the_same_networks(result, digits):
     grouped = Trainer(group_size=2, **PARAMS).train(CELLS, digits)  # vmapped, the last group padded
     np.testing.assert_allclose(grouped.train_loss, result.train_loss, rtol=0.05, atol=0.02)
