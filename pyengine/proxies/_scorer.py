@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._compile_cache import compile_program, eval_shape_cached
+from .._compile_cache import ProgramCache, cached_programs, compile_program, eval_shape_cached
 from .._registry import Registry
 from ..spaces import get_space
 from ..spaces._base import batch_len, take
@@ -290,10 +290,12 @@ class _Context:
         return jnp.log(delta) + bn
 
 
-_COMPILED: dict[tuple, Any] = {}
+# compiled programs by (space, program, proxies, shapes, group, precision, size); bounded, so that a
+# process scoring many configurations does not keep every executable
+_COMPILED = ProgramCache(32)
 
 
-@functools.lru_cache(maxsize=32)
+@cached_programs(32)
 def _program(
     space: str,
     program: str,
@@ -502,7 +504,7 @@ class ProxyScorer:
                     self.precision, tuple(sorted(self._size.items())),
                 )  # fmt: skip
                 plan[(program, int(group))] = (key, self._group_variables(full, program, int(group)), xj, lab)
-        self._compile_missing(plan, cells, arch_groups, zen_key)
+        programs = self._compile_missing(plan, cells, arch_groups, zen_key)
         for program in ("network", "synflow"):
             names = groups.get(program)
             if not names:
@@ -511,7 +513,7 @@ class ProxyScorer:
             for group in np.unique(arch_groups):
                 rows_g = np.flatnonzero(arch_groups == group)
                 key, variables, xj, lab = plan[(program, int(group))]
-                compiled = _COMPILED[key]
+                compiled = programs[key]
                 pending: list[tuple[np.ndarray, Any]] = []
                 for start in range(0, len(rows_g), step):
                     rows = rows_g[start : start + step]
@@ -531,22 +533,28 @@ class ProxyScorer:
 
     def _compile_missing(
         self, plan: dict[tuple[str, int], tuple[Any, ...]], cells: Any, arch_groups: np.ndarray, zen_key: Any
-    ) -> None:
-        """Compile the planned programs this process lacks (one per program, group and shape);
-        ``compile_seconds`` gets each program's compile time."""
+    ) -> dict[tuple, Any]:
+        """The planned programs by key, compiling those the process lacks (one per program, group
+        and shape); ``compile_seconds`` gets each program's compile time. The caller holds them
+        for the call, whatever the bounded process cache drops meanwhile."""
         step = self.archs_per_call
         self.compile_seconds = {program: 0.0 for program, _ in plan}
+        programs: dict[tuple, Any] = {}
         for (program, group), (key, variables, xj, lab) in plan.items():
-            if key in _COMPILED:
-                continue
-            t0 = time.perf_counter()
             rows_g = np.flatnonzero(arch_groups == group)
             example = _take(cells, rows_g[np.zeros(step, int)]) if step > 1 else _take(cells, rows_g[0])
-            size = tuple(sorted(self._size.items()))
-            fn = _program(self.space.name, program, key[2], self.n_classes, step > 1, group, size)
-            with jax.default_matmul_precision(self.precision):
-                _COMPILED[key] = compile_program(fn, (variables, example, xj, lab, zen_key), tag=f"proxies{key}")
-            self.compile_seconds[program] += time.perf_counter() - t0
+            args = (variables, example, xj, lab, zen_key)
+            programs[key] = _COMPILED.get(key, functools.partial(self._compile, key, program, group, args))
+        return programs
+
+    def _compile(self, key: tuple, program: str, group: int, args: tuple) -> Any:
+        t0 = time.perf_counter()
+        size = tuple(sorted(self._size.items()))
+        fn = _program(self.space.name, program, key[2], self.n_classes, self.archs_per_call > 1, group, size)
+        with jax.default_matmul_precision(self.precision):
+            out = compile_program(fn, args, tag=f"proxies{key}")
+        self.compile_seconds[program] += time.perf_counter() - t0
+        return out
 
     def _group_variables(self, full: Any, program: str, group: int) -> Any:
         """The variables of a group's network: leading slices of the full network's."""

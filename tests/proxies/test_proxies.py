@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pyengine._compile_cache import ProgramCache
 from pyengine.cli import main
 from pyengine.nets import NB201Net
 from pyengine.proxies import DATASETS, PROXIES, ProxyScorer
@@ -24,6 +25,9 @@ ZERO_NET = (1, 0, 1, 4, 0, 1)  # NASLib tuple of a cell with no path from input 
 ALL = PROXIES.names()
 DEGENERATE = {"jacob_cov": -np.inf, "epe_nas": -np.inf, "nwot": -np.inf, "zen": -np.inf}
 ZERO = ("synflow", "snip", "grad_norm", "plain", "grasp")
+# the fast suite's network (the oracle tests' settings, so the compiled programs are shared):
+# C=2, one cell per stage; the benchmark's network (C=16, five cells) runs in the slow suite
+TINY = {"channels": 2, "cells_per_stage": 1, "batch_size": 8, "seed": 7}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +54,15 @@ def test_registry_names_aliases_and_unknown():
         ProxyScorer("nb201", ["synflowz"])
 
 
+@pytest.fixture(scope="module")
+def tiny(zc):
+    """The cells of ``some`` scored by every proxy but grasp on the tiny network."""
+    rows = [0, 1, 2, zc.space.to_naslib(zc.archs).index(ZERO_NET)]
+    batch = take(zc.archs, np.array(rows))
+    scorer = ProxyScorer("nb201", [n for n in ALL if n != "grasp"], **TINY)
+    return batch, scorer, scorer.score(batch)
+
+
 def test_params_and_flops_equal_naslib_records(zc):
     ops = np.asarray(zc.archs.ops)
     np.testing.assert_array_equal(np.round(nb.params_m(ops, 10), 6), np.round(zc.column("params"), 6))
@@ -59,6 +72,29 @@ def test_params_and_flops_equal_naslib_records(zc):
     assert round(float(nb.flops_m(np.full((1, 6), 3), 10, (32, 32))[0]), 2) == 222.86
 
 
+def test_tiny_network_scores_degenerate_values_seed_and_order(tiny):
+    """The fast suite's counterpart of the three tests below: numbers, the documented values of
+    the network with no input-output path, and the same scores in another order or scorer."""
+    batch, scorer, scores = tiny
+    for name, v in scores.items():
+        assert v.shape == (4,) and v.dtype == np.float64
+        assert np.all(np.isfinite(v[:3])), name
+    for name, value in DEGENERATE.items():
+        assert scores[name][3] == value, name
+    for name in ZERO[:-1]:
+        assert scores[name][3] == 0.0, name
+    # only the classifier's term, a larger share of the whole with 2 channels than with 16
+    assert 0.0 <= scores["fisher"][3] < 0.05 * scores["fisher"][:3].min()
+    ops = np.asarray(batch.ops)
+    np.testing.assert_allclose(scores["params"], nb.params_m(ops, 10, channels=2, cells=1), rtol=1e-12)
+    again = scorer.score(take(batch, np.array([2, 0])))
+    for name in again:
+        np.testing.assert_array_equal(again[name], scores[name][[2, 0]])
+    other = ProxyScorer("nb201", ["nwot", "synflow"], **{**TINY, "seed": 8}).score(take(batch, np.array([0])))
+    assert other["nwot"][0] != scores["nwot"][0] and other["synflow"][0] != scores["synflow"][0]
+
+
+@pytest.mark.slow
 def test_scores_are_numbers_and_degenerate_values_are_documented(some):
     zc, rows, batch, _, scores = some
     assert set(scores) == set(ALL) - {"grasp"}
@@ -78,6 +114,7 @@ def test_scores_are_numbers_and_degenerate_values_are_documented(some):
     np.testing.assert_allclose(scores["params"], zc.column("params")[rows])
 
 
+@pytest.mark.slow
 def test_same_seed_same_scores_and_order_independence(some):
     _, _, batch, scorer, scores = some
     again = scorer.score(take(batch, np.array([2, 0])))
@@ -108,6 +145,7 @@ def _fixed_net_synflow_and_jacob(cell_ops, scorer):
     return synflow, jacob_cov_host(j @ j.T, None)
 
 
+@pytest.mark.slow
 def test_compiled_program_equals_network_of_one_fixed_cell(some):
     zc, rows, batch, scorer, scores = some
     for i in range(2):
@@ -118,16 +156,17 @@ def test_compiled_program_equals_network_of_one_fixed_cell(some):
         assert scores["jacob_cov"][i] == pytest.approx(jacob, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_program_cache_serves_a_new_process_the_same_scores(some, tmp_path, monkeypatch):
     """With the program cache on, the programs are stored once; a process that finds them
     compiles them without tracing and scores exactly as the first."""
     _, _, batch, _, scores = some
     names = ["synflow", "nwot"]  # the synflow program and the network program
     monkeypatch.setattr("pyengine._compile_cache._EXPORTED", str(tmp_path))
-    monkeypatch.setattr("pyengine.proxies._scorer._COMPILED", {})
+    monkeypatch.setattr("pyengine.proxies._scorer._COMPILED", ProgramCache(32))
     first = ProxyScorer("nb201", names).score(batch)
     assert len(list(tmp_path.glob("*.jaxexport"))) == 2
-    monkeypatch.setattr("pyengine.proxies._scorer._COMPILED", {})  # a new process, as far as programs go
+    monkeypatch.setattr("pyengine.proxies._scorer._COMPILED", ProgramCache(32))  # a new process, as far as programs go
 
     def no_tracing(*a, **k):
         raise AssertionError("a stored program was traced again")
@@ -139,15 +178,17 @@ def test_program_cache_serves_a_new_process_the_same_scores(some, tmp_path, monk
         np.testing.assert_allclose(first[name], scores[name], rtol=1e-6)
 
 
-def test_vmapped_merged_form_equals_per_architecture_switch_form(zc):
+@pytest.mark.parametrize("size", [pytest.param({}, marks=pytest.mark.slow), {"channels": 2, "cells_per_stage": 1}])
+def test_vmapped_merged_form_equals_per_architecture_switch_form(zc, size):
     batch = take(zc.archs, np.arange(3))
     names = ["synflow", "snip", "nwot", "l2_norm"]
-    one = ProxyScorer("nb201", names, batch_size=8, archs_per_call=1).score(batch)
-    chunked = ProxyScorer("nb201", names, batch_size=8, archs_per_call=2).score(batch)
+    one = ProxyScorer("nb201", names, batch_size=8, archs_per_call=1, **size).score(batch)
+    chunked = ProxyScorer("nb201", names, batch_size=8, archs_per_call=2, **size).score(batch)
     for name in names:
         np.testing.assert_allclose(chunked[name], one[name], rtol=2e-4, err_msg=name)
 
 
+@pytest.mark.slow
 def test_imagenet16_shape_and_classes(zc):
     assert DATASETS["ImageNet16-120"] == (120, (16, 16, 3))
     s = ProxyScorer("nb201", ["params", "flops", "synflow"], dataset="ImageNet16-120")
@@ -163,8 +204,10 @@ def test_user_images_are_used(zc):
     rng = np.random.default_rng(3)
     images = rng.uniform(-1, 1, (8, 3, 32, 32)).astype(np.float32)  # NCHW accepted
     batch = take(zc.archs, np.arange(2))
-    a = ProxyScorer("nb201", ["jacob_cov"], images=images, labels=np.arange(8) % 10).score(batch)["jacob_cov"]
-    b = ProxyScorer("nb201", ["jacob_cov"], batch_size=8).score(batch)["jacob_cov"]
+    size = {"channels": 2, "cells_per_stage": 1}
+    a = ProxyScorer("nb201", ["jacob_cov"], images=images, labels=np.arange(8) % 10, **size).score(batch)
+    b = ProxyScorer("nb201", ["jacob_cov"], batch_size=8, **size).score(batch)
+    a, b = a["jacob_cov"], b["jacob_cov"]
     assert np.all(np.isfinite(a)) and not np.allclose(a, b)
 
 

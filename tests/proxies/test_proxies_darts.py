@@ -13,6 +13,7 @@ def zc(data_dir):
     return load_table("naslib_zc_darts")
 
 
+@pytest.mark.slow
 def test_scorer_on_naslib_network(zc):
     """synflow lands on NASLib's records (same network and initialisation scheme, other draws);
     the closed forms equal them; scores are finite and per architecture."""

@@ -70,6 +70,7 @@ def _raw(adapter, net, variables, cell, x, labels, names=PARITY):
     return {name: PROXIES.get(name).device(ctx) for name in names}
 
 
+@pytest.mark.slow
 def test_padded_network_scores_equal_the_fixed_cell_network(zc):
     """Every proxy but zen (its N(0, 1) redraw differs with the tensors' shapes) computed through
     the padded network, its masks and fan-ins equals the same proxy on the cell's own network."""
@@ -109,6 +110,7 @@ def test_padded_network_scores_equal_the_fixed_cell_network(zc):
         assert np.isfinite(float(got["zen"]))
 
 
+@pytest.mark.slow
 def test_scorer_on_the_benchmark_network(zc):
     """The full-size network of three cells of one group: synflow and l2_norm land on NASLib's
     records (same initialisation scheme, other draws), zen is finite, results are per cell."""
@@ -121,6 +123,7 @@ def test_scorer_on_the_benchmark_network(zc):
     np.testing.assert_allclose(scores["params"], zc.column("params")[rows])
 
 
+@pytest.mark.slow
 def test_small_groups_run_in_a_wider_program_with_the_same_scores(zc):
     """A group with fewer architectures than min_group_size runs in the next wider group's
     program (no compile of its own) and scores exactly as in its own program."""
