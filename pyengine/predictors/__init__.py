@@ -7,11 +7,14 @@ model has one (rf, ngb, gp, blr).
 Learning-curve family (``needs_curves``: ``fit(X, y, curves=...)`` with
 :class:`PartialCurves`): ``sotl``, ``sotl_e``, ``early_stop_acc``, ``early_stop_loss``, ``lce``
 (parametric extrapolation, one batched jit program) and ``lcsvr``. ``omni``: a feature-based
-predictor on the encoding plus curve features plus zero-cost scores, chosen by name.
+predictor on the encoding plus curve features plus zero-cost scores, chosen by name or, by
+default (``features="auto"``), from what ``fit`` gets (recorded in ``features_``).
 
 Neural (flax + optax, ensembles trained as one vmapped program): ``gcn`` (Wen et al.'s
 bidirectional GCN), ``gcn_two_stage`` (its classifier + regressor cascade), ``bananas`` (an
-ensemble of 5 MLPs on the path encoding) and ``mlp`` (one MLP on any encoding).
+ensemble of 5 MLPs on the path encoding) and ``mlp`` (one MLP on any encoding). With
+``n_ensemble >= 2``, ``predict(X, return_std=True)`` gives the standard deviation over the members
+(ddof=0); with one member it raises :class:`NoUncertaintyError`.
 
 One-shot: ``oneshot`` (``pyengine.oneshot``): ``fit`` trains a weight-sharing supernet on images,
 ``predict`` scores architectures by their sub-networks with the inherited weights.
@@ -61,6 +64,7 @@ __all__ = [
     "BONASPredictor",
     "SemiNASPredictor",
     "ModelFileError",
+    "NoUncertaintyError",
     "CurveError",
     "PartialCurves",
     "partial_curves",
@@ -72,7 +76,7 @@ from ._bayes import BohamiannPredictor, SparseGPPredictor
 from ._curves import CurveError, PartialCurves, partial_curves, point_curves
 from ._gcn import GCNPredictor, TwoStageGCNPredictor
 from ._mlp import BananasPredictor, MLPPredictor
-from ._nn import NeuralPredictor
+from ._nn import NeuralPredictor, NoUncertaintyError
 from ._persist import FORMAT_VERSION, ModelFileError, read_header
 from ._semi import BONASPredictor, SemiNASPredictor
 

@@ -16,6 +16,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
+from ._contract import RankingMixin, is_architectures
+
 __all__ = [
     "CurveError",
     "PartialCurves",
@@ -158,7 +160,7 @@ def _pick(c: PartialCurves, names: tuple[str, ...], who: str) -> tuple[str, np.n
     raise CurveError(f"{who} needs one of the curves {list(names)}; the input has {sorted(c.values)}.")
 
 
-class _ScoreCurvePredictor(RegressorMixin, BaseEstimator):
+class _ScoreCurvePredictor(RankingMixin, RegressorMixin, BaseEstimator):
     """A score of each curve, mapped to the target's units by a least-squares line fitted on the
     training set (a ranking is unchanged by it)."""
 
@@ -474,7 +476,7 @@ class LCEPredictor(_ScoreCurvePredictor):
         return (mean, abs(self.slope_) * std) if return_std else mean
 
 
-class LcSVRPredictor(RegressorMixin, BaseEstimator):
+class LcSVRPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     """LcSVR (Baker et al. 2017): support-vector regression on the partial curve (its last
     ``window`` values and their first and second differences, per curve) plus the encoding of the
     architecture; features standardised on the training set.
@@ -520,8 +522,11 @@ class LcSVRPredictor(RegressorMixin, BaseEstimator):
             w = a[rows[:, None], idx]
             d1 = np.diff(w, axis=1)
             parts += [w, d1, np.diff(d1, axis=1)]
-        if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub":
-            parts.append(X.astype(np.float64))  # an encoding already computed
+        if X is not None and not isinstance(X, PartialCurves) and not is_architectures(X):
+            enc = np.asarray(X, dtype=np.float64)  # an encoding already computed (any 2-D array-like)
+            if enc.ndim != 2 or len(enc) != len(c):
+                raise ValueError(f"X must be architectures or a matrix ({len(c)}, d). Got shape {enc.shape} instead.")
+            parts.append(enc)
         elif self.space is not None and X is not None and not isinstance(X, PartialCurves):
             from ..encodings import encode
 

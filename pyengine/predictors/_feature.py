@@ -4,15 +4,19 @@ linear regression on any encoding, under the scikit-learn estimator contract."""
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import KFold, RandomizedSearchCV
+from sklearn.utils.validation import _check_feature_names, check_array
 
+from ..encodings import GraphBatch
 from ..metrics import kendall_tau
+from ._contract import RankingMixin, blas_threads, check_n_jobs, fit_threads, is_architectures
 
 __all__ = [
     "FeaturePredictor",
@@ -31,7 +35,7 @@ def _kendall_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return kendall_tau(y_true, y_pred)
 
 
-class FeaturePredictor(RegressorMixin, BaseEstimator):
+class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
     """Base of the feature-based predictors.
 
     Parameters
@@ -40,34 +44,42 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
         Needed when ``fit`` / ``predict`` get architectures rather than a feature matrix.
     encoding : str, default "adjacency_one_hot"
         Encoding of architectures (a name in ``pyengine.encodings.ENCODINGS``).
+    **hyperparameters
+        Each subclass's model hyperparameters (``n_estimators``, ``max_depth``, ...) are
+        parameters of its own, reachable by ``set_params`` and ``GridSearchCV``; None takes the
+        default that ``defaults`` picks.
     params : dict, optional
-        Hyperparameters of the underlying model, over the defaults.
+        Further keyword arguments of the underlying model (any of its parameters), over the
+        defaults; a key that is also a parameter of the predictor must not be set both ways.
     defaults : "tuned" or "library", default "tuned"
         "tuned": this engine's defaults (chosen on NB201 and NB101 evaluator runs); "library": the
         underlying library's own defaults (the baseline NASLib-style comparisons use).
     tune : bool, default False
-        Cross-validated random search over ``param_distributions`` on the training set only,
-        scored by Kendall tau (skipped below 10 training architectures).
+        Cross-validated random search over ``param_distributions`` (less what was set explicitly)
+        on the training set only, scored by Kendall tau (skipped below 10 training architectures).
     n_iter : int, default 12
         Configurations tried when tuning.
     random_state : int, optional
 
-    ``fit(X, y, extra=None)``: X is a feature matrix of shape (n, d) or architectures of
-    ``space`` (a batch, strings or records); ``extra`` (n, m) holds further features appended to
-    the encoding (zero-cost scores, learning-curve statistics). ``predict(X, extra=None,
-    return_std=False)`` returns (n,) predictions, and their standard deviation where the model has
-    one.
+    ``fit(X, y, extra=None)``: X is a feature matrix of shape (n, d) (any 2-D array-like: an array,
+    a DataFrame, a list of lists) or architectures of ``space`` (a batch, strings or records);
+    ``extra`` (n, m) holds further features appended to the encoding (zero-cost scores,
+    learning-curve statistics). ``predict(X, extra=None, return_std=False)`` returns (n,)
+    predictions, and their standard deviation where the model has one. ``score(X, y)`` is the
+    Kendall tau of the predictions.
     """
 
     name = "feature"
     has_uncertainty = False
     tuned: dict[str, Any] = {}
     param_distributions: dict[str, list[Any]] = {}
+    hyperparameters: tuple[str, ...] = ()  # predictor parameters passed to the model under the same name
 
     def __init__(
         self,
         space: Any = None,
         encoding: str = "adjacency_one_hot",
+        *,
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
         tune: bool = False,
@@ -83,7 +95,8 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- what each model defines -------------------------------------------------------------------
-    def _make(self, params: dict[str, Any]) -> Any:
+    def _make(self, params: dict[str, Any], n_rows: int) -> Any:
+        """The unfitted model with keyword arguments ``params``, for a fit on ``n_rows`` rows."""
         raise NotImplementedError
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
@@ -92,49 +105,98 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
     # -- shared ----------------------------------------------------------------------------------
     def _validate_params(self) -> None:
         if self.params is not None and not isinstance(self.params, dict):
-            raise TypeError(f"The 'params' parameter of {type(self).__name__} must be a dict. Got {self.params!r}.")
+            raise TypeError(
+                f"The 'params' parameter of {type(self).__name__} must be a dict or None. Got {self.params!r} instead."
+            )
         if self.defaults not in ("tuned", "library"):
             raise ValueError(
                 f"The 'defaults' parameter of {type(self).__name__} must be 'tuned' or 'library'. "
-                f"Got {self.defaults!r}."
+                f"Got {self.defaults!r} instead."
             )
-        if not isinstance(self.n_iter, int) or self.n_iter < 1:
+        if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
             raise ValueError(
-                f"The 'n_iter' parameter of {type(self).__name__} must be a positive int. Got {self.n_iter!r}."
+                f"The 'n_iter' parameter of {type(self).__name__} must be a positive int. Got {self.n_iter!r} instead."
             )
-        if self.random_state is not None and not isinstance(self.random_state, (int, np.integer)):
-            raise TypeError(f"The 'random_state' parameter of {type(self).__name__} must be an int or None.")
+        if self.random_state is not None and (
+            isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer))
+        ):
+            raise TypeError(
+                f"The 'random_state' parameter of {type(self).__name__} must be an int or None. "
+                f"Got {self.random_state!r} instead."
+            )
+        if hasattr(self, "n_jobs"):
+            check_n_jobs(self)
 
-    def _features(self, x: Any, extra: Any) -> np.ndarray:
-        if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind in "fiub":
-            feats = x.astype(np.float64)
-        else:
+    def _explicit(self) -> dict[str, Any]:
+        """The model's keyword arguments set on this predictor: ``params`` and the hyperparameters
+        that are not None."""
+        given = {k: getattr(self, k) for k in self.hyperparameters if getattr(self, k) is not None}
+        both = sorted(k for k in given if k in (self.params or {}) and (self.params or {})[k] != given[k])
+        if both:
+            raise ValueError(
+                f"{type(self).__name__} got {both[0]!r} both as a parameter ({given[both[0]]!r}) and in 'params' "
+                f"({(self.params or {})[both[0]]!r}); set it one way."
+            )
+        return {**(self.params or {}), **given}
+
+    def _features(self, x: Any, extra: Any, reset: bool) -> np.ndarray:
+        if is_architectures(x):
             if self.space is None:
                 raise ValueError(
                     f"{type(self).__name__} got architectures but no 'space'; pass space=... or a feature matrix."
                 )
-            from ..encodings import GraphBatch, encode
+            from ..encodings import encode
 
             enc = encode(self.space, self.encoding, x)
             if isinstance(enc, GraphBatch):
                 raise ValueError(f"The {self.encoding!r} encoding gives graphs; feature predictors need vectors.")
             feats = np.asarray(enc, dtype=np.float64)
+            if reset and hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        else:
+            if isinstance(x, GraphBatch):
+                raise ValueError(f"{type(self).__name__} takes a feature matrix or architectures, not a GraphBatch.")
+            _check_feature_names(self, x, reset=reset)
+            if reset and hasattr(self, "feature_names_in_"):
+                self.feature_names_in_ = np.asarray(self.feature_names_in_, dtype=str)  # storable without pickle
+            feats = check_array(x, dtype=np.float64, ensure_min_samples=2 if reset else 1, input_name="X")
         if extra is not None:
             e = np.asarray(extra, dtype=np.float64)
             if e.ndim == 1:
                 e = e[:, None]
             if e.ndim != 2 or e.shape[0] != feats.shape[0]:
                 raise ValueError(f"'extra' must have shape ({feats.shape[0]}, m). Got {e.shape} instead.")
+            if not np.isfinite(e).all():
+                r, c = (int(v) for v in np.argwhere(~np.isfinite(e))[0])
+                raise ValueError(f"'extra' holds NaN or infinity at row {r}, column {c}.")
             feats = np.concatenate([feats, e], axis=1)
         if not np.isfinite(feats).all():
             r, c = (int(v) for v in np.argwhere(~np.isfinite(feats))[0])
-            raise ValueError(f"Features hold a non-finite value at row {r}, column {c}.")
+            raise ValueError(f"Features hold NaN or infinity at row {r}, column {c}.")
+        if not reset and feats.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {feats.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                "features as input."
+            )
         return feats
 
     def fit(self, X: Any, y: Any, extra: Any = None) -> FeaturePredictor:
         self._validate_params()
-        feats = self._features(X, extra)
-        target = np.asarray(y, dtype=np.float64)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        feats = self._features(X, extra, reset=True)
+        target = np.asarray(y)
+        if target.ndim == 2 and target.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is read as shape (n_samples,).",
+                DataConversionWarning,
+                stacklevel=2,
+            )
+            target = target.ravel()
+        try:
+            target = target.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"'y' must hold numbers. Got dtype {target.dtype} instead.") from None
         if target.shape != (feats.shape[0],):
             raise ValueError(f"'y' must have shape ({feats.shape[0]},). Got {target.shape} instead.")
         if not np.isfinite(target).all():
@@ -143,35 +205,39 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
             )
         if len(target) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {len(target)}.")
-        params = {**(self.tuned if self.defaults == "tuned" else {}), **(self.params or {})}
-        self.best_params_ = dict(params)
-        if self.tune and len(target) >= 10 and self.param_distributions:
-            search = RandomizedSearchCV(
-                self._make(params),
-                {k: v for k, v in self.param_distributions.items() if k not in (self.params or {})},
-                n_iter=self.n_iter,
-                cv=KFold(n_splits=3, shuffle=True, random_state=self.random_state),
-                scoring=make_scorer(_kendall_score),
-                random_state=self.random_state,
-                error_score=np.nan,
-            )
-            search.fit(feats, target)
-            self.best_params_ = {**params, **search.best_params_}
-        self.model_ = self._make(self.best_params_)
-        self.model_.fit(feats, target)
+        explicit = self._explicit()
+        params = {**(self.tuned if self.defaults == "tuned" else {}), **explicit}
+        best = dict(params)
+        n = len(target)
+        with blas_threads(n):
+            if self.tune and n >= 10 and self.param_distributions:
+                search = RandomizedSearchCV(
+                    self._make(params, n),
+                    {k: v for k, v in self.param_distributions.items() if k not in explicit},
+                    n_iter=self.n_iter,
+                    cv=KFold(n_splits=3, shuffle=True, random_state=self.random_state),
+                    scoring=make_scorer(_kendall_score),
+                    random_state=self.random_state,
+                    error_score=np.nan,
+                )
+                search.fit(feats, target)
+                best = {**params, **search.best_params_}
+            model = self._make(best, n)
+            model.fit(feats, target)
+        self.best_params_ = best
+        self.model_ = model
         self.n_features_in_ = feats.shape[1]
         return self
 
     def predict(self, X: Any, extra: Any = None, return_std: bool = False) -> Any:
         if not hasattr(self, "model_"):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
-        feats = self._features(X, extra)
-        if feats.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {feats.shape[1]} features; the predictor was fitted on {self.n_features_in_}.")
-        mean = np.asarray(self.model_.predict(feats), dtype=np.float64).reshape(-1)
-        if not return_std:
-            return mean
-        return mean, np.asarray(self._std(self.model_, feats), dtype=np.float64).reshape(-1)
+        feats = self._features(X, extra, reset=False)
+        with blas_threads(len(feats)):
+            mean = np.asarray(self.model_.predict(feats), dtype=np.float64).reshape(-1)
+            if not return_std:
+                return mean
+            return mean, np.asarray(self._std(self.model_, feats), dtype=np.float64).reshape(-1)
 
     def save(self, path: Any) -> None:
         """Write the fitted predictor to exactly ``path`` (format: ``pyengine.predictors._persist``);
@@ -182,7 +248,15 @@ class FeaturePredictor(RegressorMixin, BaseEstimator):
 
 
 class RandomForestPredictor(FeaturePredictor):
-    """Random forest (scikit-learn); uncertainty is the spread of the trees' predictions."""
+    """Random forest (scikit-learn); uncertainty is the spread of the trees' predictions.
+
+    ``n_estimators``, ``max_depth``, ``max_features``, ``min_samples_split``, ``min_samples_leaf``
+    and ``bootstrap`` are scikit-learn's ``RandomForestRegressor`` parameters (None: the default
+    ``defaults`` picks; ``max_depth=None`` means unlimited depth unless ``params`` sets one).
+    ``n_jobs``: threads (-1: every core this process may use; None: every such core, or one for
+    training sets under 10,000 rows, where threads cost more than they save). Other parameters of
+    the forest go in ``params``; see :class:`FeaturePredictor` for the rest.
+    """
 
     name = "rf"
     has_uncertainty = True
@@ -193,11 +267,49 @@ class RandomForestPredictor(FeaturePredictor):
         "min_samples_leaf": [1, 2, 4],
         "max_depth": [None, 10, 20],
     }
+    hyperparameters = (
+        "n_estimators",
+        "max_depth",
+        "max_features",
+        "min_samples_split",
+        "min_samples_leaf",
+        "bootstrap",
+    )
 
-    def _make(self, params: dict[str, Any]) -> Any:
+    def __init__(
+        self,
+        space: Any = None,
+        encoding: str = "adjacency_one_hot",
+        *,
+        n_estimators: int | None = None,
+        max_depth: int | None = None,
+        max_features: float | str | None = None,
+        min_samples_split: int | float | None = None,
+        min_samples_leaf: int | float | None = None,
+        bootstrap: bool | None = None,
+        n_jobs: int | None = None,
+        params: dict[str, Any] | None = None,
+        defaults: str = "tuned",
+        tune: bool = False,
+        n_iter: int = 12,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+        )
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.max_features = max_features
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.bootstrap = bootstrap
+        self.n_jobs = n_jobs
+
+    def _make(self, params: dict[str, Any], n_rows: int) -> Any:
         from sklearn.ensemble import RandomForestRegressor
 
-        return RandomForestRegressor(random_state=self.random_state, n_jobs=-1, **params)
+        kw = {"random_state": self.random_state, "n_jobs": fit_threads(self.n_jobs, n_rows), **params}
+        return RandomForestRegressor(**kw)
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
         if hasattr(model, "per_tree"):  # a forest restored from a file
@@ -207,7 +319,14 @@ class RandomForestPredictor(FeaturePredictor):
 
 
 class XGBoostPredictor(FeaturePredictor):
-    """Gradient-boosted trees (XGBoost); no uncertainty."""
+    """Gradient-boosted trees (XGBoost); no uncertainty.
+
+    ``n_estimators``, ``learning_rate``, ``max_depth``, ``subsample``, ``colsample_bytree``,
+    ``min_child_weight``, ``gamma``, ``reg_alpha`` and ``reg_lambda`` are ``XGBRegressor``'s
+    parameters (None: the default ``defaults`` picks). ``n_jobs``: threads (-1: every core this
+    process may use; None: every such core, or one for training sets under 10,000 rows). Other
+    parameters of XGBoost go in ``params``; see :class:`FeaturePredictor` for the rest.
+    """
 
     name = "xgb"
     tuned = {"n_estimators": 500, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8}
@@ -219,15 +338,70 @@ class XGBoostPredictor(FeaturePredictor):
         "colsample_bytree": [0.5, 0.8, 1.0],
         "min_child_weight": [1, 3, 5],
     }
+    hyperparameters = (
+        "n_estimators",
+        "learning_rate",
+        "max_depth",
+        "subsample",
+        "colsample_bytree",
+        "min_child_weight",
+        "gamma",
+        "reg_alpha",
+        "reg_lambda",
+    )
 
-    def _make(self, params: dict[str, Any]) -> Any:
+    def __init__(
+        self,
+        space: Any = None,
+        encoding: str = "adjacency_one_hot",
+        *,
+        n_estimators: int | None = None,
+        learning_rate: float | None = None,
+        max_depth: int | None = None,
+        subsample: float | None = None,
+        colsample_bytree: float | None = None,
+        min_child_weight: float | None = None,
+        gamma: float | None = None,
+        reg_alpha: float | None = None,
+        reg_lambda: float | None = None,
+        n_jobs: int | None = None,
+        params: dict[str, Any] | None = None,
+        defaults: str = "tuned",
+        tune: bool = False,
+        n_iter: int = 12,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+        )
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.min_child_weight = min_child_weight
+        self.gamma = gamma
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.n_jobs = n_jobs
+
+    def _make(self, params: dict[str, Any], n_rows: int) -> Any:
         from xgboost import XGBRegressor
 
-        return XGBRegressor(random_state=self.random_state or 0, n_jobs=2, verbosity=0, **params)
+        kw = {"random_state": self.random_state or 0, "n_jobs": fit_threads(self.n_jobs, n_rows), "verbosity": 0}
+        return XGBRegressor(**{**kw, **params})
 
 
 class LightGBMPredictor(FeaturePredictor):
-    """Gradient-boosted trees (LightGBM); no uncertainty."""
+    """Gradient-boosted trees (LightGBM); no uncertainty.
+
+    ``n_estimators``, ``learning_rate``, ``num_leaves``, ``max_depth``, ``min_child_samples``,
+    ``min_data_in_bin``, ``subsample``, ``subsample_freq``, ``colsample_bytree``, ``reg_alpha``
+    and ``reg_lambda`` are ``LGBMRegressor``'s parameters (None: the default ``defaults`` picks).
+    ``n_jobs``: threads (-1: every core this process may use; None: every such core, or one for
+    training sets under 10,000 rows). Other parameters of LightGBM go in ``params``; see
+    :class:`FeaturePredictor` for the rest.
+    """
 
     name = "lgb"
     tuned = {
@@ -248,15 +422,74 @@ class LightGBMPredictor(FeaturePredictor):
         "min_child_samples": [2, 3, 5, 10, 20],
         "colsample_bytree": [0.5, 0.8, 1.0],
     }
+    hyperparameters = (
+        "n_estimators",
+        "learning_rate",
+        "num_leaves",
+        "max_depth",
+        "min_child_samples",
+        "min_data_in_bin",
+        "subsample",
+        "subsample_freq",
+        "colsample_bytree",
+        "reg_alpha",
+        "reg_lambda",
+    )
 
-    def _make(self, params: dict[str, Any]) -> Any:
+    def __init__(
+        self,
+        space: Any = None,
+        encoding: str = "adjacency_one_hot",
+        *,
+        n_estimators: int | None = None,
+        learning_rate: float | None = None,
+        num_leaves: int | None = None,
+        max_depth: int | None = None,
+        min_child_samples: int | None = None,
+        min_data_in_bin: int | None = None,
+        subsample: float | None = None,
+        subsample_freq: int | None = None,
+        colsample_bytree: float | None = None,
+        reg_alpha: float | None = None,
+        reg_lambda: float | None = None,
+        n_jobs: int | None = None,
+        params: dict[str, Any] | None = None,
+        defaults: str = "tuned",
+        tune: bool = False,
+        n_iter: int = 12,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+        )
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.min_data_in_bin = min_data_in_bin
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_alpha = reg_alpha
+        self.reg_lambda = reg_lambda
+        self.n_jobs = n_jobs
+
+    def _make(self, params: dict[str, Any], n_rows: int) -> Any:
         from lightgbm import LGBMRegressor
 
-        return LGBMRegressor(random_state=self.random_state or 0, n_jobs=2, verbose=-1, **params)
+        kw = {"random_state": self.random_state or 0, "n_jobs": fit_threads(self.n_jobs, n_rows), "verbose": -1}
+        return LGBMRegressor(**{**kw, **params})
 
 
 class NGBoostPredictor(FeaturePredictor):
-    """NGBoost with a Normal output: the predicted scale is the uncertainty."""
+    """NGBoost with a Normal output: the predicted scale is the uncertainty.
+
+    ``n_estimators``, ``learning_rate``, ``minibatch_frac`` are ``NGBRegressor``'s parameters and
+    ``max_depth`` its base trees' (None: the default ``defaults`` picks). NGBoost fits its stages
+    one after another on single-threaded trees, so it has no ``n_jobs``. See
+    :class:`FeaturePredictor` for the rest.
+    """
 
     name = "ngb"
     has_uncertainty = True
@@ -267,9 +500,33 @@ class NGBoostPredictor(FeaturePredictor):
         "max_depth": [2, 3, 4, 6],
         "minibatch_frac": [0.5, 1.0],
     }
+    hyperparameters = ("n_estimators", "learning_rate", "max_depth", "minibatch_frac")
 
-    def _make(self, params: dict[str, Any]) -> Any:
-        return _NGB(random_state=self.random_state, **params)
+    def __init__(
+        self,
+        space: Any = None,
+        encoding: str = "adjacency_one_hot",
+        *,
+        n_estimators: int | None = None,
+        learning_rate: float | None = None,
+        max_depth: int | None = None,
+        minibatch_frac: float | None = None,
+        params: dict[str, Any] | None = None,
+        defaults: str = "tuned",
+        tune: bool = False,
+        n_iter: int = 12,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+        )
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.minibatch_frac = minibatch_frac
+
+    def _make(self, params: dict[str, Any], n_rows: int) -> Any:
+        return _NGB(**{"random_state": self.random_state, **params})
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
         return model.scale(x)
@@ -299,7 +556,16 @@ class _NGB(RegressorMixin, BaseEstimator):
             random_state=self.random_state,
             verbose=False,
         )
-        self.model_.fit(x, y)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            try:
+                self.model_.fit(x, y)
+            except ValueError as err:
+                if "NaN" not in str(err):
+                    raise
+                raise ValueError(
+                    "NGBoost diverged: its predicted scale collapsed to 0 on targets its trees fit exactly, "
+                    "giving NaN gradients. Use fewer 'n_estimators' or a lower 'learning_rate'."
+                ) from err
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -311,16 +577,40 @@ class _NGB(RegressorMixin, BaseEstimator):
 
 
 class GaussianProcessPredictor(FeaturePredictor):
-    """Gaussian process (scikit-learn) with a Matern kernel plus noise, targets normalised;
-    ``params={"ard": True}`` gives each feature its own length scale."""
+    """Gaussian process (scikit-learn) with a Matern kernel plus noise, targets normalised.
+
+    ``nu``: the Matern smoothness (0.5, 1.5 or 2.5; None: the default ``defaults`` picks);
+    ``ard=True`` gives each feature its own length scale. See :class:`FeaturePredictor` for the
+    rest.
+    """
 
     name = "gp"
     has_uncertainty = True
     tuned = {"nu": 2.5}
     param_distributions = {"nu": [0.5, 1.5, 2.5], "ard": [False, True]}
+    hyperparameters = ("nu", "ard")
 
-    def _make(self, params: dict[str, Any]) -> Any:
-        return _GP(random_state=self.random_state, **params)
+    def __init__(
+        self,
+        space: Any = None,
+        encoding: str = "adjacency_one_hot",
+        *,
+        nu: float | None = None,
+        ard: bool | None = None,
+        params: dict[str, Any] | None = None,
+        defaults: str = "tuned",
+        tune: bool = False,
+        n_iter: int = 12,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+        )
+        self.nu = nu
+        self.ard = ard
+
+    def _make(self, params: dict[str, Any], n_rows: int) -> Any:
+        return _GP(**{"random_state": self.random_state, **params})
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
         return model.model_.predict(x, return_std=True)[1]
@@ -363,17 +653,54 @@ class _GP(RegressorMixin, BaseEstimator):
 
 
 class BayesianLinearPredictor(FeaturePredictor):
-    """Bayesian linear regression (scikit-learn's BayesianRidge); predictive std as uncertainty."""
+    """Bayesian linear regression (scikit-learn's BayesianRidge); predictive std as uncertainty.
+
+    ``max_iter``, ``tol``, ``alpha_1``, ``alpha_2``, ``lambda_1`` and ``lambda_2`` are
+    ``BayesianRidge``'s parameters (None: its defaults). See :class:`FeaturePredictor` for the rest.
+    """
 
     name = "blr"
     has_uncertainty = True
     tuned: dict[str, Any] = {}
     param_distributions = {"alpha_1": [1e-6, 1e-4, 1e-2], "lambda_1": [1e-6, 1e-4, 1e-2]}
+    hyperparameters = ("max_iter", "tol", "alpha_1", "alpha_2", "lambda_1", "lambda_2")
 
-    def _make(self, params: dict[str, Any]) -> Any:
+    def __init__(
+        self,
+        space: Any = None,
+        encoding: str = "adjacency_one_hot",
+        *,
+        max_iter: int | None = None,
+        tol: float | None = None,
+        alpha_1: float | None = None,
+        alpha_2: float | None = None,
+        lambda_1: float | None = None,
+        lambda_2: float | None = None,
+        params: dict[str, Any] | None = None,
+        defaults: str = "tuned",
+        tune: bool = False,
+        n_iter: int = 12,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(
+            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+        )
+        self.max_iter = max_iter
+        self.tol = tol
+        self.alpha_1 = alpha_1
+        self.alpha_2 = alpha_2
+        self.lambda_1 = lambda_1
+        self.lambda_2 = lambda_2
+
+    def _make(self, params: dict[str, Any], n_rows: int) -> Any:
         from sklearn.linear_model import BayesianRidge
 
         return BayesianRidge(**params)
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
         return model.predict(x, return_std=True)[1]
+
+    def fit(self, X: Any, y: Any, extra: Any = None) -> BayesianLinearPredictor:
+        super().fit(X, y, extra)
+        self.n_iter_ = int(self.model_.n_iter_)  # iterations BayesianRidge ran (its max_iter caps them)
+        return self

@@ -103,7 +103,8 @@ class GCNPredictor(NeuralPredictor):
         The paper's bounded output: predictions lo + (hi - lo) * sigmoid(z), e.g. (10, 100) for
         accuracies in percent. Default: a linear output on z-scored targets.
     loss : "mse" or "mae", optional; default from ``defaults``
-    n_ensemble : int, default 1; members trained in one vmapped program, mean and std returned
+    n_ensemble : int, default 1; members trained in one vmapped program, their mean returned
+        (and, with 2 or more, their standard deviation for ``return_std``)
     epochs : int, default 300
     batch_size : int, default 10
     lr : float, optional; Adam, cosine annealed per epoch to 0; default from ``defaults``
@@ -361,19 +362,26 @@ class TwoStageGCNPredictor(GCNPredictor):
         return self._proba(X, 0)
 
     def predict(self, X: Any, return_std: bool = False) -> Any:
+        """Predictions (n,); with ``return_std`` also the regressors' standard deviation over the
+        members (ddof=0) where the classifier passes an architecture, 0 where it does not.
+        An ensemble of one member raises :class:`NoUncertaintyError` for ``return_std``."""
         self._check_fitted()
+        if return_std:
+            self._check_std()
         if _is_stream(X):  # batch by batch: memory stays flat
-            parts = [self.predict(b, return_std=True) for b in _nonempty(X)]
+            parts = [self.predict(b, return_std=return_std) for b in _nonempty(X)]
+            if not return_std:
+                return np.concatenate(parts)
             mean, std = (np.concatenate(p) for p in zip(*parts, strict=True))
-            return (mean, std) if return_std else mean
+            return mean, std
         z = self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
-        reg, std = z.mean(axis=0), z.std(axis=0)
+        reg = z.mean(axis=0)
         p = self._proba(X, len(reg))
         passed = p >= 0.5
         out = np.where(passed, np.maximum(reg, self.threshold_), self.threshold_ - (1.0 - p) * self.gap_)
         if not return_std:
             return out
-        return out, np.where(passed, std, 0.0)
+        return out, np.where(passed, self._members_std(z), 0.0)
 
 
 def _nonempty(stream: Any) -> Iterator[Any]:

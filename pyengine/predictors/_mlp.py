@@ -43,7 +43,7 @@ class MLPPredictor(NeuralPredictor):
     n_layers : int, default 10
     width : int, default 20
     loss : "mae" or "mse", default "mae"
-    n_ensemble : int, default 1
+    n_ensemble : int, default 1; 2 or more give ``predict(X, return_std=True)`` their spread
     epochs : int, default 150
     batch_size : int, default 32
     lr : float, default 0.01; Adam with betas (0.9, 0.99), constant rate
@@ -171,6 +171,7 @@ class DNGOPredictor(MLPPredictor):
     in the DNGO paper."""
 
     name = "dngo"
+    has_uncertainty = True  # the Bayesian linear model's predictive std
 
     def __init__(
         self,

@@ -31,13 +31,26 @@ from sklearn.exceptions import NotFittedError
 
 from .._compile_cache import cached_programs
 from ..encodings import GraphBatch
+from ._contract import RankingMixin
 
-__all__ = ["NeuralPredictor", "TrainConfig", "PREDICT_BUCKETS", "train_ensemble", "ensemble_apply"]
+__all__ = [
+    "NeuralPredictor",
+    "NoUncertaintyError",
+    "TrainConfig",
+    "PREDICT_BUCKETS",
+    "train_ensemble",
+    "ensemble_apply",
+]
 
 log = logging.getLogger(__name__)
 
 PREDICT_BUCKETS = (8, 128, 1024)
 _STREAM_ROWS = 65536  # raw architectures encoded per step when scoring a large batch
+
+
+class NoUncertaintyError(ValueError):
+    """``predict(X, return_std=True)`` on a model that has no spread to give (an ensemble of one
+    member); the message says how to fit one that has."""
 
 
 class TrainConfig(NamedTuple):
@@ -239,7 +252,7 @@ def _is_stream(x: Any) -> bool:
     return isinstance(x, (collections.abc.Iterator, collections.abc.Generator))
 
 
-class NeuralPredictor(RegressorMixin, BaseEstimator):
+class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     """Base of the neural predictors (``gcn``, ``bananas``, ``mlp``).
 
     Subclasses store their parameters in ``__init__`` and define ``_module()`` (the flax model of
@@ -250,8 +263,29 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
     """
 
     name = "neural"
-    has_uncertainty = True
     graph_input = False
+
+    @property
+    def has_uncertainty(self) -> bool:
+        """True for an ensemble of 2 or more members: ``predict(X, return_std=True)`` gives their
+        spread."""
+        n = getattr(self, "n_ensemble", 1)
+        return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 2
+
+    def _members_std(self, z: np.ndarray) -> np.ndarray:
+        """The standard deviation over the members (axis 0 of ``z``, shape (E, n)), ddof=0."""
+        if z.shape[0] < 2:
+            raise NoUncertaintyError(
+                f"{type(self).__name__} has no uncertainty with n_ensemble={z.shape[0]}: a single member has no "
+                "spread to give. Fit with n_ensemble >= 2 to get predict(X, return_std=True)."
+            )
+        return z.std(axis=0)
+
+    def _check_std(self) -> None:
+        """NoUncertaintyError, before any work, when the fitted ensemble has one member."""
+        n = int(jax.tree_util.tree_leaves(self.params_)[0].shape[0])
+        if n < 2:
+            self._members_std(np.zeros((n, 0)))
 
     # -- what each model defines -------------------------------------------------------------------
     def _module(self, x: Any) -> nn.Module:
@@ -294,9 +328,11 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
         return get_space(self.space)
 
     def _is_encoded(self, x: Any) -> bool:
-        if isinstance(x, GraphBatch):
-            return True
-        return isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind in "fiub" and not self.graph_input
+        """Whether X is model input (a GraphBatch, or a 2-D array-like of features: an array, a
+        DataFrame, a list of lists) rather than architectures of ``space``."""
+        from ._contract import is_architectures
+
+        return isinstance(x, GraphBatch) or not (_is_stream(x) or is_architectures(x))
 
     def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:
         if self.graph_input:
@@ -313,7 +349,17 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
         else:
             if isinstance(x, GraphBatch):
                 raise ValueError(f"{type(self).__name__} takes vector encodings, not graphs; use the gcn predictor.")
-            arrays = (np.asarray(x, np.float32),)
+            try:
+                a = np.asarray(x, np.float32)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{type(self).__name__} needs architectures or a 2-D array-like of numbers. Got {type(x).__name__}."
+                ) from None
+            if a.ndim != 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs architectures or a 2-D feature matrix. Got shape {a.shape} instead."
+                )
+            arrays = (a,)
         for a in arrays:
             if a.dtype.kind == "f" and not np.isfinite(a).all():
                 r = int(np.argwhere(~np.isfinite(a))[0][0])
@@ -470,14 +516,17 @@ class NeuralPredictor(RegressorMixin, BaseEstimator):
         return np.concatenate(parts, axis=1)
 
     def predict(self, X: Any, return_std: bool = False) -> Any:
-        """Predictions (n,) in the units of ``y``; with ``return_std`` also the ensemble's standard
-        deviation (zero for a single member)."""
+        """Predictions (n,) in the units of ``y``: the ensemble mean; with ``return_std`` also the
+        standard deviation over the members (ddof=0), shape (n,). An ensemble of one member has
+        no spread: ``return_std`` then raises :class:`NoUncertaintyError`."""
         self._check_fitted()
+        if return_std:
+            self._check_std()
         z = self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
         mean = z.mean(axis=0)
         if not return_std:
             return mean
-        return mean, z.std(axis=0)
+        return mean, self._members_std(z)
 
     def save(self, path: Any) -> None:
         """Write the fitted predictor to exactly ``path`` (format: ``pyengine.predictors._persist``);

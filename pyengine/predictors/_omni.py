@@ -3,6 +3,7 @@ plus zero-cost scores, the combination the seed study finds best at every budget
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,14 +11,19 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
+from ._contract import RankingMixin
 from ._curves import PartialCurves, _as_curves
 
 __all__ = ["OmniPredictor", "LCEMPredictor", "OMNI_FEATURES"]
+
+log = logging.getLogger(__name__)
 
 # features computed from the architecture or its partial curve; a registered encoding's name is
 # that encoding; any other name is a zero-cost score passed in ``zc``
 OMNI_FEATURES = ("onehot", "fidelity", "sotl", "sotl_e", "lce")
 _CURVE_FEATURES = ("fidelity", "sotl", "sotl_e", "lce")
+# settings of the zero-cost scores that features="auto" computes (pyengine.proxies.cached_scores)
+_ZC_SETTINGS = {"dataset": "cifar10", "batch_size": 32, "seed": 0}
 
 
 def _encoding_name(name: str) -> str | None:
@@ -36,9 +42,9 @@ def signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-class OmniPredictor(RegressorMixin, BaseEstimator):
+class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     """A feature-based predictor (``base``, NGBoost by default) on the features named in
-    ``features``:
+    ``features`` (``"auto"`` by default: chosen at ``fit`` from what it gets, below):
 
     - ``onehot``: the architecture's encoding (``encoding``, default adjacency one-hot)
     - the name of a registered encoding (``op_counts``, ``path``, ``categorical``, ...): that
@@ -50,6 +56,15 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
     ``fit(X, y, curves=None, zc=None)``, ``predict(X, curves=None, zc=None, return_std=False)``;
     X holds architectures of ``space``, or an already encoded matrix (n, d) standing for
     ``onehot`` when no other encoding is named.
+
+    ``features="auto"`` fits on what ``fit`` is given: ``onehot``; the zero-cost scores in
+    ``zc``, or, when ``zc`` is not given, the ``proxies`` computed from the architectures
+    (:func:`pyengine.proxies.cached_scores`: on disk once per architecture; default the
+    data-free closed forms ``flops`` and ``params``; skipped where the space has no proxy
+    network or X is an encoded matrix); and with ``curves``, ``fidelity`` (when they hold
+    ``val_acc``) and ``sotl_e`` (when they hold a loss, or no ``val_acc``). The features used are
+    recorded in ``features_`` (those computed in ``zc_computed_``, with ``zc_settings_``);
+    ``predict`` needs the same inputs and computes the same scores.
 
     Zero-cost scores pass through ``zc_transform`` (``"signed_log"``, default, or ``"none"``).
     A score of -inf (a degenerate cell, as the proxies document) becomes the lowest finite
@@ -65,13 +80,14 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         space: Any = None,
-        features: Sequence[str] = ("onehot", "fidelity"),
+        features: str | Sequence[str] = "auto",
         base: str = "ngb",
         encoding: str = "adjacency_one_hot",
         base_params: dict[str, Any] | None = None,
         zc_transform: str = "signed_log",
         standardize: bool = True,
         residual: bool = False,
+        proxies: str | Sequence[str] = ("flops", "params"),
         random_state: int | None = None,
     ) -> None:
         self.space = space
@@ -82,15 +98,28 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         self.zc_transform = zc_transform
         self.standardize = standardize
         self.residual = residual
+        self.proxies = proxies
         self.random_state = random_state
+
+    def _is_auto(self) -> bool:
+        return isinstance(self.features, str) and self.features.strip() == "auto"
 
     @property
     def needs_curves(self) -> bool:
-        return any(f in _CURVE_FEATURES for f in self._names())
+        """True when the named features read curves; "auto" reads them only when given."""
+        return not self._is_auto() and any(f in _CURVE_FEATURES for f in self._names())
 
     def zc_names(self) -> list[str]:
-        """The features that are zero-cost scores (neither built in nor an encoding)."""
-        return [n for n in self._names() if n not in OMNI_FEATURES and _encoding_name(n) is None]
+        """The zero-cost scores ``fit`` and ``predict`` must be given in ``zc``: the features that
+        are neither built in nor an encoding (after fit: those of ``features_`` not computed by
+        OMNI itself; none for ``features="auto"`` before fit, which takes what ``zc`` holds)."""
+        if hasattr(self, "features_"):
+            names, computed = list(self.features_), set(getattr(self, "zc_computed_", ()))
+        elif self._is_auto():
+            return []
+        else:
+            names, computed = self._names(), set()
+        return [n for n in names if n not in OMNI_FEATURES and _encoding_name(n) is None and n not in computed]
 
     @property
     def has_uncertainty(self) -> bool:
@@ -100,17 +129,104 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
 
     def _names(self) -> list[str]:
         f = self.features
-        names = [s.strip() for s in f.split(",")] if isinstance(f, str) else [str(s) for s in f]
+        if isinstance(f, str):
+            names = [s.strip() for s in f.split(",")]
+        elif isinstance(f, Sequence) and all(isinstance(s, str) for s in f):
+            names = [s.strip() for s in f]
+        else:
+            raise TypeError(
+                f"The 'features' parameter of {type(self).__name__} must be 'auto', a comma-separated str or a "
+                f"sequence of str. Got {f!r} instead."
+            )
         names = [n for n in names if n]
         if not names:
-            raise ValueError("The 'features' parameter of OmniPredictor must name at least one feature.")
+            raise ValueError(f"The 'features' parameter of {type(self).__name__} must name at least one feature.")
+        if "auto" in names and len(names) > 1:
+            raise ValueError(
+                f"The 'features' parameter of {type(self).__name__} takes 'auto' alone or a list of feature names. "
+                f"Got {f!r} instead."
+            )
         return names
+
+    def _proxy_names(self) -> list[str]:
+        """``proxies`` as canonical names of ``pyengine.proxies.PROXIES``."""
+        from ..proxies import PROXIES
+
+        p = self.proxies
+        if isinstance(p, str):
+            names = [s.strip() for s in p.split(",") if s.strip()]
+        elif isinstance(p, Sequence) and all(isinstance(s, str) for s in p):
+            names = [s.strip() for s in p if s.strip()]
+        else:
+            raise TypeError(
+                f"The 'proxies' parameter of {type(self).__name__} must be a comma-separated str or a sequence "
+                f"of str. Got {p!r} instead."
+            )
+        return list(dict.fromkeys(PROXIES.canonical_name(n) for n in names))
 
     @property
     def arch_input(self) -> bool:
-        """True when a feature names an encoding besides ``onehot``: X must then hold
+        """True when a feature names an encoding besides ``onehot``, or with ``features="auto"``
+        (which computes zero-cost scores from the architectures): X must then hold
         architectures (the evaluator passes them), which OMNI encodes itself."""
+        if self._is_auto():
+            return True
         return any(_encoding_name(n) is not None for n in self._names())
+
+    @staticmethod
+    def _is_matrix(X: Any) -> bool:
+        return isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub"
+
+    def _computable(self, X: Any) -> list[str]:
+        """The ``proxies`` that OMNI can compute for X: none for an encoded matrix or a space
+        without proxy networks."""
+        names = self._proxy_names()
+        if not names or self._is_matrix(X):
+            return []
+        if self.space is None:
+            raise ValueError(f"{type(self).__name__} needs 'space' to compute the zero-cost features {names}.")
+        from ..proxies._scorer import _SPACES
+        from ..spaces import get_space
+
+        sp = get_space(self.space)
+        if sp.name not in _SPACES or sp != get_space(sp.name):
+            log.info("OMNI: no proxy network for the space %r; fitting without zero-cost features.", sp)
+            return []
+        return names
+
+    def _computed_scores(self, X: Any, names: list[str], settings: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The zero-cost scores ``names`` of architectures X (cached on disk per architecture)."""
+        if self._is_matrix(X):
+            raise ValueError(
+                f"OMNI computes its zero-cost features {names} from architectures; X is an encoded matrix. "
+                "Pass the architectures."
+            )
+        from ..proxies import cached_scores
+        from ..spaces import get_space
+
+        got = cached_scores(get_space(self.space).name, X, names, **settings)
+        return {n: got.scores[n] for n in names}
+
+    def _resolve(self, X: Any, curves: Any, zc: Any) -> tuple[list[str], list[str]]:
+        """(features, the zero-cost ones OMNI computes) for a fit on these inputs."""
+        if not self._is_auto():
+            return self._names(), []
+        names, computed = ["onehot"], []
+        if zc is not None and not isinstance(zc, Mapping):
+            raise TypeError(f"'zc' must be a mapping name -> array (n,). Got {type(zc).__name__} instead.")
+        given = [str(k) for k in (zc or {}) if str(k) not in OMNI_FEATURES and _encoding_name(str(k)) is None]
+        if given:
+            names += given
+        else:
+            computed = self._computable(X)
+            names += computed
+        if curves is not None:
+            c = _as_curves(None, curves)
+            if "val_acc" in c.values:
+                names.append("fidelity")
+            if "val_acc" not in c.values or any(k in c.values for k in ("train_loss", "val_loss")):
+                names.append("sotl_e")
+        return names, computed
 
     def _encoded(self, X: Any, encoding: str, feature: str) -> np.ndarray:
         if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub":
@@ -127,9 +243,9 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         return np.asarray(encode(self.space, encoding, X), dtype=np.float64)
 
     def _matrix(
-        self, X: Any, curves: Any, zc: Mapping[str, Any] | None, n: int | None = None, fit: bool = False
+        self, names: list[str], X: Any, curves: Any, zc: Mapping[str, Any] | None, fit: bool = False
     ) -> np.ndarray:
-        """The raw feature matrix (before standardizing), zero-cost columns transformed."""
+        """The raw feature matrix of ``names`` (before standardizing), zero-cost columns transformed."""
         from ._curves import LCEPredictor, SoTLEPredictor, SoTLPredictor
 
         if self.zc_transform not in ("signed_log", "none"):
@@ -140,7 +256,7 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         cols: list[np.ndarray] = []
         if fit:
             self.zc_floor_: dict[str, float] = {}
-        for name in self._names():
+        for name in names:
             enc = _encoding_name(name)
             if name == "onehot" or enc is not None:
                 cols.append(self._encoded(X, self.encoding if name == "onehot" else enc, name))
@@ -200,9 +316,14 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
         base = PREDICTORS.canonical_name(self.base)
         if getattr(PREDICTORS.get(base), "needs_curves", False) or base == "omni":
             raise ValueError(f"OMNI's base must be a feature-based predictor. Got {self.base!r}.")
-        if self.residual and "fidelity" not in self._names():
+        names, computed = self._resolve(X, curves, zc)
+        if self.residual and "fidelity" not in names:
             raise ValueError("OMNI's 'residual' target needs the 'fidelity' feature.")
-        m = self._matrix(X, curves, zc, fit=True)
+        settings = dict(_ZC_SETTINGS)
+        if computed:
+            zc = {**(zc or {}), **self._computed_scores(X, computed, settings)}
+        m = self._matrix(names, X, curves, zc, fit=True)
+        self.features_, self.zc_computed_, self.zc_settings_ = list(names), list(computed), settings
         y = np.asarray(y, dtype=np.float64)
         if self.standardize:
             self.mean_ = m.mean(axis=0)
@@ -225,7 +346,11 @@ class OmniPredictor(RegressorMixin, BaseEstimator):
     def predict(self, X: Any, curves: Any = None, zc: Any = None, return_std: bool = False) -> Any:
         if not hasattr(self, "model_"):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
-        m = self._matrix(X, curves, zc)
+        names = list(getattr(self, "features_", None) or self._names())  # files before features_: the parameter
+        computed = list(getattr(self, "zc_computed_", ()))
+        if computed:
+            zc = {**(zc or {}), **self._computed_scores(X, computed, self.zc_settings_)}
+        m = self._matrix(names, X, curves, zc)
         if m.shape[1] != self.n_features_in_:
             raise ValueError(f"OMNI got {m.shape[1]} features; it was fitted on {self.n_features_in_}.")
         if self.standardize:
@@ -266,6 +391,7 @@ class LCEMPredictor(OmniPredictor):
         zc_transform: str = "signed_log",
         standardize: bool = True,
         residual: bool = False,
+        proxies: str | Sequence[str] = ("flops", "params"),
         random_state: int | None = None,
     ) -> None:
         super().__init__(
@@ -277,5 +403,6 @@ class LCEMPredictor(OmniPredictor):
             zc_transform=zc_transform,
             standardize=standardize,
             residual=residual,
+            proxies=proxies,
             random_state=random_state,
         )

@@ -17,6 +17,15 @@ with ``allow_pickle=False``), written to exactly the path given:
   ``predictor`` (a fitted predictor inside another, described like the file's top level)).
 - every other member: an array named in the header, with the recorded shape and dtype.
 
+Format version 2 (written now) adds one tagged object, ``space``: a search space instance that
+is not its registered name's default (a ``macro`` chain with other layers, choices or blocks,
+the ``proxyless`` chain) is written, where the ``space`` parameter holds it, as
+``{"$type": "space", "name": "macro", "params": {"n_layers": 6, "choices": ..., ...}}`` (its
+constructor's arguments); loading rebuilds it with ``get_space(name, **params)``. A space equal to
+its name's default stays that name (``"nb201"``), as in version 1, and the top-level ``"space"``
+is always the name. Version 1 files hold names only and load unchanged: the reader takes every
+version up to ``FORMAT_VERSION`` and refuses newer ones.
+
 Loading builds objects only from an allow-list of classes and never unpickles: tree ensembles
 come back as arrays walked by numpy, XGBoost and LightGBM models from their own text or binary
 model formats.
@@ -32,10 +41,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "save_predictor", "load_predictor", "read_header"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "save_predictor",
+    "load_predictor",
+    "read_header",
+    "header_space",
+]
 
 FORMAT = "pyengine-predictor"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEADER = "__header__"
 
 
@@ -195,6 +212,11 @@ class _Writer:
         if hasattr(v, "save") and hasattr(v, "get_params") and isinstance(getattr(v, "name", None), str):
             return {"$type": "predictor", **_describe(v, self, key)}  # a fitted predictor inside another
 
+        from ..spaces import SearchSpace
+
+        if isinstance(v, SearchSpace):
+            return self.space(v, key)
+
         from ._feature import _GP, _NGB
         from ._gcn import GCN
         from ._mlp import MLP
@@ -274,6 +296,29 @@ class _Writer:
     def _trees(self, t: _Trees, key: str) -> dict[str, Any]:
         return {k: self.array(f"{key}/trees/{k}", a)["key"] for k, a in t.arrays().items()}
 
+    def space(self, space: Any, key: str) -> Any:
+        """A space's name where it equals that name's default, else its tagged definition."""
+        from ..spaces import get_space
+
+        try:
+            if get_space(space.name) == space:
+                return space.name
+        except (KeyError, TypeError, ValueError):
+            pass  # a name without a default instance
+        return {"$type": "space", "name": space.name, "params": self.value(_space_params(space), f"{key}/space")}
+
+
+def _space_params(space: Any) -> dict[str, Any]:
+    """The constructor arguments that rebuild ``space`` (each stored as an attribute of that name)."""
+    import inspect
+
+    out = {}
+    for p in list(inspect.signature(type(space).__init__).parameters.values())[1:]:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or not hasattr(space, p.name):
+            raise TypeError(f"Cannot save the space {space!r}: its parameter {p.name!r} is not an attribute.")
+        out[p.name] = getattr(space, p.name)
+    return out
+
 
 def _is_array(x: Any) -> bool:
     return isinstance(x, np.ndarray) or type(x).__module__.startswith(("jax", "jaxlib"))
@@ -327,6 +372,16 @@ class _Reader:
     def model(self, kind: Any, v: dict[str, Any]) -> Any:
         if kind == "predictor":
             return _build(v, self, "nested predictor")
+        if kind == "space":
+            from ..spaces import get_space
+
+            params = self.value(v["params"])
+            if not isinstance(params, dict):
+                raise TypeError(f"space parameters are {type(params).__name__}, not a dict")
+            try:
+                return get_space(v["name"], **params)
+            except ValueError as err:
+                raise ModelFileError(f"The file's {v['name']!r} space cannot be rebuilt: {err}") from None
         if kind == "module":
             from ._gcn import GCN
             from ._mlp import MLP
@@ -401,13 +456,11 @@ def _describe(est: Any, w: _Writer, key: str) -> dict[str, Any]:
     from . import PREDICTORS
 
     params = est.get_params(deep=False)
-    if "space" in params:
-        params["space"] = _space_name(params["space"])
     prefix = f"{key}/" if key else ""
     return {
         "predictor": PREDICTORS.canonical_name(est.name),
         "class": type(est).__name__,
-        "space": params.get("space"),
+        "space": _space_name(params.get("space")),
         "encoding": est._encoding() if hasattr(est, "_encoding") else params.get("encoding"),
         "params": w.value(params, f"{prefix}params"),
         "state": {
@@ -482,6 +535,18 @@ def read_header(path: str | os.PathLike) -> dict[str, Any]:
     """The JSON header of a model file (predictor, space, encoding, parameters), checked."""
     header, _ = _open(path)
     return header
+
+
+def header_space(header: dict[str, Any]) -> Any:
+    """The space a model file's header describes: None, a registered name, or the
+    :class:`~pyengine.spaces.SearchSpace` its ``space`` parameter defines (format version 2)."""
+    params = header.get("params")
+    if isinstance(params, dict) and params.get("$type") == "dict":
+        params = params.get("items")
+    spec = params.get("space") if isinstance(params, dict) else None
+    if isinstance(spec, dict) and spec.get("$type") == "space":
+        return _Reader({}).value(spec)
+    return header.get("space")
 
 
 def load_predictor(path: str | os.PathLike) -> Any:

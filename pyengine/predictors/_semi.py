@@ -104,6 +104,7 @@ class BONASPredictor(GCNPredictor):
     """
 
     name = "bonas"
+    has_uncertainty = True  # the Bayesian linear model's predictive std
     bounds = None  # a linear output: the regression reads the embedding
 
     def __init__(
@@ -503,10 +504,14 @@ class SemiNASPredictor(NeuralPredictor):
 
     def predict(self, X: Any, return_std: bool = False) -> Any:
         """Predictions (n,) in the units of ``y``: the ensemble mean; with ``return_std`` also the
-        ensemble's standard deviation."""
+        standard deviation over the members (ddof=0); :class:`NoUncertaintyError` for an
+        ensemble of one member."""
+        if return_std:
+            self._check_fitted()
+            self._check_std()
         z = self.predict_members(X)
         mean = z.mean(axis=0)
-        return (mean, z.std(axis=0)) if return_std else mean
+        return (mean, self._members_std(z)) if return_std else mean
 
     def predict_members(self, X: Any) -> np.ndarray:
         """Each member's predictions, shape (n_ensemble, n)."""

@@ -2,7 +2,9 @@
 order, a checkpoint after every chunk, and resumption of a killed run.
 
 Output: one line ``{"arch": STRING, "score": FLOAT, "std": FLOAT | null}`` per architecture, in the
-order of the input (or of the space's listing for ``--all``).
+order of the input (or of the space's listing for ``--all``). ``std`` is a number only where the
+model has an uncertainty (``has_uncertainty``: e.g. an ensemble of 2+ members, a Gaussian
+process); null for a proxy or a model without one, such as a neural predictor with n_ensemble=1.
 
 Checkpoint: ``OUT.ckpt`` beside the output, JSON::
 
@@ -175,6 +177,14 @@ class ModelScorer:
         want = get_space(space).name
         if head["space"] != want:
             raise ValueError(f"The model {path} was fitted on {head['space']} architectures, not {want}.")
+        from ..predictors._persist import header_space
+
+        own = header_space(head)
+        if not isinstance(own, str) and own != get_space(want):
+            raise ValueError(
+                f"The model {path} was fitted on a space of its own ({own!r}), not the registered {want!r}; "
+                "score it from Python: pyengine.load(path).predict(archs)."
+            )
         self.space = want
         self.header = {k: head.get(k) for k in ("predictor", "space", "encoding", "pyengine_version")}
         self.sha256 = _digest(self.path)

@@ -95,7 +95,7 @@ def test_bad_files_get_typed_errors(nb201, tmp_path):
         pyengine.load(tmp_path / "plain.npz")
 
     _rewrite(good, tmp_path / "newer", header_edit=lambda h: h.update(format_version=FORMAT_VERSION + 1))
-    with pytest.raises(ModelFileError, match="format version 2 .* Upgrade"):
+    with pytest.raises(ModelFileError, match=f"format version {FORMAT_VERSION + 1} .* Upgrade"):
         pyengine.load(tmp_path / "newer")
     member = next(k for k in read_header(good)["arrays"] if k.endswith("coef_"))
     _rewrite(good, tmp_path / "missing", drop=member + ".npy")

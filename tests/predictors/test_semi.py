@@ -179,7 +179,7 @@ def test_bad_input(nb201, encoded, brief):
         SemiNASPredictor(space="nb201", n_unlabelled=-1).fit(x[train], y[train])
     with pytest.raises(ValueError, match="encode to width 30 .* the inputs have width 29"):
         SemiNASPredictor(space="nb201").fit(x[train][:, :29], y[train])
-    with pytest.raises(ValueError, match="no 'space'"):  # a matrix is no GraphBatch: read as architectures
+    with pytest.raises(TypeError, match="needs a GraphBatch or architectures"):  # a matrix is features, not graphs
         BONASPredictor().fit(x[train], y[train])
     g = encoded["bonas"]
     with pytest.raises(ValueError, match="A GraphBatch needs adjacency"):

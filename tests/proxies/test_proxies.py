@@ -178,7 +178,8 @@ def test_program_cache_serves_a_new_process_the_same_scores(some, tmp_path, monk
         np.testing.assert_allclose(first[name], scores[name], rtol=1e-6)
 
 
-@pytest.mark.parametrize("size", [pytest.param({}, marks=pytest.mark.slow), {"channels": 2, "cells_per_stage": 1}])
+@pytest.mark.slow  # the merged form compiles every op of every edge: over a minute even on the tiny network
+@pytest.mark.parametrize("size", [{}, {"channels": 2, "cells_per_stage": 1}])
 def test_vmapped_merged_form_equals_per_architecture_switch_form(zc, size):
     batch = take(zc.archs, np.arange(3))
     names = ["synflow", "snip", "nwot", "l2_norm"]
