@@ -175,6 +175,7 @@ def test_each_predictor_reads_its_own_encoding(table, capsys):
     assert "NAME.PARAM=VALUE" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_omni_zero_cost_features_are_computed_once_or_read_with_their_seconds(table, data_dir, tmp_path, monkeypatch):
     """A proxy that OMNI names and no file gives is computed for the rows the run uses and
     cached (a second run computes nothing); its seconds enter zc_seconds and query_seconds.

@@ -304,6 +304,7 @@ def test_init_draws_pytorch_bounds():
     assert float(jnp.abs(flat[("classifier",)]).max()) > 0.9 / np.sqrt(16 * SMALL["channels"])
 
 
+@pytest.mark.slow
 def test_layers_match_plain_definitions():
     x = _x((2, 10, 12, 3))
     # stride 2 is stride 1 read at even positions, for pools and (dilated) depthwise convolutions

@@ -90,6 +90,7 @@ def _objective(logits):
     return (logits * jnp.arange(5.0)).sum() + jnp.square(logits).sum()
 
 
+@pytest.mark.slow
 def test_cell_as_data_equals_fixed_network(cells):
     x = jnp.asarray(np.random.default_rng(0).normal(size=(4, 8, 8, 3)), jnp.float32)
     data = nb101_cell_data(cells, channels=KW["channels"], stacks=KW["stacks"])

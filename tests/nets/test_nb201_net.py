@@ -39,7 +39,7 @@ def _init(net, x, oh=None):
     return init_variables(net, jax.random.key(1), *args, train=False)
 
 
-@pytest.mark.parametrize("cells_per_stage, conv_bias", [(1, False), (2, True)])
+@pytest.mark.parametrize("cells_per_stage, conv_bias", [(1, False), pytest.param(2, True, marks=pytest.mark.slow)])
 def test_cell_as_data_equals_fixed_network(cells_per_stage, conv_bias):
     x = _x()
     kw = dict(channels=4, cells_per_stage=cells_per_stage, n_classes=7, conv_bias=conv_bias)
@@ -67,6 +67,7 @@ def test_cell_as_data_equals_fixed_network(cells_per_stage, conv_bias):
             assert _tree_max_diff(sa, sb) < 1e-5
 
 
+@pytest.mark.slow
 def test_native_convolution_and_patches_agree():
     x = _x()
     for cell in CELLS[:1]:
@@ -154,6 +155,7 @@ def test_pooling_follows_pytorch_padding_rules():
     np.testing.assert_allclose(got2[0, 1, 2, 0], x[0, 2:4, 4:6, 0].mean(), rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("native_conv", [True, False])
 def test_switch_form_values_and_gradients_equal_fixed_network(native_conv):
     """The switch form (lax.switch per edge, gradients through remat_switch and the loop-friendly

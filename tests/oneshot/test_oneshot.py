@@ -243,6 +243,7 @@ def test_study_records_and_cli(cache, tmp_path, monkeypatch):
 
 
 # -- the registry predictor -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_oneshot_predictor_contract_and_persistence(tmp_path, data_dir, monkeypatch):
     from pyengine.evaluation import PredictorEvaluator
     from pyengine.tables import load_table
