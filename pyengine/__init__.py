@@ -9,8 +9,10 @@ graph
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._native import DISTRIBUTION
+
 try:
-    __version__ = version("pyengine")
+    __version__ = version(DISTRIBUTION)
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = "0.0.0+unknown"
 

@@ -44,7 +44,7 @@ def init_ray(address: str, workers: int | None = None) -> Any:
         import ray
     except ImportError:
         raise RayUnavailableError(
-            "Ray is not installed: pip install 'pyengine[ray]' (or .[ray] from the source)."
+            "Ray is not installed: pip install 'pyengine-nas[ray]' (or .[ray] from the source)."
         ) from None
     if ray.is_initialized():
         return ray
