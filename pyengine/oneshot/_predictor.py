@@ -9,12 +9,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from ..predictors._contract import RankingMixin
 from ._supernet import SCORES, Supernet, SupernetError
 
 __all__ = ["OneShotPredictor"]
 
 
-class OneShotPredictor(BaseEstimator):
+class OneShotPredictor(RankingMixin, BaseEstimator):
     """One-shot estimator (weight sharing): a supernet of the space trained by path sampling on
     an image dataset; an architecture's prediction is its sub-network's validation accuracy
     (or negated loss) with the inherited weights.
@@ -38,8 +39,9 @@ class OneShotPredictor(BaseEstimator):
     recalibrate : int
         Batch-norm statistics recomputed per sub-network on this many training minibatches
         before scoring (0: the supernet's running statistics).
-    score : {"accuracy", "loss"}
-        The one-shot score: accuracy, or the negated cross-entropy.
+    score_by : {"accuracy", "loss"}
+        The one-shot score: accuracy, or the negated cross-entropy (``score`` in files saved
+        before the estimator's ``score`` became Kendall tau; they load with it renamed).
     dataset : str
         "digits" or a ``.npz`` path (see :func:`pyengine.train.load_dataset`).
     random_state : int, optional
@@ -47,6 +49,7 @@ class OneShotPredictor(BaseEstimator):
     """
 
     name = "oneshot"
+    _renamed_params = {"score": "score_by"}  # parameters of earlier versions, as saved files hold them
     arch_input = True  # takes architectures, not an encoding
     learns_labels = False
 
@@ -62,7 +65,7 @@ class OneShotPredictor(BaseEstimator):
         checkpoint_every: int = 5,
         temporal: int = 1,
         recalibrate: int = 0,
-        score: str = "accuracy",
+        score_by: str = "accuracy",
         dataset: str = "digits",
         random_state: int | None = None,
     ) -> None:
@@ -76,7 +79,7 @@ class OneShotPredictor(BaseEstimator):
         self.checkpoint_every = checkpoint_every
         self.temporal = temporal
         self.recalibrate = recalibrate
-        self.score = score
+        self.score_by = score_by
         self.dataset = dataset
         self.random_state = random_state
 
@@ -108,9 +111,9 @@ class OneShotPredictor(BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> OneShotPredictor:
         """Train the supernet. ``X``: the training architectures (checked to be of the space);
         ``y``: their values (checked; the supernet does not read them)."""
-        if self.score not in SCORES:
+        if self.score_by not in SCORES:
             raise SupernetError(
-                f"The 'score' parameter of OneShotPredictor must be one of {SCORES}. Got {self.score!r}."
+                f"The 'score_by' parameter of OneShotPredictor must be one of {SCORES}. Got {self.score_by!r}."
             )
         net = self._supernet()
         batch = self._archs(X, net)
@@ -154,7 +157,7 @@ class OneShotPredictor(BaseEstimator):
         per = []
         for e in epochs:
             s = net.score(batch, self.dataset, epoch=e, recalibrate=self.recalibrate)
-            per.append(s["accuracy"] if self.score == "accuracy" else -s["loss"])
+            per.append(s["accuracy"] if self.score_by == "accuracy" else -s["loss"])
         per = np.asarray(per)
         if not np.isfinite(per).all():
             raise SupernetError("The supernet gave non-finite scores (a sub-network's loss overflowed).")

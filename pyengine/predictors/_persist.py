@@ -586,8 +586,12 @@ def _build(desc: dict[str, Any], r: _Reader, p: str) -> Any:
         raise ModelFileError(f"{p}: unknown predictor in the file ({err}).") from None
     if cls.__name__ != desc.get("class"):
         raise ModelFileError(f"{p}: the predictor {desc['predictor']!r} is {cls.__name__}, not {desc.get('class')}.")
+    params = r.value(desc["params"])
+    for old, new in getattr(cls, "_renamed_params", {}).items():  # files of earlier parameter names
+        if isinstance(params, dict) and old in params and new not in params:
+            params[new] = params.pop(old)
     try:
-        est = cls(**r.value(desc["params"]))
+        est = cls(**params)
     except (KeyError, TypeError) as err:
         raise ModelFileError(f"{p}: the saved parameters do not fit {cls.__name__} ({err}).") from None
     for k, v in (desc.get("state") or {}).items():

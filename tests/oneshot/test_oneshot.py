@@ -261,6 +261,7 @@ def test_oneshot_predictor_contract_and_persistence(tmp_path, data_dir, monkeypa
     loaded = pyengine.load(tmp_path / "os.model")
     assert loaded.get_params() == est.get_params()
     np.testing.assert_allclose(loaded.predict(archs), mean, rtol=1e-12)
+    assert est.score(archs, np.arange(10.0)) == pytest.approx(stats.kendalltau(np.arange(10.0), mean).statistic)
     with pytest.raises(TypeError, match="not encoded features"):
         est.predict(np.zeros((3, 30), np.float32))
     # temporal=2 averages the last two checkpoints: the spread is half their difference

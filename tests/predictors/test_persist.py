@@ -135,3 +135,30 @@ def test_golden_file_of_format_version_1(data_dir):
     mean, std = m.predict(expected["archs"], return_std=True)
     np.testing.assert_allclose(mean, expected["mean"], rtol=1e-12)
     np.testing.assert_allclose(std, expected["std"], rtol=1e-12)
+
+
+def test_a_file_with_an_earlier_parameter_name_loads_it_renamed(nb201, tmp_path, monkeypatch):
+    """A predictor's renamed parameters (``_renamed_params``: old name -> new) load from files
+    that hold the old name; the one-shot estimator's ``score`` became ``score_by`` when ``score``
+    became Kendall tau."""
+    from pyengine.oneshot._predictor import OneShotPredictor
+    from pyengine.predictors import BayesianLinearPredictor
+
+    t, y, train, test = nb201
+    archs = t.subset(test).archs
+    est = get_predictor("blr", space="nb201", max_iter=50).fit(t.subset(train).archs, y[train])
+    est.save(tmp_path / "new")
+
+    def older(h):
+        items = h["params"]["items"]
+        items["iterations"] = items.pop("max_iter")
+
+    _rewrite(tmp_path / "new", tmp_path / "old", header_edit=older)
+    with pytest.raises(ModelFileError, match="saved parameters do not fit"):
+        pyengine.load(tmp_path / "old")
+    monkeypatch.setattr(BayesianLinearPredictor, "_renamed_params", {"iterations": "max_iter"}, raising=False)
+    loaded = pyengine.load(tmp_path / "old")
+    assert loaded.max_iter == 50 and "iterations" not in loaded.get_params()
+    np.testing.assert_array_equal(loaded.predict(archs), est.predict(archs))
+    assert OneShotPredictor._renamed_params == {"score": "score_by"}
+    assert OneShotPredictor().get_params()["score_by"] == "accuracy"
