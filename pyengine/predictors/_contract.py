@@ -11,7 +11,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RankingMixin", "is_architectures", "usable_cores", "check_n_jobs", "fit_threads", "blas_threads"]
+__all__ = [
+    "RankingMixin",
+    "is_architectures",
+    "usable_cores",
+    "check_random_state",
+    "check_n_jobs",
+    "fit_threads",
+    "blas_threads",
+]
 
 # Below this many training rows the tree and boosting libraries fit on one thread when n_jobs is
 # None: a tree over a few thousand rows takes microseconds, so every thread barrier costs more
@@ -49,6 +57,15 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def check_random_state(est: Any) -> None:
+    """Validate ``est.random_state``: an int or None."""
+    rs = est.random_state
+    if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
+        raise TypeError(
+            f"The 'random_state' parameter of {type(est).__name__} must be an int or None. Got {rs!r} instead."
+        )
 
 
 def check_n_jobs(est: Any) -> None:

@@ -16,7 +16,7 @@ from sklearn.utils.validation import _check_feature_names, check_array
 
 from ..encodings import GraphBatch
 from ..metrics import kendall_tau
-from ._contract import RankingMixin, blas_threads, check_n_jobs, fit_threads, is_architectures
+from ._contract import RankingMixin, blas_threads, check_n_jobs, check_random_state, fit_threads, is_architectures
 
 __all__ = [
     "FeaturePredictor",
@@ -117,13 +117,7 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"The 'n_iter' parameter of {type(self).__name__} must be a positive int. Got {self.n_iter!r} instead."
             )
-        if self.random_state is not None and (
-            isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer))
-        ):
-            raise TypeError(
-                f"The 'random_state' parameter of {type(self).__name__} must be an int or None. "
-                f"Got {self.random_state!r} instead."
-            )
+        check_random_state(self)
         if hasattr(self, "n_jobs"):
             check_n_jobs(self)
 

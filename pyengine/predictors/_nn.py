@@ -31,7 +31,7 @@ from sklearn.exceptions import NotFittedError
 
 from .._compile_cache import cached_programs
 from ..encodings import GraphBatch
-from ._contract import RankingMixin
+from ._contract import RankingMixin, check_random_state, is_architectures
 
 __all__ = [
     "NeuralPredictor",
@@ -309,13 +309,7 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
             raise TypeError(
                 f"The 'early_stopping' parameter of {type(self).__name__} must be a bool. Got {self.early_stopping!r}."
             )
-        if self.random_state is not None and (
-            isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer))
-        ):
-            raise TypeError(
-                f"The 'random_state' parameter of {type(self).__name__} must be an int or None. "
-                f"Got {self.random_state!r} instead."
-            )
+        check_random_state(self)
 
     # -- inputs ------------------------------------------------------------------------------------
     def _space(self) -> Any:
@@ -330,8 +324,6 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     def _is_encoded(self, x: Any) -> bool:
         """Whether X is model input (a GraphBatch, or a 2-D array-like of features: an array, a
         DataFrame, a list of lists) rather than architectures of ``space``."""
-        from ._contract import is_architectures
-
         return isinstance(x, GraphBatch) or not (_is_stream(x) or is_architectures(x))
 
     def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:
@@ -393,11 +385,7 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         return target
 
     def _check_random_state(self) -> None:
-        rs = self.random_state
-        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
-            raise TypeError(
-                f"The 'random_state' parameter of {type(self).__name__} must be an int or None. Got {rs!r} instead."
-            )
+        check_random_state(self)
 
     def _seed(self) -> int:
         """``random_state``, or fresh entropy when it is None."""

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <stdexcept>
 #include <cstdlib>
 
 namespace pyengine::fuzz {
@@ -49,6 +50,18 @@ class Reader {
   std::fprintf(stderr, "%s:%d: fuzz property violated: %s\n", file, line, what);
   std::fflush(stderr);
   std::abort();
+}
+
+// Runs f(); true when it threw std::invalid_argument, the core's answer to malformed input. Any
+// other exception propagates and ends the run: a finding.
+template <class F>
+bool rejects(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument&) {
+    return true;
+  }
+  return false;
 }
 
 }  // namespace pyengine::fuzz

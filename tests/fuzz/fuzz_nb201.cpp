@@ -12,6 +12,7 @@
 
 using namespace pyengine;
 using pyengine::fuzz::Reader;
+using pyengine::fuzz::rejects;
 
 namespace {
 
@@ -51,28 +52,14 @@ void fuzz_ops(Reader& r) {
     all_valid = all_valid && ops_valid(ops.data() + i * kE);
   }
   std::vector<std::int32_t> rep(batch, -7), cls(batch, -7);
-  try {
-    nb201::canonicalize(ops.data(), batch, rep.data(), cls.data());
-    FUZZ_CHECK(all_valid);
-  } catch (const std::invalid_argument&) {
-    FUZZ_CHECK(!all_valid);
-  }
+  FUZZ_CHECK(rejects([&] { nb201::canonicalize(ops.data(), batch, rep.data(), cls.data()); }) == !all_valid);
   for (std::size_t i = 0; i < batch; ++i) {
     const std::int8_t* cell = ops.data() + i * kE;
     const bool valid = ops_valid(cell);
-    int threw = 0;
     std::string s;
     std::int32_t idx = -1;
-    try {
-      s = nb201::unique_str(cell);
-    } catch (const std::invalid_argument&) {
-      ++threw;
-    }
-    try {
-      idx = nb201::cell_index(cell);
-    } catch (const std::invalid_argument&) {
-      ++threw;
-    }
+    const int threw =
+        int(rejects([&] { s = nb201::unique_str(cell); })) + int(rejects([&] { idx = nb201::cell_index(cell); }));
     FUZZ_CHECK(threw == (valid ? 0 : 2));
     if (!valid) continue;
     FUZZ_CHECK(plausible_unique_str(s));
@@ -104,9 +91,7 @@ void fuzz_index(Reader& r) {
   if (r.bit()) index = static_cast<std::int32_t>(static_cast<std::uint32_t>(index) % (nb201::kNumCells + 16)) - 8;
   const bool valid = index >= 0 && index < nb201::kNumCells;
   std::int8_t ops[kE];
-  try {
-    nb201::cell_ops(index, ops);
-  } catch (const std::invalid_argument&) {
+  if (rejects([&] { nb201::cell_ops(index, ops); })) {
     FUZZ_CHECK(!valid);
     return;
   }

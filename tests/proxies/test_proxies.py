@@ -21,13 +21,15 @@ from pyengine.spaces import get_space
 from pyengine.spaces._base import take
 from pyengine.tables import load_table
 
+from .test_oracles import BATCH, CELLS, CHANNELS, SEED
+
 ZERO_NET = (1, 0, 1, 4, 0, 1)  # NASLib tuple of a cell with no path from input to output
 ALL = PROXIES.names()
 DEGENERATE = {"jacob_cov": -np.inf, "epe_nas": -np.inf, "nwot": -np.inf, "zen": -np.inf}
 ZERO = ("synflow", "snip", "grad_norm", "plain", "grasp")
 # the fast suite's network (the oracle tests' settings, so the compiled programs are shared):
 # C=2, one cell per stage; the benchmark's network (C=16, five cells) runs in the slow suite
-TINY = {"channels": 2, "cells_per_stage": 1, "batch_size": 8, "seed": 7}
+TINY = {"channels": CHANNELS, "cells_per_stage": CELLS, "batch_size": BATCH, "seed": SEED}
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +88,11 @@ def test_tiny_network_scores_degenerate_values_seed_and_order(tiny):
     # only the classifier's term, a larger share of the whole with 2 channels than with 16
     assert 0.0 <= scores["fisher"][3] < 0.05 * scores["fisher"][:3].min()
     ops = np.asarray(batch.ops)
-    np.testing.assert_allclose(scores["params"], nb.params_m(ops, 10, channels=2, cells=1), rtol=1e-12)
+    np.testing.assert_allclose(scores["params"], nb.params_m(ops, 10, channels=CHANNELS, cells=CELLS), rtol=1e-12)
     again = scorer.score(take(batch, np.array([2, 0])))
     for name in again:
         np.testing.assert_array_equal(again[name], scores[name][[2, 0]])
-    other = ProxyScorer("nb201", ["nwot", "synflow"], **{**TINY, "seed": 8}).score(take(batch, np.array([0])))
+    other = ProxyScorer("nb201", ["nwot", "synflow"], **{**TINY, "seed": SEED + 1}).score(take(batch, np.array([0])))
     assert other["nwot"][0] != scores["nwot"][0] and other["synflow"][0] != scores["synflow"][0]
 
 
