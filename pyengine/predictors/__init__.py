@@ -58,11 +58,20 @@ __all__ = [
     "GCNPredictor",
     "TwoStageGCNPredictor",
     "MLPPredictor",
+    "DNGOPredictor",
     "BananasPredictor",
     "BohamiannPredictor",
     "SparseGPPredictor",
     "BONASPredictor",
     "SemiNASPredictor",
+    "SoTLPredictor",
+    "SoTLEPredictor",
+    "EarlyStopAccPredictor",
+    "EarlyStopLossPredictor",
+    "LCEPredictor",
+    "LcSVRPredictor",
+    "LCEMPredictor",
+    "OmniPredictor",
     "ModelFileError",
     "NoUncertaintyError",
     "CurveError",
@@ -73,10 +82,22 @@ __all__ = [
     "read_header",
 ]
 from ._bayes import BohamiannPredictor, SparseGPPredictor
-from ._curves import CurveError, PartialCurves, partial_curves, point_curves
+from ._curves import (
+    CurveError,
+    EarlyStopAccPredictor,
+    EarlyStopLossPredictor,
+    LCEPredictor,
+    LcSVRPredictor,
+    PartialCurves,
+    SoTLEPredictor,
+    SoTLPredictor,
+    partial_curves,
+    point_curves,
+)
 from ._gcn import GCNPredictor, TwoStageGCNPredictor
-from ._mlp import BananasPredictor, MLPPredictor
+from ._mlp import BananasPredictor, DNGOPredictor, MLPPredictor
 from ._nn import NeuralPredictor, NoUncertaintyError
+from ._omni import LCEMPredictor, OmniPredictor
 from ._persist import FORMAT_VERSION, ModelFileError, read_header
 from ._semi import BONASPredictor, SemiNASPredictor
 

@@ -129,3 +129,13 @@ def test_tuning_searches_on_the_training_set_only(nb201):
     est = get_predictor("xgb", tune=True, n_iter=3, random_state=0).fit(x[train], y[train])
     assert set(est.best_params_) >= {"n_estimators", "learning_rate", "max_depth"}
     assert kendall_tau(y[test], est.predict(x[test])) > 0.3
+
+
+def test_every_registered_predictor_class_of_the_package_is_exported():
+    import pyengine.predictors as package
+
+    for name in PREDICTORS.names():
+        cls = PREDICTORS.get(name)
+        if isinstance(cls, type) and cls.__module__.startswith("pyengine.predictors."):
+            assert cls.__name__ in package.__all__, name
+            assert getattr(package, cls.__name__) is cls, name
