@@ -1,4 +1,4 @@
-"""Search quality benchmark: the runs behind the README's search tables, through `pyengine search`
+"""Search quality benchmark: the runs behind the search tables of docs/search.md, through `pyengine search`
 (extra arguments are passed through, e.g. --seeds 20 --jobs 2).
 
 python benchmarks/search_trajectories.py nb201 --json results/search_nb201.json

@@ -2,11 +2,10 @@
 CIFAR shapes (compile time apart), beside NASLib's per-architecture times, for NB201 (default),
 NB101 or NB301 (``darts``).
 
-No PyTorch is installed here, so the baseline is NASLib's own figures: the mean times recorded in
-NAS-Bench-Suite-Zero for the same architectures (hardware unknown; for NB201 the means of
-shared/docs/reference.md 6.3, for NB101 and NB301 the means of the files' own ``time`` fields)
-and, for NB201, NASLib run on a 2-core CPU like this one (synflow 0.507 s, jacob_cov with batch
-64 0.987 s per architecture).
+No PyTorch is installed here, so the baseline is NASLib's own figures: the mean seconds per
+architecture NASLib records for the NAS-Bench-Suite-Zero architectures (hardware unknown; for NB101
+and NB301 the means of the files' own ``time`` fields) and, for NB201, NASLib run on a 2-core CPU
+like this one (synflow 0.507 s, jacob_cov with batch 64 0.987 s per architecture).
 """
 
 from __future__ import annotations

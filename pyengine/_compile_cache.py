@@ -32,10 +32,11 @@ import json
 import logging
 import os
 import pathlib
-import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
+
+from ._io import atomic_write
 
 __all__ = [
     "ProgramCache",
@@ -239,14 +240,8 @@ def _write(path: str, exported: Any) -> None:
 def _write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically; a failure is logged, never raised."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.remove(tmp)
-            raise
+        with atomic_write(path, "wb") as f:
+            f.write(data)
     except Exception as e:
         log.warning("Program cache: cannot store %s (%s).", path, e)
 

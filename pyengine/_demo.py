@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _plotting
+
 __all__ = ["run_demo"]
 
 log = logging.getLogger(__name__)
@@ -215,12 +217,7 @@ def _arch_of(space: Any, r0: Any, r1: Any, chosen: np.ndarray, i: int) -> str:
 
 
 def _plot(path: str, r0: Any, r1: Any, is_top: np.ndarray, pred1: np.ndarray, s: dict[str, Any]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, ax = _plotting.subplots(1, 3, figsize=(15, 4.5))
     groups = [
         ("initial N", r0.test_accuracy, "0.6"),
         ("predicted top K", r1.test_accuracy[is_top], "tab:blue"),
@@ -248,6 +245,4 @@ def _plot(path: str, r0: Any, r1: Any, is_top: np.ndarray, pred1: np.ndarray, s:
     ax[2].barh(stages, [s["wall_seconds"][k] for k in stages], color="0.5")
     ax[2].set_xlabel("wall seconds")
     ax[2].set_title(f"total {s['wall_seconds']['total']:.0f} s")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _plotting.save(fig, path, dpi=110)

@@ -10,11 +10,9 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from .errors import RayUnavailableError
+
 __all__ = ["RayUnavailableError", "check_address", "init_ray", "map_unordered"]
-
-
-class RayUnavailableError(ValueError):
-    """Ray is not installed, or the cluster address does not answer."""
 
 
 def check_address(address: str, timeout: float = 3.0) -> None:

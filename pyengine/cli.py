@@ -12,13 +12,11 @@ from typing import IO, Any
 
 import numpy as np
 
+from .errors import CliError, PyengineError
+
 __all__ = ["main"]
 
 _CHUNK = 50_000
-
-
-class CliError(Exception):
-    """A user error reported as 'pyengine: error: ...' with exit status 1."""
 
 
 def _open_in(path: str) -> IO[str]:
@@ -250,7 +248,7 @@ def _predictor_params(items: list[str]) -> dict[str, dict[str, Any]]:
 def _record_sink(path: str | None) -> tuple[list[dict[str, Any]], Any]:
     """A list of records and a callback that appends one and, with a path, rewrites the JSON file,
     so every finished record is on disk and a later failure loses nothing."""
-    from .evaluation import write_records
+    from ._io import write_records
 
     records: list[dict[str, Any]] = []
 
@@ -376,7 +374,7 @@ _DEFAULT_SEARCH_TABLES = {"nb201": "nb201_cifar10_200ep", "nb101": "nb101_20k"}
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .evaluation import write_records
+    from ._io import write_records
     from .search import SEARCHERS, TableColumn, default_tolerance, oracle, plot_trajectories, simulate, summarize
     from .spaces import SPACES
 
@@ -1104,7 +1102,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", help="search space of the table (checked; needed for a CSV of another space's strings)")
     p.add_argument("--table", required=True, help="a registered table name (e.g. nb201_cifar10_200ep) or a CSV path")
     p.add_argument("--metric", help="the column to predict (default: the table's validation accuracy)")
-    p.add_argument("--predictors", default="rf,xgb,lgb,ngb", help="comma-separated predictor names")
+    p.add_argument(
+        "--predictors",
+        default="rf,xgb,lgb,ngb",
+        help="comma-separated predictor names (default rf,xgb,lgb,ngb; xgb, lgb and ngb need the boosting extra)",
+    )
     p.add_argument("--train-sizes", help="comma-separated training sizes (default 5,8,14,24,42,71,121,205,500)")
     p.add_argument("--seeds", type=_positive, default=10, help="N runs with seeds 0..N-1 (default 10)")
     p.add_argument("--test-size", type=_int_at_least(2, "--test-size"), default=1000, help="test architectures")
@@ -1202,7 +1204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except CliError as err:
+    except PyengineError as err:  # the package's typed errors, CliError among them
         print(f"pyengine: error: {err}", file=sys.stderr)
         return 1
     except (ValueError, TypeError) as err:

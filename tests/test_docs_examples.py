@@ -14,9 +14,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-# Files whose blocks take minutes: the README scores all 423,624 NB101 cells and 10M sampled ones,
-# runs a 150-query BANANAS search and trains networks
-SLOW = {"README.md"}
+# Files whose blocks take tens of seconds or minutes: predictors.md scores all 423,624 NB101 cells
+# and 3M sampled ones, search.md runs a 150-query BANANAS search, training.md trains networks,
+# proxies.md and README.md compile proxy programs and fit predictors
+SLOW = {"README.md", "predictors.md", "search.md", "training.md", "proxies.md"}
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 _NO_RUN = re.compile(r"<!--\s*no-run:((?:(?!-->).)*)-->\s*\Z", re.S)

@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import _plotting
+from .._io import write_records
 from ..tables import Table
 
 __all__ = ["TrainingTime", "training_time", "cost_grid", "plot_grid"]
@@ -233,25 +235,19 @@ def plot_grid(
     """Draw :func:`cost_grid` as a PNG at ``path`` (cell colour: predictor; text: mean Kendall tau
     and training size) and write its cells as a JSON list at ``path`` with suffix ``.json``.
     Returns the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    from ._evaluator import write_records
+    from matplotlib.patches import Patch, Rectangle
 
     cells = cost_grid(records, bins=bins, init_budgets=init_budgets, query_budgets=query_budgets)
     ib = sorted({c["init_budget"] for c in cells})
     qb = sorted({c["query_budget"] for c in cells})
     preds = list(dict.fromkeys(c["predictor"] for c in cells if c["predictor"] is not None))
-    cmap = plt.get_cmap("tab10" if len(preds) <= 10 else "tab20")
+    cmap = _plotting.colormap("tab10" if len(preds) <= 10 else "tab20")
     colour = {p: cmap(k % cmap.N) for k, p in enumerate(preds)}
-    fig, ax = plt.subplots(figsize=(1.1 * len(ib) + 3.2, 0.7 * len(qb) + 1.8), dpi=120)
+    fig, ax = _plotting.subplots(figsize=(1.1 * len(ib) + 3.2, 0.7 * len(qb) + 1.8), dpi=120)
     for c in cells:
         x, y = ib.index(c["init_budget"]), qb.index(c["query_budget"])
         face = colour[c["predictor"]] if c["predictor"] is not None else (0.95, 0.95, 0.95, 1.0)
-        ax.add_patch(plt.Rectangle((x, y), 1, 1, facecolor=face, edgecolor="white", linewidth=1.5))
+        ax.add_patch(Rectangle((x, y), 1, 1, facecolor=face, edgecolor="white", linewidth=1.5))
         if c["predictor"] is not None:
             ax.text(
                 x + 0.5, y + 0.5, f"{c['kendalltau']:.2f}\nn={c['train_size']}", ha="center", va="center", fontsize=7
@@ -270,8 +266,6 @@ def plot_grid(
         fontsize=8,
         frameon=False,
     )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _plotting.save(fig, path)
     write_records(cells, Path(path).with_suffix(".json"))
     return cells

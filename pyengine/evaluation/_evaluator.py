@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -14,6 +12,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
+from .. import _plotting
+from .._io import write_records
+from ..errors import require
 from ..metrics import all_metrics
 from ..tables import Table
 from ._costs import fidelity_seconds, init_seconds, metric_epochs, training_time
@@ -22,20 +23,6 @@ __all__ = ["PredictorEvaluator", "DEFAULT_TRAIN_SIZES", "summarize", "plot_kenda
 
 DEFAULT_TRAIN_SIZES = (5, 8, 14, 24, 42, 71, 121, 205, 500)
 SAMPLINGS = ("uniform", "mutation")
-
-
-def write_records(records: list[dict[str, Any]], path: str | os.PathLike[str]) -> None:
-    """Write records as a JSON list, atomically (a crash never leaves a half-written file)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(records, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class PredictorEvaluator:
@@ -81,6 +68,8 @@ class PredictorEvaluator:
         the first column named ``train_seconds_E`` / ``train_time_E``, E epochs in total, or
         ``train_seconds_per_epoch`` / ``train_time_per_epoch``; see :func:`training_time`)
 
+    Notes
+    -----
     ``run()`` returns one record per (predictor, train_size, seed) holding ``predictor``,
     ``train_size``, ``seed``, every metric of :func:`pyengine.metrics.all_metrics`,
     ``fit_seconds`` and ``query_seconds_per_arch``. For a seed the training sets of the sizes are
@@ -212,7 +201,11 @@ class PredictorEvaluator:
         preds: list[tuple[str, Any]] = []
         for p in self.predictors:
             if isinstance(p, str):
-                preds.append((PREDICTORS.canonical_name(p), None))
+                name = PREDICTORS.canonical_name(p)
+                cls = PREDICTORS.get(name)
+                for module, extra_name in getattr(cls, "requires", ()):  # before any fit, not after some
+                    require(module, extra=extra_name, needed_by=f"The {name!r} predictor")
+                preds.append((name, None))
             elif hasattr(p, "fit") and hasattr(p, "predict"):
                 preds.append((getattr(p, "name", type(p).__name__), p))
             else:
@@ -488,13 +481,8 @@ def summarize(records: list[dict[str, Any]], field: str = "kendalltau") -> list[
 
 def plot_kendall(records: list[dict[str, Any]], path: str | os.PathLike[str], *, title: str = "") -> None:
     """PNG of mean Kendall tau (band: one std) against training size, one line per predictor."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = summarize(records)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    fig, ax = _plotting.subplots(figsize=(6.4, 4.2), dpi=120)
     for pred in dict.fromkeys(r["predictor"] for r in rows):
         pts = sorted((r["train_size"], r["mean"], r["std"]) for r in rows if r["predictor"] == pred)
         n = np.array([p[0] for p in pts])
@@ -511,6 +499,4 @@ def plot_kendall(records: list[dict[str, Any]], path: str | os.PathLike[str], *,
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _plotting.save(fig, path)

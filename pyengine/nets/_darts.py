@@ -585,7 +585,7 @@ class DartsNet(nn.Module):
     """The DARTS / NAS-Bench-301 network NASLib computes NB301 zero-cost scores on (see the
     module docstring for its layers).
 
-    Parameters
+    Attributes
     ----------
     channels : int
         C, the channels of the first stage's cells (stem 3C; stages C, 2C, 4C). NASLib: 32.
@@ -611,6 +611,8 @@ class DartsNet(nn.Module):
         zero classifier bias the network is positively homogeneous in its input, so the logits and
         every weight gradient shrink by the product of the divisors: synflow in float32.
 
+    Notes
+    -----
     Call with ``x`` of shape (batch, height, width, in_channels) (height and width multiples of
     4) and ``cell_data`` an int array of shape (2, 8, 2) ([cell (0 normal, 1 reduce), edge,
     (input node, op index)], see :func:`darts_cell_data`; None when ``genotype`` is set). Returns

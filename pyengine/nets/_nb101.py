@@ -1,8 +1,8 @@
 """The NAS-Bench-101 network with the cell given as data.
 
-The reference network (Ying et al. 2019; the PyTorch port NASLib uses, shared/docs/reference.md
-section 2) gives each interior vertex its own channel count (the cell's output channels split
-among the vertices that feed the output, the others taking the largest of their successors),
+The reference network (Ying et al. 2019; the PyTorch port NASLib uses) gives each interior
+vertex its own channel count (the cell's output channels split among the vertices that feed the
+output, the others taking the largest of their successors),
 so no two cells share tensor shapes. Here every vertex tensor is padded to the cell's output
 width ``C`` and carries a channel mask: a vertex with ``c`` channels keeps channels ``[0, c)``
 and zeros elsewhere. On those channels the padded network computes exactly what the reference
@@ -299,14 +299,14 @@ class _Cell(nn.Module):
 
 
 class NB101Net(nn.Module):
-    """The NAS-Bench-101 network (Ying et al. 2019; shared/docs/reference.md section 2).
+    """The NAS-Bench-101 network (Ying et al. 2019, the official model code).
 
     Stem conv3x3-BN-ReLU to ``channels``; ``stacks`` stacks of ``cells_per_stack`` cells, a 2x2
     max pool and twice the channels before each stack after the first; mean over height and
     width; a linear head. The benchmark's network is ``channels=128, stacks=3,
     cells_per_stack=3``.
 
-    Parameters
+    Attributes
     ----------
     channels, stacks, cells_per_stack, n_classes : int
     weight_init : {"nb101", "pytorch", "flax"}
@@ -333,6 +333,8 @@ class NB101Net(nn.Module):
         Divide the activations after the stem and every cell by their maximum (see
         :func:`pyengine.nets._nb201.renormalize`; the ``scales`` collection must be mutable).
 
+    Notes
+    -----
     Call with ``x`` of shape (batch, height, width, in_channels) and ``cell``, one architecture
     of :func:`nb101_cell_data` (arrays without the leading axis; None when ``spec`` is set);
     returns logits of shape (batch, n_classes), or with ``features=True`` the last stack's

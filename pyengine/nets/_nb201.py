@@ -234,13 +234,13 @@ class _ResidualBlock(nn.Module):
 
 
 class NB201Net(nn.Module):
-    """The NAS-Bench-201 network (Dong & Yang 2020; shared/docs/reference.md section 2).
+    """The NAS-Bench-201 network (Dong & Yang 2020, the official model code).
 
     Stem conv3x3 + BN; three stages of ``cells_per_stage`` cells at ``channels``, 2x and 4x
     channels with a ResNet basic block (stride 2) between stages; BN, ReLU, global average pool
     and a linear head. The benchmark's network is ``channels=16, cells_per_stage=5``.
 
-    Parameters
+    Attributes
     ----------
     channels, cells_per_stage, n_classes : int
     weight_init : {"pytorch", "flax"}
@@ -264,6 +264,8 @@ class NB201Net(nn.Module):
         Divide the activations after the stem, every cell and every reduction block by their
         maximum (see :func:`renormalize`; the ``scales`` collection must be mutable).
 
+    Notes
+    -----
     Call with ``x`` of shape (batch, height, width, in_channels) and ``onehot`` of shape (6, 5)
     (None when ``ops`` is set); returns logits of shape (batch, n_classes), or with
     ``features=True`` the feature map before global average pooling, of shape

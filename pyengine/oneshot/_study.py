@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _plotting
 from ..metrics import (
     best_ranking_at_k,
     complexity_bias,
@@ -301,12 +302,7 @@ def plot_oneshot(records: list[dict[str, Any]], path: str, title: str = "") -> N
     """Ranking quality against supernet epochs (Kendall tau and P@top5%, mean over seeds; one
     line per strategy and trick, zero-cost proxies as horizontal lines) and the bias by
     parameter-count quintile at the last epoch, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    fig, axes = _plotting.subplots(1, 3, figsize=(16, 4.6))
     os_recs = [r for r in records if "strategy" in r]
     zc = [r for r in records if "proxy" in r]
     groups: dict[tuple[str, str], dict[int, list[dict[str, Any]]]] = {}
@@ -347,6 +343,4 @@ def plot_oneshot(records: list[dict[str, Any]], path: str, title: str = "") -> N
     ax.set_ylabel("mean rank difference (negative: favoured)")
     ax.legend(fontsize=6)
     fig.suptitle(title or "one-shot estimators vs stand-alone training")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _plotting.save(fig, path, dpi=110)

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from .._compile_cache import ProgramCache
+from .._io import atomic_write
+from ..errors import SupernetDivergedError, SupernetError
 from ..spaces import get_space
 from ..train._data import ImageDataset, load_dataset
 from ..train._trainer import _eval_chunks, _non_negative, _over_group, _positive_int
@@ -35,23 +37,6 @@ STRATEGIES = ("uniform", "deiso", "fair")
 SCORES = ("accuracy", "loss")
 _N_OPS = 5
 _N_EDGES = 6
-
-
-class SupernetError(ValueError):
-    """A supernet cannot do what was asked (untrained, other space, dataset shape, bad settings)."""
-
-
-class SupernetDivergedError(SupernetError):
-    """Supernet training produced a NaN or infinite loss. Training stopped; the checkpoints taken
-    before stay on the supernet (``checkpoints_``) and in its checkpoint folder.
-
-    Attributes: ``epoch`` (1-based, the epoch whose loss went non-finite), ``checkpoint_epochs``.
-    """
-
-    def __init__(self, message: str, epoch: int, checkpoint_epochs: list[int]) -> None:
-        super().__init__(message)
-        self.epoch = epoch
-        self.checkpoint_epochs = checkpoint_epochs
 
 
 # -- path sampling ------------------------------------------------------------------------------
@@ -366,10 +351,8 @@ class Supernet:
                 jax.tree_util.keystr(path): np.asarray(leaf)
                 for path, leaf in jax.tree_util.tree_leaves_with_path(self.checkpoints_[epoch])
             }
-            final = os.path.join(self.checkpoint_dir, f"epoch_{epoch:04d}.npz")
-            tmp = final + ".tmp.npz"
-            np.savez(tmp, **flat)
-            os.replace(tmp, final)
+            with atomic_write(os.path.join(self.checkpoint_dir, f"epoch_{epoch:04d}.npz"), "wb") as fh:
+                np.savez(fh, **flat)
 
     # -- one-shot scores --------------------------------------------------------------------------
     def _score_program(self, data: ImageDataset, chunk: int, recalibrate: int) -> Any:

@@ -31,7 +31,7 @@ self-trained on architectures drawn from the space and pseudo-labelled by itself
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._registry import Registry
 from ._feature import (
@@ -81,9 +81,8 @@ __all__ = [
     "FORMAT_VERSION",
     "read_header",
 ]
-from ._bayes import BohamiannPredictor, SparseGPPredictor
+from ..errors import CurveError, ModelFileError, NoUncertaintyError
 from ._curves import (
-    CurveError,
     EarlyStopAccPredictor,
     EarlyStopLossPredictor,
     LCEPredictor,
@@ -94,12 +93,43 @@ from ._curves import (
     partial_curves,
     point_curves,
 )
-from ._gcn import GCNPredictor, TwoStageGCNPredictor
-from ._mlp import BananasPredictor, DNGOPredictor, MLPPredictor
-from ._nn import NeuralPredictor, NoUncertaintyError
 from ._omni import LCEMPredictor, OmniPredictor
-from ._persist import FORMAT_VERSION, ModelFileError, read_header
-from ._semi import BONASPredictor, SemiNASPredictor
+from ._persist import FORMAT_VERSION, read_header
+
+if TYPE_CHECKING:  # the neural predictors import flax and optax: loaded on first use (__getattr__)
+    from ._bayes import BohamiannPredictor, SparseGPPredictor
+    from ._gcn import GCNPredictor, TwoStageGCNPredictor
+    from ._mlp import BananasPredictor, DNGOPredictor, MLPPredictor
+    from ._nn import NeuralPredictor
+    from ._semi import BONASPredictor, SemiNASPredictor
+
+_LAZY = {
+    "BohamiannPredictor": "_bayes",
+    "SparseGPPredictor": "_bayes",
+    "GCNPredictor": "_gcn",
+    "TwoStageGCNPredictor": "_gcn",
+    "BananasPredictor": "_mlp",
+    "DNGOPredictor": "_mlp",
+    "MLPPredictor": "_mlp",
+    "NeuralPredictor": "_nn",
+    "BONASPredictor": "_semi",
+    "SemiNASPredictor": "_semi",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 PREDICTORS: Registry[Any] = Registry("predictor")
 _F = "pyengine.predictors._feature:"

@@ -214,6 +214,8 @@ class BohamiannPredictor(_BayesPredictor):
         better than the reference code's 1.0 at 100 training cells).
     random_state : int, optional
 
+    Notes
+    -----
     ``fit(X, y)`` takes architectures of ``space`` or an encoded matrix (n, d); targets are
     z-scored internally. ``predict(X, return_std=True)`` gives the mean over samples and the
     standard deviation of the predictive mixture: the spread of the samples' outputs plus their
@@ -428,6 +430,8 @@ class SparseGPPredictor(_BayesPredictor):
     random_state : int, optional
         Seeds the k-means initialisation of the inducing points.
 
+    Notes
+    -----
     Targets are z-scored internally; the mean function is zero in those units.
     ``predict(X, return_std=True)`` gives the predictive mean and standard deviation of the
     observations (the learned noise included), computed in float64 from the fitted arrays.

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
+from ..errors import CurveError
 from ._contract import RankingMixin, is_architectures
 
 __all__ = [
@@ -33,11 +34,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class CurveError(ValueError):
-    """Curves that cannot serve a request: shorter than the fidelity, NaN epochs within it, a curve
-    a predictor needs and the input lacks."""
 
 
 class PartialCurves(NamedTuple):

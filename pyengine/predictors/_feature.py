@@ -15,6 +15,7 @@ from sklearn.model_selection import KFold, RandomizedSearchCV
 from sklearn.utils.validation import _check_feature_names, check_array
 
 from ..encodings import GraphBatch
+from ..errors import require
 from ..metrics import kendall_tau
 from ._contract import RankingMixin, blas_threads, check_n_jobs, check_random_state, fit_threads, is_architectures
 
@@ -44,10 +45,6 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
         Needed when ``fit`` / ``predict`` get architectures rather than a feature matrix.
     encoding : str, default "adjacency_one_hot"
         Encoding of architectures (a name in ``pyengine.encodings.ENCODINGS``).
-    **hyperparameters
-        Each subclass's model hyperparameters (``n_estimators``, ``max_depth``, ...) are
-        parameters of its own, reachable by ``set_params`` and ``GridSearchCV``; None takes the
-        default that ``defaults`` picks.
     params : dict, optional
         Further keyword arguments of the underlying model (any of its parameters), over the
         defaults; a key that is also a parameter of the predictor must not be set both ways.
@@ -60,6 +57,12 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
     n_iter : int, default 12
         Configurations tried when tuning.
     random_state : int, optional
+
+    Notes
+    -----
+    Each subclass's model hyperparameters (``n_estimators``, ``max_depth``, ...) are parameters of
+    its own, reachable by ``set_params`` and ``GridSearchCV``; None takes the default that
+    ``defaults`` picks.
 
     ``fit(X, y, extra=None)``: X is a feature matrix of shape (n, d) (any 2-D array-like: an array,
     a DataFrame, a list of lists) or architectures of ``space`` (a batch, strings or records);
@@ -323,6 +326,7 @@ class XGBoostPredictor(FeaturePredictor):
     """
 
     name = "xgb"
+    requires = (("xgboost", "boosting"),)  # (module, extra of the distribution that installs it)
     tuned = {"n_estimators": 500, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8}
     param_distributions = {
         "n_estimators": [200, 500, 1000],
@@ -380,8 +384,7 @@ class XGBoostPredictor(FeaturePredictor):
         self.n_jobs = n_jobs
 
     def _make(self, params: dict[str, Any], n_rows: int) -> Any:
-        from xgboost import XGBRegressor
-
+        XGBRegressor = require("xgboost", extra="boosting", needed_by=type(self).__name__).XGBRegressor
         kw = {"random_state": self.random_state or 0, "n_jobs": fit_threads(self.n_jobs, n_rows), "verbosity": 0}
         return XGBRegressor(**{**kw, **params})
 
@@ -398,6 +401,7 @@ class LightGBMPredictor(FeaturePredictor):
     """
 
     name = "lgb"
+    requires = (("lightgbm", "boosting"),)  # (module, extra of the distribution that installs it)
     tuned = {
         "n_estimators": 500,
         "learning_rate": 0.05,
@@ -470,8 +474,7 @@ class LightGBMPredictor(FeaturePredictor):
         self.n_jobs = n_jobs
 
     def _make(self, params: dict[str, Any], n_rows: int) -> Any:
-        from lightgbm import LGBMRegressor
-
+        LGBMRegressor = require("lightgbm", extra="boosting", needed_by=type(self).__name__).LGBMRegressor
         kw = {"random_state": self.random_state or 0, "n_jobs": fit_threads(self.n_jobs, n_rows), "verbose": -1}
         return LGBMRegressor(**{**kw, **params})
 
@@ -486,6 +489,7 @@ class NGBoostPredictor(FeaturePredictor):
     """
 
     name = "ngb"
+    requires = (("ngboost", "boosting"),)  # (module, extra of the distribution that installs it)
     has_uncertainty = True
     tuned = {"n_estimators": 500, "learning_rate": 0.04, "max_depth": 4, "minibatch_frac": 1.0}
     param_distributions = {
@@ -538,9 +542,9 @@ class _NGB(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> _NGB:
-        from ngboost import NGBRegressor
         from sklearn.tree import DecisionTreeRegressor
 
+        NGBRegressor = require("ngboost", extra="boosting", needed_by="NGBoostPredictor").NGBRegressor
         base = DecisionTreeRegressor(criterion="friedman_mse", max_depth=self.max_depth, random_state=self.random_state)
         self.model_ = NGBRegressor(
             Base=base,

@@ -51,6 +51,8 @@ class MLPPredictor(NeuralPredictor):
     early_stopping, validation_fraction, patience : as in :class:`GCNPredictor`
     random_state : int, optional
 
+    Notes
+    -----
     Targets are z-scored for training (rankings do not depend on the units of ``y``).
     """
 

@@ -31,6 +31,7 @@ from sklearn.exceptions import NotFittedError
 
 from .._compile_cache import cached_programs
 from ..encodings import GraphBatch
+from ..errors import NoUncertaintyError
 from ._contract import RankingMixin, check_random_state, is_architectures
 
 __all__ = [
@@ -46,11 +47,6 @@ log = logging.getLogger(__name__)
 
 PREDICT_BUCKETS = (8, 128, 1024)
 _STREAM_ROWS = 65536  # raw architectures encoded per step when scoring a large batch
-
-
-class NoUncertaintyError(ValueError):
-    """``predict(X, return_std=True)`` on a model that has no spread to give (an ensemble of one
-    member); the message says how to fit one that has."""
 
 
 class TrainConfig(NamedTuple):

@@ -41,6 +41,9 @@ from typing import Any
 
 import numpy as np
 
+from .._io import atomic_write
+from ..errors import ModelFileError, require
+
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
@@ -54,11 +57,6 @@ __all__ = [
 FORMAT = "pyengine-predictor"
 FORMAT_VERSION = 2
 _HEADER = "__header__"
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be read: not a pyengine model, truncated, from a newer format
-    version, or a header that does not match its arrays."""
 
 
 # -- tree ensembles as arrays ---------------------------------------------------------------------
@@ -152,8 +150,7 @@ class _LightGBMBooster:
     """A LightGBM model restored from its model string."""
 
     def __init__(self, text: str) -> None:
-        import lightgbm
-
+        lightgbm = require("lightgbm", extra="boosting", needed_by="A saved LightGBM predictor")
         self.text = text
         self.booster = lightgbm.Booster(model_str=text)
 
@@ -401,9 +398,8 @@ class _Reader:
                 float(v["learning_rate"]),
             )
         if kind == "xgboost":
-            from xgboost import XGBRegressor
-
-            m = XGBRegressor()
+            xgboost = require("xgboost", extra="boosting", needed_by="A saved XGBoost predictor")
+            m = xgboost.XGBRegressor()
             m.load_model(bytearray(self.array(v["model"]).tobytes()))
             return m
         if kind == "lightgbm":
@@ -491,15 +487,8 @@ def save_predictor(est: Any, path: str | os.PathLike) -> None:
         raise TypeError(f"{type(est).__name__} cannot be saved: {err}") from None
     header["arrays"] = {k: {"shape": list(a.shape), "dtype": a.dtype.str} for k, a in w.arrays.items()}
     blob = np.frombuffer(json.dumps(header).encode(), np.uint8)
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **{_HEADER: blob}, **w.arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path, "wb") as fh:
+        np.savez(fh, **{_HEADER: blob}, **w.arrays)
 
 
 def _open(path: str | os.PathLike) -> tuple[dict[str, Any], Any]:

@@ -99,6 +99,8 @@ class BONASPredictor(GCNPredictor):
     early_stopping, validation_fraction, patience : as in :class:`GCNPredictor`
     random_state : int, optional
 
+    Notes
+    -----
     Unlike ``gcn`` there is no ensemble: the uncertainty is the Bayesian regression's. The readout
     is the GCN's masked mean over vertices rather than BONAS' extra global node.
     """
@@ -379,6 +381,8 @@ class SemiNASPredictor(NeuralPredictor):
     random_state : int, optional
         Seeds the members' initialisation and minibatches and the draw of unlabelled architectures.
 
+    Notes
+    -----
     The encoder is an MLP over the encoding rather than the paper's LSTM over the token sequence
     (the one-hot encoding holds the same tokens at fixed positions); there is no early stopping.
     """

@@ -2,7 +2,7 @@
 compiled JAX program per (space, proxies, input shape) that takes the architecture as data.
 
 ``PROXIES`` is the registry (jacob_cov, nwot, synflow, snip, grasp, fisher, grad_norm, plain,
-l2_norm, epe_nas, params, flops, zen; definitions in shared/docs/reference.md section 1);
+l2_norm, epe_nas, params, flops, zen; defined as in Abdelfattah et al. 2021 and NASLib);
 ``ProxyScorer`` scores batches of architectures; ``DATASETS`` maps NASLib's dataset keys to
 (classes, input shape); ``cached_scores`` keeps scores on disk per architecture.
 """

@@ -1,6 +1,6 @@
-"""The zero-cost proxies (shared/docs/reference.md section 1), each split into a device part (a
-pure JAX function of the network context, traced once per space and input shape) and a host
-part (float64 numpy on the device's small outputs: eigenvalues, log-determinants).
+"""The zero-cost proxies (as Abdelfattah et al. 2021 and NASLib's zero-cost code define them),
+each split into a device part (a pure JAX function of the network context, traced once per space
+and input shape) and a host part (float64 numpy on the device's small outputs: eigenvalues, log-determinants).
 
 Conventions (as the reference codes): train-mode batch norm on one minibatch, cross-entropy,
 scores summed over the conv and linear weights that exist in the architecture (biases and

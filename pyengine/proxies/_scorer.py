@@ -29,6 +29,7 @@ import optax
 
 from .._compile_cache import ProgramCache, cached_programs, compile_program, eval_shape_cached
 from .._registry import Registry
+from ..errors import ProxyError
 from ..spaces import get_space
 from ..spaces._base import batch_len, take
 from . import _darts, _nb101, _nb201
@@ -65,15 +66,6 @@ DATASETS: dict[str, tuple[int, tuple[int, int, int]]] = {
 # space -> its network specifics (the same functions in each module)
 _ADAPTERS: dict[str, Any] = {"nb201": _nb201, "nb101": _nb101, "darts": _darts}
 _SPACES = tuple(_ADAPTERS)
-
-
-class ProxyError(RuntimeError):
-    """A proxy produced a value that is neither a number nor a documented degenerate value.
-    ``partial`` holds the scores computed before it (name -> array, NaN where not computed)."""
-
-    def __init__(self, message: str, partial: dict[str, np.ndarray]) -> None:
-        super().__init__(message)
-        self.partial = partial
 
 
 def _flat(tree: Any) -> dict[tuple[str, ...], Any]:

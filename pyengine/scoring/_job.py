@@ -29,6 +29,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from .._io import atomic_write
+from ..errors import CheckpointError
+
 __all__ = [
     "CheckpointError",
     "ScoreSource",
@@ -44,10 +47,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = "pyengine-score-checkpoint"
 CHECKPOINT_VERSION = 1
 DEFAULT_CHUNK = 4096
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: unreadable, from another job, or not matching its output."""
 
 
 def checkpoint_path(out: str | os.PathLike) -> str:
@@ -283,12 +282,8 @@ def _read_checkpoint(path: str) -> dict[str, Any]:
 
 
 def _write_checkpoint(path: str, ck: dict[str, Any]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_write(path, fsync=True) as fh:
         json.dump(ck, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 Executor = Callable[[Callable[[Any], Any], Iterable[tuple[int, Any]]], Iterator[tuple[int, str]]]

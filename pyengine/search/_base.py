@@ -11,14 +11,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ExhaustedError
 from ..spaces import SearchSpace, get_space
 from ..spaces._base import batch_len, check_count, concat, first_unique, take
 
 __all__ = ["Searcher", "ExhaustedError"]
-
-
-class ExhaustedError(ValueError):
-    """No architecture is left to propose: every one of the pool (or space) was already proposed."""
 
 
 def _check_seed(seed: Any, owner: str) -> int:

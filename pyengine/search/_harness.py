@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _plotting
 from ..spaces._base import take
 from ..tables import Table
 from ._history import History
@@ -143,6 +144,8 @@ def simulate(
         instead (``jobs`` then sets the CPUs of a local runtime)
     on_record : called with each finished record (in completion order)
 
+    Notes
+    -----
     Returns records in (searcher, seed) order: ``searcher``, ``seed``, ``queries`` (1..n),
     ``best_valid`` and ``best_test`` (best so far after each query; ``best_test`` is the test
     metric of the best-by-validation architecture, None when the table has no test metric),
@@ -299,14 +302,9 @@ def plot_trajectories(
 ) -> None:
     """PNG of best-found validation (and test, where recorded) against queries: mean over seeds
     with a band of one standard error, one line per searcher, the oracle dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     has_test = all(r["best_test"] is not None for r in records)
     panels = [("best_valid", "best validation found")] + ([("best_test", "its test accuracy")] if has_test else [])
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.2), dpi=120, squeeze=False)
+    fig, axes = _plotting.subplots(1, len(panels), figsize=(6.0 * len(panels), 4.2), dpi=120, squeeze=False)
     for ax, (field, label) in zip(axes[0], panels, strict=True):
         lows = []
         for name, rs in _groups(records):
@@ -327,6 +325,4 @@ def plot_trajectories(
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _plotting.save(fig, path)

@@ -12,16 +12,15 @@ from typing import IO, Any
 
 import numpy as np
 
+from .._io import atomic_write
+from ..errors import HistoryError
+
 __all__ = ["History", "HistoryError", "HISTORY_FORMAT", "HISTORY_VERSION"]
 
 log = logging.getLogger(__name__)
 
 HISTORY_FORMAT = "pyengine-search-history"
 HISTORY_VERSION = 1
-
-
-class HistoryError(ValueError):
-    """A history file is malformed, from a newer format, or does not match the run resuming it."""
 
 
 def _num(x: Any) -> float | None:
@@ -64,11 +63,9 @@ class History:
         ``existing`` entries (default: the entries so far)."""
         self.close()
         self.path = Path(path)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w") as f:
+        with atomic_write(self.path) as f:
             for line in [self.header(), *(self.entries if existing is None else existing)]:
                 f.write(json.dumps(line) + "\n")
-        os.replace(tmp, self.path)
         self._file = open(self.path, "a")
 
     def replay(self, entry: dict) -> None:
@@ -143,12 +140,9 @@ class History:
     # -- files -------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the header and every entry to ``path`` (replacing it)."""
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        with open(tmp, "w") as f:
+        with atomic_write(path) as f:
             for line in [self.header(), *self.entries]:
                 f.write(json.dumps(line) + "\n")
-        os.replace(tmp, p)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> History:

@@ -75,6 +75,8 @@ def run(
         run continues. A History is resumed the same way in memory.
     progress : bool; show a progress bar
 
+    Notes
+    -----
     The history stops short of the budget only when the pool or space has nothing left to propose
     (``history.stop_reason == "exhausted"``).
     """

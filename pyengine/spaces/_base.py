@@ -9,15 +9,9 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from ..errors import InvalidArchitectureError
+
 __all__ = ["InvalidArchitectureError", "SearchSpace", "check_rng", "take", "concat", "batch_len"]
-
-
-class InvalidArchitectureError(ValueError):
-    """Some architectures of a batch are invalid; ``rows`` lists their positions."""
-
-    def __init__(self, message: str, rows: Sequence[int] = ()) -> None:
-        super().__init__(message)
-        self.rows = tuple(int(r) for r in rows)
 
 
 def invalid_rows(space: str, bad: Sequence[tuple[int, str]]) -> InvalidArchitectureError:

@@ -11,9 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-
-class DataFileError(ValueError):
-    """A data file is missing, truncated or not in the expected format."""
+from ..errors import DataFileError
 
 
 def default_data_dir() -> Path | None:

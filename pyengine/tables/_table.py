@@ -41,6 +41,8 @@ class Table:
         (what a search reports, never what it optimises)
     curves : mapping name -> array of shape (n_archs, n_epochs), optional; per-epoch values
 
+    Notes
+    -----
     Lookups go by exact labelling first and then by isomorphism class, so an isomorph of a
     benchmarked architecture finds a record (the first of its class in table order). Columns are
     never renamed or remapped: validation and test figures stay in the columns they came in.

@@ -8,11 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DatasetError
+
 __all__ = ["ImageDataset", "load_digits", "load_dataset", "from_arrays", "DatasetError"]
-
-
-class DatasetError(ValueError):
-    """A dataset the trainer cannot use (shapes, NaN pixels, labels, splits, unreadable files)."""
 
 
 @dataclass(frozen=True)

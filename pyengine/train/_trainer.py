@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TrainMemoryError
 from ..spaces import get_space
 from ..spaces._base import take
 from ._data import ImageDataset, load_dataset
@@ -25,10 +26,6 @@ TRAINABLE_SPACES = ("nb201",)
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("sgd", "adam")
-
-
-class TrainMemoryError(ValueError):
-    """The requested group of architectures would not fit in memory."""
 
 
 def available_memory() -> int:

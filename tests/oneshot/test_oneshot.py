@@ -184,7 +184,8 @@ def test_study_records_and_cli(cache, tmp_path, monkeypatch):
     from pyengine.cli import main
 
     # the command turns on JAX's persistent compilation cache for its process; tests/conftest.py
-    # keeps it off in the test process
+    # keeps the test process's own
+    suite_cache = jax.config.jax_compilation_cache_dir
 
     out = tmp_path / "os.json"
     argv = [
@@ -239,7 +240,7 @@ def test_study_records_and_cli(cache, tmp_path, monkeypatch):
                              truth_epochs=1, proxies=[], cache_dir=str(cache))  # fmt: skip
     assert [r["strategy"] for r in recs2] == ["fair", "fair"] and recs2[0]["n_archs"] == os_recs[0]["n_archs"]
     assert main(["oneshot", "evaluate", "--strategies", "greedy", "--no-progress"]) == 1
-    assert not jax.config.jax_compilation_cache_dir
+    assert jax.config.jax_compilation_cache_dir == suite_cache
 
 
 # -- the registry predictor -------------------------------------------------------------------------

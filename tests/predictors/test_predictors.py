@@ -139,3 +139,34 @@ def test_every_registered_predictor_class_of_the_package_is_exported():
         if isinstance(cls, type) and cls.__module__.startswith("pyengine.predictors."):
             assert cls.__name__ in package.__all__, name
             assert getattr(package, cls.__name__) is cls, name
+
+
+@pytest.mark.parametrize("name, module", [("xgb", "xgboost"), ("lgb", "lightgbm"), ("ngb", "ngboost")])
+def test_a_missing_optional_dependency_names_the_extra(name, module, monkeypatch):
+    import sys
+
+    from pyengine.errors import MissingDependencyError, PyengineError
+
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` raises ImportError
+    x = np.random.default_rng(0).normal(size=(24, 4))
+    with pytest.raises(MissingDependencyError, match=r"pip install 'pyengine-nas\[boosting\]'") as err:
+        get_predictor(name).fit(x, x[:, 0])
+    assert isinstance(err.value, ImportError) and isinstance(err.value, PyengineError)
+    assert module in str(err.value)
+
+
+def test_the_evaluator_refuses_a_predictor_whose_dependency_is_missing_before_any_fit(
+    data_dir, tmp_path, monkeypatch, capsys
+):
+    import sys
+
+    from pyengine.cli import main
+
+    monkeypatch.setitem(sys.modules, "xgboost", None)
+    out = tmp_path / "records.json"
+    argv = ["evaluate", "--table", "nb201_cifar10_200ep", "--predictors", "rf,xgb", "--train-sizes", "10",
+            "--seeds", "1", "--test-size", "20", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "'xgb' predictor needs the xgboost package" in err and "pyengine-nas[boosting]" in err
+    assert not out.exists()  # refused before rf was fitted
