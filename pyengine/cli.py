@@ -1204,10 +1204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except PyengineError as err:  # the package's typed errors, CliError among them
-        print(f"pyengine: error: {err}", file=sys.stderr)
-        return 1
-    except (ValueError, TypeError) as err:
+    except (PyengineError, ValueError, TypeError) as err:  # typed errors (CliError among them), bad values
         print(f"pyengine: error: {err}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. piped into `head`

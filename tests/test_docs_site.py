@@ -15,14 +15,14 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _commands(parser, prefix="pyengine"):
-    import argparse
+def _commands(parser):
+    """Every command and subcommand, as the site's hook walks them (docs/_hooks/cli_reference.py)."""
+    import importlib.util
 
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield f"{prefix} {name}"
-                yield from _commands(sub, f"{prefix} {name}")
+    spec = importlib.util.spec_from_file_location("cli_reference", REPO / "docs" / "_hooks" / "cli_reference.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    return [name for name, _ in hook._commands(parser, "pyengine")][1:]  # without the bare `pyengine`
 
 
 @pytest.fixture(scope="module")

@@ -74,6 +74,14 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
 
     name = "feature"
     has_uncertainty = False
+    requires: tuple[tuple[str, str], ...] = ()  # (module, extra of the distribution that installs it)
+
+    def _library(self) -> Any:
+        """The model library this predictor's ``requires`` names, imported, or
+        :class:`~pyengine.errors.MissingDependencyError` naming its extra."""
+        ((module, extra),) = self.requires
+        return require(module, extra=extra, needed_by=type(self).__name__)
+
     tuned: dict[str, Any] = {}
     param_distributions: dict[str, list[Any]] = {}
     hyperparameters: tuple[str, ...] = ()  # predictor parameters passed to the model under the same name
@@ -326,7 +334,7 @@ class XGBoostPredictor(FeaturePredictor):
     """
 
     name = "xgb"
-    requires = (("xgboost", "boosting"),)  # (module, extra of the distribution that installs it)
+    requires = (("xgboost", "boosting"),)
     tuned = {"n_estimators": 500, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8}
     param_distributions = {
         "n_estimators": [200, 500, 1000],
@@ -384,7 +392,7 @@ class XGBoostPredictor(FeaturePredictor):
         self.n_jobs = n_jobs
 
     def _make(self, params: dict[str, Any], n_rows: int) -> Any:
-        XGBRegressor = require("xgboost", extra="boosting", needed_by=type(self).__name__).XGBRegressor
+        XGBRegressor = self._library().XGBRegressor
         kw = {"random_state": self.random_state or 0, "n_jobs": fit_threads(self.n_jobs, n_rows), "verbosity": 0}
         return XGBRegressor(**{**kw, **params})
 
@@ -401,7 +409,7 @@ class LightGBMPredictor(FeaturePredictor):
     """
 
     name = "lgb"
-    requires = (("lightgbm", "boosting"),)  # (module, extra of the distribution that installs it)
+    requires = (("lightgbm", "boosting"),)
     tuned = {
         "n_estimators": 500,
         "learning_rate": 0.05,
@@ -474,7 +482,7 @@ class LightGBMPredictor(FeaturePredictor):
         self.n_jobs = n_jobs
 
     def _make(self, params: dict[str, Any], n_rows: int) -> Any:
-        LGBMRegressor = require("lightgbm", extra="boosting", needed_by=type(self).__name__).LGBMRegressor
+        LGBMRegressor = self._library().LGBMRegressor
         kw = {"random_state": self.random_state or 0, "n_jobs": fit_threads(self.n_jobs, n_rows), "verbose": -1}
         return LGBMRegressor(**{**kw, **params})
 
@@ -489,7 +497,7 @@ class NGBoostPredictor(FeaturePredictor):
     """
 
     name = "ngb"
-    requires = (("ngboost", "boosting"),)  # (module, extra of the distribution that installs it)
+    requires = (("ngboost", "boosting"),)
     has_uncertainty = True
     tuned = {"n_estimators": 500, "learning_rate": 0.04, "max_depth": 4, "minibatch_frac": 1.0}
     param_distributions = {
@@ -524,6 +532,7 @@ class NGBoostPredictor(FeaturePredictor):
         self.minibatch_frac = minibatch_frac
 
     def _make(self, params: dict[str, Any], n_rows: int) -> Any:
+        self._library()  # a missing ngboost is named before any work
         return _NGB(**{"random_state": self.random_state, **params})
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
@@ -542,9 +551,9 @@ class _NGB(RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> _NGB:
+        from ngboost import NGBRegressor
         from sklearn.tree import DecisionTreeRegressor
 
-        NGBRegressor = require("ngboost", extra="boosting", needed_by="NGBoostPredictor").NGBRegressor
         base = DecisionTreeRegressor(criterion="friedman_mse", max_depth=self.max_depth, random_state=self.random_state)
         self.model_ = NGBRegressor(
             Base=base,
