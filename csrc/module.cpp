@@ -1,10 +1,12 @@
 // pybind11 bindings of the graph core: array conversion and GIL release only.
-// std::invalid_argument from the core surfaces in Python as ValueError.
+// std::invalid_argument from the core surfaces in Python as pyengine.errors.InvalidValueError (a ValueError).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstring>
+#include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -241,10 +243,32 @@ py::array_t<std::int8_t> darts_decode_keys(const CArray<std::uint64_t>& keys) {
   return cells;
 }
 
+// Raises the typed error `name` of pyengine.errors (a subclass of `fallback`), or `fallback` itself
+// where that module cannot be imported.
+void set_typed_error(const char* name, PyObject* fallback, const char* what) {
+  try {
+    py::object cls = py::module_::import("pyengine.errors").attr(name);
+    PyErr_SetString(cls.ptr(), what);
+  } catch (py::error_already_set&) {
+    PyErr_SetString(fallback, what);
+  }
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "pyengine native graph core (NAS-Bench-101/201 validation, hashing, canonical forms, enumeration)";
+
+  // The core's refusals of bad input reach Python as pyengine's typed errors.
+  py::register_local_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const std::invalid_argument& e) {
+      set_typed_error("InvalidValueError", PyExc_ValueError, e.what());
+    } catch (const std::out_of_range& e) {
+      set_typed_error("InvalidIndexError", PyExc_IndexError, e.what());
+    }
+  });
 
   py::list names;
   for (int s = 0; s < nb101::kNumStatus; ++s) names.append(nb101::status_name(static_cast<nb101::Status>(s)));

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidValueError
+
 __all__ = ["machine_info", "run_graph_bench"]
 
 
@@ -68,7 +70,7 @@ def _find_oracles(oracle_dir: str | None) -> Path | None:
     if oracle_dir is not None:
         p = Path(oracle_dir)
         if not (p / "nb101_official.py").is_file():
-            raise ValueError(f"--oracles {oracle_dir}: no nb101_official.py there")
+            raise InvalidValueError(f"--oracles {oracle_dir}: no nb101_official.py there")
         return p
     for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
         p = base / "tests" / "oracles"

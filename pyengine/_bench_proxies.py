@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._bench import machine_info, write_result
+from .errors import InvalidValueError
 
 __all__ = ["run_proxies_bench"]
 
@@ -55,7 +56,7 @@ def _bench_batch(n_archs: int, space: str = "nb201") -> Any:
     if n_archs <= len(table):
         return take(table.archs, np.arange(n_archs))
     if space != "nb201":
-        raise ValueError(
+        raise InvalidValueError(
             f"The {space} NAS-Bench-Suite-Zero file holds {len(table)} architectures; {n_archs} were asked for."
         )
     everything = get_space("nb201").all()
@@ -96,7 +97,7 @@ def run_proxies_bench(
     from .spaces._base import batch_len, take
 
     if space not in BENCH_SPACES:
-        raise ValueError(f"The 'space' parameter must be one of {list(BENCH_SPACES)}. Got {space!r} instead.")
+        raise InvalidValueError(f"The 'space' parameter must be one of {list(BENCH_SPACES)}. Got {space!r} instead.")
     out = out or sys.stdout
     batch = _bench_batch(n_archs, space)
     n = batch_len(batch)

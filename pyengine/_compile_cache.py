@@ -37,6 +37,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from ._io import atomic_write
+from .errors import InvalidValueError
 
 __all__ = [
     "ProgramCache",
@@ -65,7 +66,7 @@ class ProgramCache:
 
     def __init__(self, maxsize: int) -> None:
         if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'maxsize' parameter of ProgramCache must be a positive int. Got {maxsize!r} instead."
             )
         self.maxsize = maxsize

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _plotting
+from .errors import InvalidValueError
 
 __all__ = ["run_demo"]
 
@@ -80,10 +81,12 @@ def run_demo(
 
     for name, value in (("n_train", n_train), ("top_k", top_k)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"The {name!r} parameter of the demo must be an int of at least 2. Got {value!r} instead.")
+            raise InvalidValueError(
+                f"The {name!r} parameter of the demo must be an int of at least 2. Got {value!r} instead."
+            )
     space = get_space("nb201")
     if n_train + 2 * top_k > space.n_classes:
-        raise ValueError(f"n_train + 2 * top_k exceeds the {space.n_classes} isomorphism classes of NB201.")
+        raise InvalidValueError(f"n_train + 2 * top_k exceeds the {space.n_classes} isomorphism classes of NB201.")
     os.makedirs(out, exist_ok=True)
     data = load_dataset(dataset, val_fraction=split[0], test_fraction=split[1])
     params = {**DEMO_TRAINER, **(trainer_params or {})}

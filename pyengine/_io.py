@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Iterator
 from typing import IO, Any
 
+from .errors import InvalidValueError
+
 __all__ = ["atomic_write", "write_records"]
 
 
@@ -33,7 +35,7 @@ def atomic_write(
         Flush the data to disk before the replace (checkpoints that must survive a power cut).
     """
     if mode not in ("w", "wb"):
-        raise ValueError(f"The 'mode' parameter of atomic_write must be 'w' or 'wb'. Got {mode!r} instead.")
+        raise InvalidValueError(f"The 'mode' parameter of atomic_write must be 'w' or 'wb'. Got {mode!r} instead.")
     path = os.fspath(path)
     tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"  # beside it: same file system
     try:

@@ -10,6 +10,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from .errors import InvalidValueError
+
 __all__ = ["default_cache_dir", "read_records", "append_records"]
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ def read_records(path: str, what: str) -> list[dict[str, Any]]:
         except ValueError:
             rec = None
         if not isinstance(rec, dict):
-            raise ValueError(f"The {what} cache {path} is corrupt at line {n}; delete it to compute it again.")
+            raise InvalidValueError(f"The {what} cache {path} is corrupt at line {n}; delete it to compute it again.")
         out.append(rec)
     return out
 

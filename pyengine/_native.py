@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
+from .errors import InvalidTypeError, InvalidValueError
+
 DISTRIBUTION = "pyengine-nas"  # the name on the package index; the import name is pyengine
 
 _HERE = Path(__file__).resolve().parent
@@ -103,7 +105,7 @@ def resolve_threads(threads: int | None) -> int:
     if threads is None:
         return 0
     if isinstance(threads, bool) or not isinstance(threads, int):
-        raise TypeError(f"The 'threads' parameter must be an int or None. Got {type(threads).__name__} instead.")
+        raise InvalidTypeError(f"The 'threads' parameter must be an int or None. Got {type(threads).__name__} instead.")
     if threads < 0:
-        raise ValueError(f"The 'threads' parameter must be a non-negative int. Got {threads} instead.")
+        raise InvalidValueError(f"The 'threads' parameter must be a non-negative int. Got {threads} instead.")
     return threads

@@ -10,6 +10,8 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from .errors import InvalidTypeError, InvalidValueError
+
 T = TypeVar("T")
 
 __all__ = ["Registry"]
@@ -33,7 +35,7 @@ class Registry(Generic[T]):
     def register(self, name: str, target: str, *, aliases: tuple[str, ...] = ()) -> None:
         """Register ``name`` for the factory at ``"module:attribute"`` (plus optional aliases)."""
         if name in self._targets or name in self._aliases:
-            raise ValueError(f"The {self.family} {name!r} is already registered.")
+            raise InvalidValueError(f"The {self.family} {name!r} is already registered.")
         self._targets[name] = target
         for alias in aliases:
             self._aliases[alias] = name
@@ -45,11 +47,11 @@ class Registry(Generic[T]):
     def canonical_name(self, name: str) -> str:
         """The registered name of ``name`` or of its alias; ValueError listing valid names otherwise."""
         if not isinstance(name, str):
-            raise TypeError(f"A {self.family} name must be a str. Got {type(name).__name__} instead.")
+            raise InvalidTypeError(f"A {self.family} name must be a str. Got {type(name).__name__} instead.")
         key = self._aliases.get(name, name)
         if key not in self._targets:
             valid = ", ".join(self.names() + sorted(self._aliases))
-            raise ValueError(f"Unknown {self.family} {name!r}. Valid names: {valid}.")
+            raise InvalidValueError(f"Unknown {self.family} {name!r}. Valid names: {valid}.")
         return key
 
     def get(self, name: str) -> Callable[..., T]:

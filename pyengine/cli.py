@@ -1204,7 +1204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except (PyengineError, ValueError, TypeError) as err:  # typed errors (CliError among them), bad values
+    except PyengineError as err:  # the project's typed errors only (CliError, InvalidValueError, ...)
         print(f"pyengine: error: {err}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. piped into `head`

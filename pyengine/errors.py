@@ -3,9 +3,11 @@
 Every error that pyengine raises for a problem of the user's input, files or environment derives
 from :class:`PyengineError`, so ``except pyengine.errors.PyengineError`` catches them all. Each
 also derives from the builtin it has always been (``ValueError`` for bad values and files,
-``RuntimeError`` for a computation that failed), so ``except ValueError`` keeps working. Wrong
-parameter values elsewhere raise plain ``ValueError`` / ``TypeError`` with a message naming the
-parameter.
+``RuntimeError`` for a computation that failed), so ``except ValueError`` keeps working. A wrong
+parameter value or type raises :class:`InvalidValueError` / :class:`InvalidTypeError` (a
+``ValueError`` / ``TypeError``) with a message naming the parameter; the native core's refusals
+(``std::invalid_argument``, ``std::out_of_range``) arrive as :class:`InvalidValueError` /
+:class:`InvalidIndexError`.
 
 The errors are importable from here and from the package that raises them (``pyengine.tables``,
 ``pyengine.predictors``, ...). This module imports nothing of the package; :func:`require`
@@ -28,6 +30,9 @@ __all__ = [
     "ExhaustedError",
     "HistoryError",
     "InvalidArchitectureError",
+    "InvalidIndexError",
+    "InvalidTypeError",
+    "InvalidValueError",
     "MissingDependencyError",
     "ModelFileError",
     "NoUncertaintyError",
@@ -42,6 +47,18 @@ __all__ = [
 
 class PyengineError(Exception):
     """Base of pyengine's typed errors."""
+
+
+class InvalidValueError(PyengineError, ValueError):
+    """A parameter or input with a value pyengine refuses; the message names it and what it got."""
+
+
+class InvalidTypeError(PyengineError, TypeError):
+    """A parameter or input of a type pyengine refuses; the message names it and what it got."""
+
+
+class InvalidIndexError(PyengineError, IndexError):
+    """An index or size outside what the native core accepts (a vertex count, a cell index)."""
 
 
 class CliError(PyengineError):

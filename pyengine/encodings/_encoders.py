@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..spaces import DartsSpace, MacroSpace, NB101Space, NB201Space, SearchSpace
 from . import _kernels as K
 
@@ -125,7 +126,9 @@ def _dispatch(name: str, space: SearchSpace, table: dict[type, Callable[..., Any
         if isinstance(space, cls):
             return fn
     supported = ", ".join(sorted(c.name for c in table))
-    raise ValueError(f"The {name!r} encoding is not defined for the {space.name} space. It supports: {supported}.")
+    raise InvalidValueError(
+        f"The {name!r} encoding is not defined for the {space.name} space. It supports: {supported}."
+    )
 
 
 def _arrays(space: SearchSpace, batch: Any) -> tuple[np.ndarray, ...]:
@@ -173,12 +176,12 @@ def _kernel_and_static(space: SearchSpace, name: str, params: dict[str, Any]) ->
         full = next(v[1] for c, v in _PATH_KERNELS.items() if isinstance(space, c))
         k = params.get("k", 40)
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= full:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'k' parameter of path_trunc must be an int in 1..{full} for {space.name}. Got {k!r} instead."
             )
         static["dims"] = int(k)
     elif params:
-        raise TypeError(f"The {name!r} encoding takes no parameters. Got {sorted(params)}.")
+        raise InvalidTypeError(f"The {name!r} encoding takes no parameters. Got {sorted(params)}.")
     return fn, static
 
 

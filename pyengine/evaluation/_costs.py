@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _plotting
 from .._io import write_records
+from ..errors import InvalidTypeError, InvalidValueError
 from ..tables import Table
 
 __all__ = ["TrainingTime", "training_time", "cost_grid", "plot_grid"]
@@ -60,10 +61,10 @@ def training_time(table: Table, column: str | None = None) -> TrainingTime | Non
     """
     if column is not None:
         if not isinstance(column, str):
-            raise TypeError(f"The 'time_column' parameter must be a str. Got {type(column).__name__} instead.")
+            raise InvalidTypeError(f"The 'time_column' parameter must be a str. Got {type(column).__name__} instead.")
         table.column(column)  # raises ValueError listing the columns
         if not _TIME_COLUMN.match(column):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'time_column' parameter must name a training-time column (train_seconds_E, "
                 f"train_seconds_per_epoch, train_time_E or train_time_per_epoch). Got {column!r} instead."
             )
@@ -78,7 +79,7 @@ def training_time(table: Table, column: str | None = None) -> TrainingTime | Non
     m = _TIME_COLUMN.match(name)
     epochs = None if m is None or m.group(1) == "per_epoch" else int(m.group(1))
     if epochs is not None and epochs < 1:
-        raise ValueError(f"Training-time column {name!r} of table {table.name} covers {epochs} epochs.")
+        raise InvalidValueError(f"Training-time column {name!r} of table {table.name} covers {epochs} epochs.")
     return TrainingTime(name, table.column(name), epochs)
 
 
@@ -122,14 +123,16 @@ def fidelity_seconds(time: TrainingTime | None, fidelity: int | None, test: np.n
 def _configurations(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean init seconds, query seconds and Kendall tau per (predictor, train_size)."""
     if not records:
-        raise ValueError("The 'records' parameter must hold at least one evaluator record.")
+        raise InvalidValueError("The 'records' parameter must hold at least one evaluator record.")
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for r in records:
         for key in ("init_seconds", "query_seconds"):
             if key not in r:
-                raise ValueError(f"Evaluator records must hold {key!r}; a record of {r.get('predictor')!r} lacks it.")
+                raise InvalidValueError(
+                    f"Evaluator records must hold {key!r}; a record of {r.get('predictor')!r} lacks it."
+                )
             if r[key] is None:
-                raise ValueError(
+                raise InvalidValueError(
                     f"A record of predictor {r['predictor']!r} (table {r.get('table')}) has no {key}: its table "
                     "has no training-time column (train_seconds_E or train_seconds_per_epoch), so the grid cannot "
                     "place it."
@@ -157,7 +160,9 @@ def _budgets(values: list[float], bins: int, given: Sequence[float] | None, name
     if given is not None:
         b = np.asarray(given, dtype=np.float64)
         if b.ndim != 1 or b.size == 0 or not np.isfinite(b).all() or (b < 0).any() or (np.diff(b) <= 0).any():
-            raise ValueError(f"The {name!r} parameter must be increasing non-negative numbers. Got {given!r} instead.")
+            raise InvalidValueError(
+                f"The {name!r} parameter must be increasing non-negative numbers. Got {given!r} instead."
+            )
         return b
     v = np.asarray(values, dtype=np.float64)
     pos = v[v > 0]
@@ -198,10 +203,10 @@ def cost_grid(
     ``init_seconds``, ``query_seconds`` (the chosen configuration's means; None in an empty cell).
     """
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"The 'bins' parameter of cost_grid must be a positive int. Got {bins!r} instead.")
+        raise InvalidValueError(f"The 'bins' parameter of cost_grid must be a positive int. Got {bins!r} instead.")
     confs = _configurations(records)
     if not confs:
-        raise ValueError("No record has a finite Kendall tau: the grid would be empty.")
+        raise InvalidValueError("No record has a finite Kendall tau: the grid would be empty.")
     ib = _budgets([c["init_seconds"] for c in confs], int(bins), init_budgets, "init_budgets")
     qb = _budgets([c["query_seconds"] for c in confs], int(bins), query_budgets, "query_budgets")
     cells = []

@@ -14,7 +14,7 @@ from sklearn.base import clone
 
 from .. import _plotting
 from .._io import write_records
-from ..errors import require
+from ..errors import InvalidTypeError, InvalidValueError, require
 from ..metrics import all_metrics
 from ..tables import Table
 from ._costs import fidelity_seconds, init_seconds, metric_epochs, training_time
@@ -145,25 +145,25 @@ class PredictorEvaluator:
 
         if self.fidelity is None:
             if self.fidelity_table is not None:
-                raise ValueError("A fidelity table needs a fidelity (the epochs its values were measured at).")
+                raise InvalidValueError("A fidelity table needs a fidelity (the epochs its values were measured at).")
             return None
         if isinstance(self.fidelity, bool) or not isinstance(self.fidelity, (int, np.integer)) or self.fidelity < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'fidelity' parameter of PredictorEvaluator must be an int >= 1. Got {self.fidelity!r}."
             )
         if self.fidelity_table is not None:
             ft = self.fidelity_table
             if not isinstance(ft, Table):
-                raise TypeError(f"The 'fidelity_table' parameter must be a Table. Got {type(ft).__name__}.")
+                raise InvalidTypeError(f"The 'fidelity_table' parameter must be a Table. Got {type(ft).__name__}.")
             idx = ft.indices(self.table.archs)
             if (idx < 0).any():
-                raise ValueError(
+                raise InvalidValueError(
                     f"{int((idx < 0).sum())} architectures of {self.table.name} are not in the fidelity table "
                     f"{ft.name}."
                 )
             return point_curves(ft.column(self.fidelity_metric)[idx], int(self.fidelity))
         if not self.table.curves:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Table {self.table.name} has no learning curves; give a fidelity table (--fidelity-table) for "
                 f"fidelity {self.fidelity}."
             )
@@ -172,30 +172,34 @@ class PredictorEvaluator:
     def _check(self) -> tuple[list[int], list[int], list[tuple[str, Any]]]:
         if not isinstance(self.table, Table):
             got = type(self.table).__name__
-            raise TypeError(f"The 'table' parameter of PredictorEvaluator must be a Table. Got {got}.")
+            raise InvalidTypeError(f"The 'table' parameter of PredictorEvaluator must be a Table. Got {got}.")
         sizes = [int(n) for n in self.train_sizes]
         if not sizes or any(n < 2 for n in sizes):
-            raise ValueError(f"The 'train_sizes' parameter of PredictorEvaluator must be ints >= 2. Got {sizes!r}.")
+            raise InvalidValueError(
+                f"The 'train_sizes' parameter of PredictorEvaluator must be ints >= 2. Got {sizes!r}."
+            )
         seeds = list(range(self.seeds)) if isinstance(self.seeds, int) else [int(s) for s in self.seeds]
         if not seeds or (isinstance(self.seeds, int) and self.seeds < 1):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'seeds' parameter of PredictorEvaluator must be a positive int or a list. Got {self.seeds!r}."
             )
         if not isinstance(self.test_size, int) or self.test_size < 2:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'test_size' parameter of PredictorEvaluator must be an int >= 2. Got {self.test_size!r}."
             )
         if self.sampling not in SAMPLINGS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'sampling' parameter of PredictorEvaluator must be one of {SAMPLINGS}. Got {self.sampling!r}."
             )
         if not self.predictors:
-            raise ValueError("The 'predictors' parameter of PredictorEvaluator must name at least one predictor.")
+            raise InvalidValueError(
+                "The 'predictors' parameter of PredictorEvaluator must name at least one predictor."
+            )
         from ..predictors import PREDICTORS
 
         extra = self.predictor_params or {}
         if not isinstance(extra, dict) or not all(isinstance(v, dict) for v in extra.values()):
-            raise TypeError("The 'predictor_params' parameter of PredictorEvaluator must map names to dicts.")
+            raise InvalidTypeError("The 'predictor_params' parameter of PredictorEvaluator must map names to dicts.")
         for key in extra:
             PREDICTORS.canonical_name(key)
         preds: list[tuple[str, Any]] = []
@@ -209,7 +213,9 @@ class PredictorEvaluator:
             elif hasattr(p, "fit") and hasattr(p, "predict"):
                 preds.append((getattr(p, "name", type(p).__name__), p))
             else:
-                raise TypeError(f"A predictor must be a registered name or an estimator. Got {type(p).__name__}.")
+                raise InvalidTypeError(
+                    f"A predictor must be a registered name or an estimator. Got {type(p).__name__}."
+                )
         return sizes, seeds, preds
 
     def _test_pool(self, rows: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -234,7 +240,9 @@ class PredictorEvaluator:
         zc_s = {str(k): np.asarray(v, dtype=np.float64) for k, v in (self.zc_seconds or {}).items()}
         for k, v in zc_s.items():
             if v.shape != (len(self.table),):
-                raise ValueError(f"Zero-cost seconds {k!r} have shape {v.shape}; the table has {len(self.table)} rows.")
+                raise InvalidValueError(
+                    f"Zero-cost seconds {k!r} have shape {v.shape}; the table has {len(self.table)} rows."
+                )
         want: dict[str, list[np.ndarray]] = {}
         given = {PROXIES.canonical_name(k): k for k in (zc or {}) if k in PROXIES}
         for _meta, model, _enc, train, test in units:
@@ -248,7 +256,7 @@ class PredictorEvaluator:
                     continue
                 if name not in PROXIES:
                     have = sorted(zc) if zc else []
-                    raise ValueError(
+                    raise InvalidValueError(
                         f"Predictor {_meta['predictor']} names the feature {name!r}: it is no zero-cost proxy "
                         f"({', '.join(PROXIES.names())}) and not among the scores given ({have})."
                     )
@@ -288,7 +296,7 @@ class PredictorEvaluator:
         metric = self.metric or self.table.default_metric
         rows = np.flatnonzero(np.isfinite(y_all))
         if len(rows) < 2:
-            raise ValueError(f"Column {metric!r} of table {self.table.name} has fewer than 2 finite values.")
+            raise InvalidValueError(f"Column {metric!r} of table {self.table.name} has fewer than 2 finite values.")
         encoded: dict[str, Any] = {}
         curves = self._curves()
         time = training_time(self.table, self.time_column)
@@ -298,7 +306,7 @@ class PredictorEvaluator:
             zc = {str(k): np.asarray(v, dtype=np.float64) for k, v in self.zc.items()}
             for k, v in zc.items():
                 if v.shape != (len(self.table),):
-                    raise ValueError(
+                    raise InvalidValueError(
                         f"Zero-cost scores {k!r} have shape {v.shape}; the table has {len(self.table)} rows."
                     )
 
@@ -326,10 +334,10 @@ class PredictorEvaluator:
             pool = self._test_pool(rows, y_all, rng)
             test = pool[: self.test_size]
             if len(test) < 2:
-                raise ValueError(f"Only {len(test)} test architectures could be drawn from {self.table.name}.")
+                raise InvalidValueError(f"Only {len(test)} test architectures could be drawn from {self.table.name}.")
             train_pool = rng.permutation(np.setdiff1d(rows, test))
             if max(sizes) > len(train_pool):
-                raise ValueError(
+                raise InvalidValueError(
                     f"Training size {max(sizes)} exceeds the {len(train_pool)} architectures left after a test "
                     f"set of {len(test)} in {self.table.name}."
                 )
@@ -352,7 +360,7 @@ class PredictorEvaluator:
                         model.set_params(space=self.table.space.name)
                     uses = getattr(model, "needs_curves", False) is True
                     if uses and curves is None:
-                        raise ValueError(f"Predictor {name} reads learning curves: give a fidelity.")
+                        raise InvalidValueError(f"Predictor {name} reads learning curves: give a fidelity.")
                     meta = {
                         "predictor": name,
                         "train_size": int(n),
@@ -424,7 +432,7 @@ def _fit_unit(
     pred = np.asarray(model.predict(_rows(feats, test), **extra), dtype=np.float64)
     query_s = time.perf_counter() - t0
     if not np.isfinite(pred).all():
-        raise ValueError(
+        raise InvalidValueError(
             f"Predictor {meta['predictor']} returned non-finite predictions "
             f"(train size {meta['train_size']}, seed {meta['seed']})."
         )

@@ -10,6 +10,7 @@ hash, exact canonical forms and the enumeration of all 423,624 cells.
 """
 
 from .._native import core as _core
+from ..errors import InvalidTypeError
 from . import darts, nb101, nb201
 
 __all__ = ["darts", "nb101", "nb201", "md5_backend", "md5_backends", "set_md5_backend"]
@@ -28,5 +29,7 @@ def md5_backend() -> str:
 def set_md5_backend(name: str) -> None:
     """Select the MD5 kernel by name (process-wide). Raises ValueError for an unavailable one."""
     if not isinstance(name, str):
-        raise TypeError(f"The 'name' parameter of set_md5_backend must be a str. Got {type(name).__name__} instead.")
+        raise InvalidTypeError(
+            f"The 'name' parameter of set_md5_backend must be a str. Got {type(name).__name__} instead."
+        )
     _core.set_md5_backend(name)

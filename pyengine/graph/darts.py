@@ -26,6 +26,7 @@ import numpy as np
 
 from .._native import core as _core
 from .._native import resolve_threads
+from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "OPS",
@@ -90,11 +91,11 @@ def as_cells(cells: Any) -> np.ndarray:
     if a.ndim == 3:
         a = a[None]
     if a.ndim != 4 or a.shape[1:] != (2, NUM_EDGES, 2):
-        raise ValueError(f"DARTS architectures must have shape (n_archs, 2, 8, 2). Got shape {a.shape} instead.")
+        raise InvalidValueError(f"DARTS architectures must have shape (n_archs, 2, 8, 2). Got shape {a.shape} instead.")
     if a.size and a.dtype.kind not in "iu":
-        raise TypeError(f"DARTS architectures must hold integers. Got dtype {a.dtype} instead.")
+        raise InvalidTypeError(f"DARTS architectures must hold integers. Got dtype {a.dtype} instead.")
     if a.size and (a.min() < -128 or a.max() > 127):
-        raise ValueError("DARTS architecture entries must be small integers (input node, op index).")
+        raise InvalidValueError("DARTS architecture entries must be small integers (input node, op index).")
     return np.ascontiguousarray(a, dtype=np.int8)
 
 
@@ -104,13 +105,13 @@ def check_cells(cells: Any) -> np.ndarray:
     bad = invalid_cells(a)
     if bad:
         r, why = bad[0]
-        raise ValueError(f"DARTS architecture {r}: {why}.")
+        raise InvalidValueError(f"DARTS architecture {r}: {why}.")
     return a
 
 
 def _parse_cell(node: ast.expr, where: str) -> list[tuple[int, int]]:
     if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != NUM_EDGES:
-        raise ValueError(
+        raise InvalidValueError(
             f"Genotype {where} must be a list of {NUM_EDGES} (op, input) pairs. Got {ast.unparse(node)!r}."
         )
     pairs = []
@@ -118,13 +119,15 @@ def _parse_cell(node: ast.expr, where: str) -> list[tuple[int, int]]:
         try:
             op, inp = ast.literal_eval(elt)
         except (ValueError, TypeError, SyntaxError):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Genotype {where} edge {e} must be an (op, input) pair. Got {ast.unparse(elt)!r}."
             ) from None
         if not isinstance(op, str) or op not in _OP_INDEX:
-            raise ValueError(f"Unknown DARTS op {op!r} in genotype {where} edge {e}. Valid ops: {', '.join(OPS)}.")
+            raise InvalidValueError(
+                f"Unknown DARTS op {op!r} in genotype {where} edge {e}. Valid ops: {', '.join(OPS)}."
+            )
         if not isinstance(inp, int) or isinstance(inp, bool):
-            raise ValueError(f"Genotype {where} edge {e} input must be an int. Got {inp!r}.")
+            raise InvalidValueError(f"Genotype {where} edge {e} input must be an int. Got {inp!r}.")
         pairs.append((inp, _OP_INDEX[op]))
     return pairs
 
@@ -138,27 +141,27 @@ def _parse_concat(node: ast.expr, where: str) -> None:
     except ValueError:
         value = None
     if not isinstance(value, (list, tuple)) or list(value) != [2, 3, 4, 5]:
-        raise ValueError(f"Genotype {where} must be [2, 3, 4, 5] (every intermediate node). Got {text!r}.")
+        raise InvalidValueError(f"Genotype {where} must be [2, 3, 4, 5] (every intermediate node). Got {text!r}.")
 
 
 def parse_genotype(s: str) -> np.ndarray:
     """One genotype string -> int8 array of shape (2, 8, 2). ValueError naming the bad token."""
     if not isinstance(s, str):
-        raise TypeError(f"A DARTS genotype must be a str. Got {type(s).__name__} instead.")
+        raise InvalidTypeError(f"A DARTS genotype must be a str. Got {type(s).__name__} instead.")
     try:
         tree = ast.parse(s.strip(), mode="eval").body
     except SyntaxError:
-        raise ValueError(f"Not a genotype string: {s[:80]!r}.") from None
+        raise InvalidValueError(f"Not a genotype string: {s[:80]!r}.") from None
     if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "Genotype"):
-        raise ValueError(f"A genotype string must be 'Genotype(normal=..., ...)'. Got {s[:80]!r}.")
+        raise InvalidValueError(f"A genotype string must be 'Genotype(normal=..., ...)'. Got {s[:80]!r}.")
     if tree.args:
-        raise ValueError(f"Genotype fields must be given by name. Got {ast.unparse(tree.args[0])[:60]!r}.")
+        raise InvalidValueError(f"Genotype fields must be given by name. Got {ast.unparse(tree.args[0])[:60]!r}.")
     fields = {kw.arg: kw.value for kw in tree.keywords}
     need = {"normal", "normal_concat", "reduce", "reduce_concat"}
     if set(fields) != need:
         extra = sorted(set(fields) - need, key=str)
         missing = sorted(need - set(fields))
-        raise ValueError(f"Genotype fields must be {sorted(need)}. Missing {missing}, unexpected {extra}.")
+        raise InvalidValueError(f"Genotype fields must be {sorted(need)}. Missing {missing}, unexpected {extra}.")
     _parse_concat(fields["normal_concat"], "normal_concat")
     _parse_concat(fields["reduce_concat"], "reduce_concat")
     out = np.array([_parse_cell(fields["normal"], "normal"), _parse_cell(fields["reduce"], "reduce")], dtype=np.int64)
@@ -199,13 +202,13 @@ def parse_genotypes(strs: Sequence[str]) -> np.ndarray:
         try:
             out[i] = parse_genotype(s)
         except ValueError as exc:
-            raise ValueError(f"Genotype {i}: {exc}") from None
+            raise InvalidValueError(f"Genotype {i}: {exc}") from None
     rows = np.flatnonzero(fast)
     if rows.size:
         bad = invalid_cells(out[rows])
         if bad:
             r, why = bad[0]
-            raise ValueError(f"Genotype {int(rows[r])}: DARTS architecture {int(rows[r])}: {why}.")
+            raise InvalidValueError(f"Genotype {int(rows[r])}: DARTS architecture {int(rows[r])}: {why}.")
     return out
 
 
@@ -237,13 +240,17 @@ def from_naslib(archs: Sequence[Any]) -> np.ndarray:
             try:
                 value = ast.literal_eval(arch)
             except (ValueError, SyntaxError):
-                raise ValueError(f"NASLib DARTS architecture {i} is not a tuple literal: {arch[:80]!r}.") from None
+                raise InvalidValueError(
+                    f"NASLib DARTS architecture {i} is not a tuple literal: {arch[:80]!r}."
+                ) from None
         try:
             a = np.asarray(value, dtype=np.int64)
         except (ValueError, TypeError):
-            raise ValueError(f"NASLib DARTS architecture {i} must be two lists of 8 (input, op) pairs.") from None
+            raise InvalidValueError(
+                f"NASLib DARTS architecture {i} must be two lists of 8 (input, op) pairs."
+            ) from None
         if a.shape != (2, NUM_EDGES, 2):
-            raise ValueError(
+            raise InvalidValueError(
                 f"NASLib DARTS architecture {i} must be two lists of 8 (input, op) pairs. Got shape {a.shape}."
             )
         rows.append(a)
@@ -253,7 +260,7 @@ def from_naslib(archs: Sequence[Any]) -> np.ndarray:
     bad = invalid_cells(stacked)
     if bad:
         r, why = bad[0]
-        raise ValueError(f"NASLib DARTS architecture {r}: {why}.")
+        raise InvalidValueError(f"NASLib DARTS architecture {r}: {why}.")
     return stacked.astype(np.int8)
 
 
@@ -291,7 +298,7 @@ def decode_keys(keys: Any) -> np.ndarray:
     """Representative cells of keys of shape (n, 2): int8 array of shape (n, 2, 8, 2)."""
     k = np.ascontiguousarray(np.asarray(keys, dtype=np.uint64))
     if k.ndim != 2 or k.shape[1] != 2:
-        raise ValueError(f"DARTS keys must have shape (n, 2). Got shape {k.shape} instead.")
+        raise InvalidValueError(f"DARTS keys must have shape (n, 2). Got shape {k.shape} instead.")
     if (k >> np.uint64(48)).any():
-        raise ValueError("DARTS keys use 48 bits; got a larger value.")
+        raise InvalidValueError("DARTS keys use 48 bits; got a larger value.")
     return _core.darts_decode_keys(k.reshape(-1)).reshape(-1, 2, NUM_EDGES, 2)

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._native import core as _core
 from .._native import resolve_threads
+from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "OPS",
@@ -147,24 +148,24 @@ def _encode_op(op: Any, where: str) -> int:
     if isinstance(op, str):
         return OP_LABELS.get(op, UNKNOWN_OP)
     if isinstance(op, (bool, np.bool_)):
-        raise TypeError(f"{where} must be an op name or an official integer label. Got a bool instead.")
+        raise InvalidTypeError(f"{where} must be an op name or an official integer label. Got a bool instead.")
     if isinstance(op, (int, np.integer)):
         op = int(op)
         if op == PADDING:
             return PADDING
         return op if op in _OFFICIAL_LABELS else UNKNOWN_OP
-    raise TypeError(f"{where} must be an op name or an official integer label. Got {type(op).__name__} instead.")
+    raise InvalidTypeError(f"{where} must be an op name or an official integer label. Got {type(op).__name__} instead.")
 
 
 def _check_matrix_values(m: np.ndarray, name: str = "matrices") -> np.ndarray:
     if m.dtype.kind == "b":
         return m.astype(np.uint8)
     if m.dtype.kind not in "iuf":
-        raise TypeError(f"The '{name}' parameter must hold integers 0/1. Got dtype {m.dtype} instead.")
+        raise InvalidTypeError(f"The '{name}' parameter must hold integers 0/1. Got dtype {m.dtype} instead.")
     bad = (m != 0) & (m != 1)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
+        raise InvalidValueError(
             f"The '{name}' parameter must hold only 0 and 1. Got {m[idx].item()!r} at index {list(idx)} instead."
         )
     return m.astype(np.uint8)
@@ -185,25 +186,29 @@ def cell_batch(matrices: Any, ops: Any, num_vertices: Any = None) -> CellBatch:
     """
     m = np.asarray(matrices)
     if m.ndim != 3 or m.shape[1] != m.shape[2]:
-        raise ValueError(f"The 'matrices' parameter must have shape (n_cells, n, n). Got shape {m.shape} instead.")
+        raise InvalidValueError(
+            f"The 'matrices' parameter must have shape (n_cells, n, n). Got shape {m.shape} instead."
+        )
     if m.shape[0] == 0:
-        raise ValueError("The 'matrices' parameter must hold at least one cell. Got an empty batch instead.")
+        raise InvalidValueError("The 'matrices' parameter must hold at least one cell. Got an empty batch instead.")
     if m.shape[1] == 0:
-        raise ValueError("NB101 cells need at least one vertex. Got matrices of shape (n_cells, 0, 0) instead.")
+        raise InvalidValueError("NB101 cells need at least one vertex. Got matrices of shape (n_cells, 0, 0) instead.")
     m = _check_matrix_values(m)
     b, n_max = m.shape[0], m.shape[1]
     arr = np.asarray(ops, dtype=object) if not isinstance(ops, np.ndarray) else ops
     if isinstance(arr, np.ndarray) and arr.dtype.kind in "iu":
         if arr.shape != (b, n_max):
-            raise ValueError(f"The 'ops' parameter must have shape {(b, n_max)}. Got shape {arr.shape} instead.")
+            raise InvalidValueError(f"The 'ops' parameter must have shape {(b, n_max)}. Got shape {arr.shape} instead.")
         labels = np.where(np.isin(arr, list(_OFFICIAL_LABELS) + [PADDING]), arr, UNKNOWN_OP).astype(np.int8)
     else:
         if len(ops) != b:
-            raise ValueError(f"The 'ops' parameter must have one row per cell ({b}). Got {len(ops)} rows instead.")
+            raise InvalidValueError(
+                f"The 'ops' parameter must have one row per cell ({b}). Got {len(ops)} rows instead."
+            )
         labels = np.full((b, n_max), PADDING, dtype=np.int8)
         for i, row in enumerate(ops):
             if isinstance(row, str) or len(row) != n_max:
-                raise ValueError(f"ops of cell {i} must be a sequence of {n_max} ops. Got {row!r} instead.")
+                raise InvalidValueError(f"ops of cell {i} must be a sequence of {n_max} ops. Got {row!r} instead.")
             for j, op in enumerate(row):
                 labels[i, j] = _encode_op(op, f"op {j} of cell {i}")
     if num_vertices is None:
@@ -214,12 +219,12 @@ def cell_batch(matrices: Any, ops: Any, num_vertices: Any = None) -> CellBatch:
     else:
         nv = np.asarray(num_vertices)
         if nv.shape != (b,) or nv.dtype.kind not in "iu":
-            raise ValueError(f"The 'num_vertices' parameter must be {b} integers. Got {nv!r} instead.")
+            raise InvalidValueError(f"The 'num_vertices' parameter must be {b} integers. Got {nv!r} instead.")
         nv = nv.astype(np.int32)
     bad = (nv < 1) | (nv > n_max)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"cell {i} has {int(nv[i])} vertices; every cell needs 1..{n_max} vertices.")
+        raise InvalidValueError(f"cell {i} has {int(nv[i])} vertices; every cell needs 1..{n_max} vertices.")
     # a PADDING label inside a cell's real vertices is not an op: treat it as unknown
     inside = np.arange(n_max)[None, :] < nv[:, None]
     labels = np.where(inside & (labels == PADDING), UNKNOWN_OP, labels).astype(np.int8)
@@ -233,19 +238,23 @@ def pack_cells(cells: Sequence[tuple[Any, Sequence[Any]]], *, names: Sequence[st
     integer labels. Errors name the cell (``names[i]`` if given, else "cell i") and the problem.
     """
     if len(cells) == 0:
-        raise ValueError("pack_cells needs at least one cell. Got an empty sequence instead.")
+        raise InvalidValueError("pack_cells needs at least one cell. Got an empty sequence instead.")
     mats = []
     for i, item in enumerate(cells):
         where = names[i] if names is not None else f"cell {i}"
         try:
             matrix, ops = item
         except (TypeError, ValueError):
-            raise TypeError(f"{where} must be a (matrix, ops) pair. Got {type(item).__name__} instead.") from None
+            raise InvalidTypeError(
+                f"{where} must be a (matrix, ops) pair. Got {type(item).__name__} instead."
+            ) from None
         m = _as_square(matrix, where)
         if isinstance(ops, str) or not isinstance(ops, (Sequence, np.ndarray)):
-            raise TypeError(f"{where}: ops must be a sequence of op names or labels. Got {type(ops).__name__} instead.")
+            raise InvalidTypeError(
+                f"{where}: ops must be a sequence of op names or labels. Got {type(ops).__name__} instead."
+            )
         if len(ops) != m.shape[0]:
-            raise ValueError(f"{where}: {len(ops)} ops for a {m.shape[0]}x{m.shape[0]} matrix; they must match.")
+            raise InvalidValueError(f"{where}: {len(ops)} ops for a {m.shape[0]}x{m.shape[0]} matrix; they must match.")
         for j, op in enumerate(ops):
             _encode_op(op, f"{where}: op {j}")
         mats.append((m, ops))
@@ -295,35 +304,39 @@ def _as_square(matrix: Any, where: str) -> np.ndarray:
         m = matrix
     else:
         if not isinstance(matrix, Sequence) or isinstance(matrix, str):
-            raise TypeError(f"{where}: matrix must be a list of rows. Got {type(matrix).__name__} instead.")
+            raise InvalidTypeError(f"{where}: matrix must be a list of rows. Got {type(matrix).__name__} instead.")
         n = len(matrix)
         for r, row in enumerate(matrix):
             if not isinstance(row, Sequence) or isinstance(row, str):
-                raise TypeError(f"{where}: matrix row {r} must be a list. Got {type(row).__name__} instead.")
+                raise InvalidTypeError(f"{where}: matrix row {r} must be a list. Got {type(row).__name__} instead.")
             if len(row) != n:
-                raise ValueError(f"{where}: matrix must be square; row {r} has {len(row)} entries, expected {n}.")
+                raise InvalidValueError(
+                    f"{where}: matrix must be square; row {r} has {len(row)} entries, expected {n}."
+                )
             for c, x in enumerate(row):
                 if isinstance(x, bool) or not isinstance(x, int):
-                    raise TypeError(f"{where}: matrix entry [{r}][{c}] must be the integer 0 or 1. Got {x!r} instead.")
+                    raise InvalidTypeError(
+                        f"{where}: matrix entry [{r}][{c}] must be the integer 0 or 1. Got {x!r} instead."
+                    )
         m = np.array(matrix, dtype=np.int64).reshape(n, n) if n else np.zeros((0, 0), dtype=np.int64)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise ValueError(f"{where}: matrix must be square. Got shape {m.shape} instead.")
+        raise InvalidValueError(f"{where}: matrix must be square. Got shape {m.shape} instead.")
     if m.shape[0] == 0:
-        raise ValueError(f"{where}: a cell needs at least one vertex. Got an empty matrix instead.")
+        raise InvalidValueError(f"{where}: a cell needs at least one vertex. Got an empty matrix instead.")
     bad = (m != 0) & (m != 1)
     if bad.any():
         r, c = (int(x) for x in np.argwhere(bad)[0])
-        raise ValueError(f"{where}: matrix entry [{r}][{c}] is {m[r, c].item()!r}; entries must be 0 or 1.")
+        raise InvalidValueError(f"{where}: matrix entry [{r}][{c}] is {m[r, c].item()!r}; entries must be 0 or 1.")
     return m.astype(np.uint8)
 
 
 def _as_batch(cells: Any, ops: Any, num_vertices: Any) -> CellBatch:
     if isinstance(cells, CellBatch):
         if ops is not None or num_vertices is not None:
-            raise TypeError("Pass either a CellBatch or (matrices, ops[, num_vertices]), not both.")
+            raise InvalidTypeError("Pass either a CellBatch or (matrices, ops[, num_vertices]), not both.")
         return cells
     if ops is None:
-        raise TypeError("The 'ops' parameter is required when 'matrices' is not a CellBatch.")
+        raise InvalidTypeError("The 'ops' parameter is required when 'matrices' is not a CellBatch.")
     return cell_batch(cells, ops, num_vertices)
 
 
@@ -378,7 +391,7 @@ def cells_from_keys(keys: Any) -> CellBatch:
     """The canonical cells (official representatives) of canonical keys, padded to 7 vertices."""
     k = np.asarray(keys)
     if k.ndim != 1 or k.dtype.kind not in "iu":
-        raise ValueError(f"The 'keys' parameter must be a 1-D integer array. Got {k!r} instead.")
+        raise InvalidValueError(f"The 'keys' parameter must be a 1-D integer array. Got {k!r} instead.")
     d = _core.nb101_decode_keys(k.astype(np.int64))
     return CellBatch(d["matrices"], d["labels"], d["num_vertices"])
 
@@ -412,7 +425,7 @@ def is_isomorphic(matrix_a: Any, ops_a: Sequence[Any], matrix_b: Any, ops_b: Seq
     res = validate(pack_cells([(matrix_a, ops_a), (matrix_b, ops_b)]), hashes=False, threads=1)
     for which, reason in zip("ab", res.reasons(), strict=True):
         if reason is not None:
-            raise ValueError(f"cell {which} is not a valid NB101 cell: {reason}")
+            raise InvalidValueError(f"cell {which} is not a valid NB101 cell: {reason}")
     return bool(res.canonical_keys[0] == res.canonical_keys[1])
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._native import core as _core
 from .._native import resolve_threads
+from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "OPS",
@@ -51,20 +52,24 @@ def _parse_slow(s: str) -> list[int]:
     """Strict parser that names the offending token."""
     nodes = s.split("+")
     if len(nodes) != 3:
-        raise ValueError(f"NB201 arch string must have 3 '+'-separated nodes. Got {len(nodes)} in {s!r}.")
+        raise InvalidValueError(f"NB201 arch string must have 3 '+'-separated nodes. Got {len(nodes)} in {s!r}.")
     ops: list[int] = []
     for node, part in enumerate(nodes, start=1):
         if not (part.startswith("|") and part.endswith("|")) or len(part) < 2:
-            raise ValueError(f"NB201 arch string node {node} must look like '|op~0|...|'. Got {part!r} in {s!r}.")
+            raise InvalidValueError(
+                f"NB201 arch string node {node} must look like '|op~0|...|'. Got {part!r} in {s!r}."
+            )
         tokens = part[1:-1].split("|")
         if len(tokens) != node:
-            raise ValueError(f"NB201 arch string node {node} must have {node} inputs. Got {len(tokens)}: {part!r}.")
+            raise InvalidValueError(
+                f"NB201 arch string node {node} must have {node} inputs. Got {len(tokens)}: {part!r}."
+            )
         for src, tok in enumerate(tokens):
             op, sep, idx = tok.partition("~")
             if not sep or idx != str(src):
-                raise ValueError(f"NB201 arch string token {tok!r} must be 'op~{src}' (node {node}) in {s!r}.")
+                raise InvalidValueError(f"NB201 arch string token {tok!r} must be 'op~{src}' (node {node}) in {s!r}.")
             if op not in _OP_INDEX:
-                raise ValueError(f"NB201 arch string token {tok!r} has unknown op {op!r}; ops are {list(OPS)}.")
+                raise InvalidValueError(f"NB201 arch string token {tok!r} has unknown op {op!r}; ops are {list(OPS)}.")
             ops.append(_OP_INDEX[op])
     return ops
 
@@ -83,19 +88,19 @@ def parse_arch_strs(strs: Sequence[str]) -> np.ndarray:
     """Ops of many arch strings: array of shape (n_cells, 6), int8. Raises ValueError naming the
     offending token of the first malformed string."""
     if isinstance(strs, str):
-        raise TypeError("parse_arch_strs takes a sequence of strings; use parse_arch_str for one.")
+        raise InvalidTypeError("parse_arch_strs takes a sequence of strings; use parse_arch_str for one.")
     table = _string_table()
     idx = np.empty(len(strs), dtype=np.int64)
     for i, s in enumerate(strs):
         if not isinstance(s, str):
-            raise TypeError(f"arch string {i} must be a str. Got {type(s).__name__} instead.")
+            raise InvalidTypeError(f"arch string {i} must be a str. Got {type(s).__name__} instead.")
         j = table.get(s)
         if j is None:
             try:
                 _parse_slow(s)
             except ValueError as err:
-                raise ValueError(f"arch string {i}: {err}") from None
-            raise ValueError(f"arch string {i}: {s!r} is not an NB201 arch string")  # pragma: no cover
+                raise InvalidValueError(f"arch string {i}: {err}") from None
+            raise InvalidValueError(f"arch string {i}: {s!r} is not an NB201 arch string")  # pragma: no cover
         idx[i] = j
     return cells_from_index(idx)
 
@@ -106,13 +111,13 @@ def as_ops(ops: Any) -> np.ndarray:
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != 6:
-        raise ValueError(f"NB201 ops must have shape (n_cells, 6). Got shape {a.shape} instead.")
+        raise InvalidValueError(f"NB201 ops must have shape (n_cells, 6). Got shape {a.shape} instead.")
     if a.dtype.kind not in "iu":
-        raise TypeError(f"NB201 ops must be integer op indices. Got dtype {a.dtype} instead.")
+        raise InvalidTypeError(f"NB201 ops must be integer op indices. Got dtype {a.dtype} instead.")
     bad = (a < 0) | (a >= len(OPS))
     if bad.any():
         r, c = (int(x) for x in np.argwhere(bad)[0])
-        raise ValueError(f"NB201 op index {int(a[r, c])} of cell {r}, edge {c} is outside 0..4.")
+        raise InvalidValueError(f"NB201 op index {int(a[r, c])} of cell {r}, edge {c} is outside 0..4.")
     return np.ascontiguousarray(a, dtype=np.int8)
 
 
@@ -137,11 +142,11 @@ def cells_from_index(index: Any) -> np.ndarray:
     """Ops of cell indices: array of shape (n_cells, 6), int8."""
     idx = np.asarray(index)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"NB201 cell indices must be integers. Got dtype {idx.dtype} instead.")
+        raise InvalidTypeError(f"NB201 cell indices must be integers. Got dtype {idx.dtype} instead.")
     idx = idx.astype(np.int64).reshape(-1)
     bad = (idx < 0) | (idx >= NUM_CELLS)
     if bad.any():
-        raise ValueError(f"NB201 cell index {int(idx[np.argmax(bad)])} is outside 0..{NUM_CELLS - 1}.")
+        raise InvalidValueError(f"NB201 cell index {int(idx[np.argmax(bad)])} is outside 0..{NUM_CELLS - 1}.")
     return ((idx[:, None] // _POW5[None, :]) % 5).astype(np.int8)
 
 

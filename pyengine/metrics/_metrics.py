@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ..errors import InvalidTypeError, InvalidValueError
+
 __all__ = [
     "kendall_tau",
     "spearman",
@@ -31,15 +33,15 @@ def _pair(y_true: Any, y_pred: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(y_true, dtype=np.float64)
     p = np.asarray(y_pred, dtype=np.float64)
     if t.ndim != 1 or p.ndim != 1:
-        raise ValueError(f"{name} takes 1-D arrays. Got shapes {t.shape} and {p.shape} instead.")
+        raise InvalidValueError(f"{name} takes 1-D arrays. Got shapes {t.shape} and {p.shape} instead.")
     if t.shape != p.shape:
-        raise ValueError(f"{name} needs arrays of equal length. Got {len(t)} and {len(p)} instead.")
+        raise InvalidValueError(f"{name} needs arrays of equal length. Got {len(t)} and {len(p)} instead.")
     if len(t) < 2:
-        raise ValueError(f"{name} needs at least 2 values. Got {len(t)} instead.")
+        raise InvalidValueError(f"{name} needs at least 2 values. Got {len(t)} instead.")
     for label, a in (("y_true", t), ("y_pred", p)):
         if not np.isfinite(a).all():
             i = int(np.flatnonzero(~np.isfinite(a))[0])
-            raise ValueError(f"{name}: {label} holds a non-finite value ({a[i]}) at position {i}.")
+            raise InvalidValueError(f"{name}: {label} holds a non-finite value ({a[i]}) at position {i}.")
     return t, p
 
 
@@ -88,14 +90,16 @@ def rmse(y_true: Any, y_pred: Any) -> float:
 def _count(k: Any, n: int, name: str) -> int:
     """K as a count (int >= 1) or a fraction of n (float in (0, 1])."""
     if isinstance(k, (bool, np.bool_)):
-        raise TypeError(f"The 'k' parameter of {name} must be an int or a float. Got a bool instead.")
+        raise InvalidTypeError(f"The 'k' parameter of {name} must be an int or a float. Got a bool instead.")
     if isinstance(k, (int, np.integer)):
         if not 1 <= k <= n:
-            raise ValueError(f"The 'k' parameter of {name} must lie in 1..{n}. Got {k} instead.")
+            raise InvalidValueError(f"The 'k' parameter of {name} must lie in 1..{n}. Got {k} instead.")
         return int(k)
     if isinstance(k, (float, np.floating)) and 0 < k <= 1:
         return max(1, int(np.floor(k * n)))
-    raise ValueError(f"The 'k' parameter of {name} must be an int count or a fraction in (0, 1]. Got {k!r} instead.")
+    raise InvalidValueError(
+        f"The 'k' parameter of {name} must be an int count or a fraction in (0, 1]. Got {k!r} instead."
+    )
 
 
 def _order(a: np.ndarray) -> np.ndarray:
@@ -151,9 +155,11 @@ def complexity_bias(y_true: Any, y_pred: Any, complexity: Any, *, groups: int = 
     t, p = _pair(y_true, y_pred, "complexity_bias")
     c = np.asarray(complexity, dtype=np.float64)
     if c.shape != t.shape or not np.isfinite(c).all():
-        raise ValueError("complexity_bias: 'complexity' must be finite and as long as y_true.")
+        raise InvalidValueError("complexity_bias: 'complexity' must be finite and as long as y_true.")
     if not isinstance(groups, int) or not 1 <= groups <= len(t):
-        raise ValueError(f"The 'groups' parameter of complexity_bias must be an int in 1..{len(t)}. Got {groups!r}.")
+        raise InvalidValueError(
+            f"The 'groups' parameter of complexity_bias must be an int in 1..{len(t)}. Got {groups!r}."
+        )
     diff = _normalized_true_rank(p) - _normalized_true_rank(t)
     order = np.argsort(c, kind="stable")
     return np.array([diff[part].mean() for part in np.array_split(order, groups)])
@@ -169,7 +175,7 @@ def op_level_bias(
     pp, pc = _pair(pred_parent, pred_child, "op_level_bias")
     g = np.asarray(groups)
     if g.shape != tp.shape or pp.shape != tp.shape:
-        raise ValueError("op_level_bias: all arrays must have one entry per mutation pair.")
+        raise InvalidValueError("op_level_bias: all arrays must have one entry per mutation pair.")
     dt, dp = tc - tp, pc - pp
     st, sp = dt.std(), dp.std()
     zt = dt / st if st > 0 else np.zeros_like(dt)
@@ -182,9 +188,9 @@ def ranking_variance(scores: Any) -> float:
     of the variance across seeds of each one's normalized rank (0 best .. 1 worst)."""
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2 or s.shape[0] < 2 or s.shape[1] < 2:
-        raise ValueError(f"ranking_variance takes scores of shape (n_seeds >= 2, n_archs >= 2). Got {s.shape}.")
+        raise InvalidValueError(f"ranking_variance takes scores of shape (n_seeds >= 2, n_archs >= 2). Got {s.shape}.")
     if not np.isfinite(s).all():
-        raise ValueError("ranking_variance: scores hold a non-finite value.")
+        raise InvalidValueError("ranking_variance: scores hold a non-finite value.")
     ranks = np.stack([_normalized_true_rank(row) for row in s])
     return float(ranks.var(axis=0).mean())
 

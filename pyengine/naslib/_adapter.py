@@ -12,6 +12,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from ..errors import InvalidTypeError, InvalidValueError
+
 __all__ = ["NASLibPredictor"]
 
 log = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ class NASLibPredictor:
             if params:
                 self._template.set_params(**self._checked_params(params, "NASLibPredictor"))
         else:
-            raise TypeError(
+            raise InvalidTypeError(
                 "The 'predictor' parameter of NASLibPredictor must be a registered predictor name or a predictor "
                 f"instance (with fit, predict and get_params). Got {type(predictor).__name__} instead."
             )
@@ -129,13 +131,13 @@ class NASLibPredictor:
         m = self.lc_metric
         names = (m,) if isinstance(m, str) else tuple(m) if isinstance(m, Sequence) else None
         if names is None or not names or not all(isinstance(n, str) for n in names):
-            raise TypeError(
+            raise InvalidTypeError(
                 "The 'lc_metric' parameter of NASLibPredictor must be a curve name or a sequence of them. "
                 f"Got {m!r} instead."
             )
         bad = [n for n in names if n not in _CURVES]
         if bad:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'lc_metric' parameter of NASLibPredictor must name curves among {sorted(_CURVES)}. "
                 f"Got {bad[0]!r} instead."
             )
@@ -143,11 +145,13 @@ class NASLibPredictor:
 
     def _checked_params(self, params: Any, who: str) -> dict[str, Any]:
         if not isinstance(params, Mapping):
-            raise TypeError(f"The hyperparameters given to {who} must be a dict. Got {type(params).__name__} instead.")
+            raise InvalidTypeError(
+                f"The hyperparameters given to {who} must be a dict. Got {type(params).__name__} instead."
+            )
         own = self._template.get_params(deep=False)
         bad = [k for k in params if k not in own]
         if bad:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{bad[0]!r} is not a parameter of the {self.name} predictor. "
                 f"Valid parameters: {', '.join(sorted(own))}."
             )
@@ -165,14 +169,16 @@ class NASLibPredictor:
 
         arg = self._space_arg()
         if arg is None:
-            raise ValueError(
+            raise InvalidValueError(
                 "NASLibPredictor needs a search space to read architectures: pass space=... or call "
                 "set_ss_type('nasbench201') (NASLib's evaluator does)."
             )
         space = get_space(arg)
         own = self._template.get_params(deep=False).get("space")
         if own is not None and get_space(own) != space:
-            raise ValueError(f"The wrapped predictor's space is {get_space(own).name}; the adapter's is {space.name}.")
+            raise InvalidValueError(
+                f"The wrapped predictor's space is {get_space(own).name}; the adapter's is {space.name}."
+            )
         return space
 
     # -- NASLib's interface ------------------------------------------------------------------------
@@ -182,14 +188,14 @@ class NASLibPredictor:
         from ..spaces import get_space
 
         if not isinstance(ss_type, str):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The 'ss_type' parameter of NASLibPredictor.set_ss_type must be a str. "
                 f"Got {type(ss_type).__name__} instead."
             )
         named = get_space(ss_type)
         given = self.space if self.space is not None else self._template.get_params(deep=False).get("space")
         if given is not None and get_space(given) != named:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'ss_type' parameter of NASLibPredictor.set_ss_type must match the space "
                 f"{get_space(given).name}. Got {ss_type!r} instead."
             )
@@ -297,7 +303,9 @@ class NASLibPredictor:
         extra = self._extra(self.predictor_, info, n, "info")
         pred = np.asarray(self.predictor_.predict(batch, **extra), dtype=np.float64).reshape(-1)
         if pred.shape != (n,):
-            raise ValueError(f"The {self.name} predictor returned {pred.shape[0]} predictions for {n} architectures.")
+            raise InvalidValueError(
+                f"The {self.name} predictor returned {pred.shape[0]} predictions for {n} architectures."
+            )
         return pred
 
     # -- inputs ------------------------------------------------------------------------------------
@@ -325,28 +333,28 @@ class NASLibPredictor:
         if isinstance(archs, np.ndarray) and archs.ndim >= 2 and archs.dtype.kind in "iu":
             archs = list(archs)
         if isinstance(archs, (str, bytes, Mapping, np.ndarray)) or not isinstance(archs, Sequence):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The '{arg}' parameter of NASLibPredictor must be a list of architectures or a "
                 f"{space.Batch.__name__}. Got {type(archs).__name__} instead."
             )
         if len(archs) == 0:
-            raise ValueError(f"The '{arg}' parameter of NASLibPredictor must hold at least one architecture.")
+            raise InvalidValueError(f"The '{arg}' parameter of NASLibPredictor must hold at least one architecture.")
         items = [_unwrap(a) for a in archs]
         kinds = [_kind(a) for a in items]
         for i, k in enumerate(kinds):
             if k == "number":
-                raise TypeError(
+                raise InvalidTypeError(
                     f"The '{arg}' parameter of NASLibPredictor must be a list of architectures. Got a list of "
                     f"{type(items[i]).__name__} (one architecture? wrap it in a list) instead."
                 )
             if k == "unknown":
-                raise TypeError(
+                raise InvalidTypeError(
                     f"Architecture {i} of '{arg}' is not a form NASLibPredictor reads (a NASLib tuple, an arch "
                     f"string, a record dict or a NASLib graph). Got {type(archs[i]).__name__} instead."
                 )
         if len(set(kinds)) > 1:
             i = kinds.index(next(k for k in kinds if k != kinds[0]))
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The '{arg}' parameter of NASLibPredictor must hold architectures of one form. Architecture 0 is "
                 f"a {kinds[0]} and architecture {i} a {kinds[i]}."
             )
@@ -375,7 +383,9 @@ class NASLibPredictor:
             extra["curves"] = self._curves(records, arg)
         if zc:
             if isinstance(records, PartialCurves):
-                raise TypeError(f"The {self.name} predictor reads zero-cost scores: '{arg}' must be a list of dicts.")
+                raise InvalidTypeError(
+                    f"The {self.name} predictor reads zero-cost scores: '{arg}' must be a list of dicts."
+                )
             extra["zc"] = _zero_cost(records, zc, arg)
         return extra
 
@@ -467,18 +477,18 @@ def _labels(ytrain: Any, n: int) -> np.ndarray:
     try:
         y = np.asarray(ytrain, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(
+        raise InvalidTypeError(
             f"The 'ytrain' parameter of NASLibPredictor.fit must be a list of numbers. Got {type(ytrain).__name__} "
             "instead."
         ) from None
     if y.ndim != 1 or len(y) != n:
-        raise ValueError(
+        raise InvalidValueError(
             f"The 'ytrain' parameter of NASLibPredictor.fit must hold one value per architecture ({n}). "
             f"Got shape {y.shape} instead."
         )
     bad = np.flatnonzero(~np.isfinite(y))
     if bad.size:
-        raise ValueError(
+        raise InvalidValueError(
             f"The 'ytrain' parameter of NASLibPredictor.fit must be finite. Got {y[bad[0]]} at position "
             f"{int(bad[0])} instead."
         )
@@ -490,7 +500,7 @@ def _records(info: Any, n: int, arg: str, name: str, needs_curves: bool) -> Any:
 
     if isinstance(info, PartialCurves):
         if len(info) != n:
-            raise ValueError(f"The '{arg}' curves cover {len(info)} architectures; there are {n}.")
+            raise InvalidValueError(f"The '{arg}' curves cover {len(info)} architectures; there are {n}.")
         return info
     if info is None:
         what = "learning curves ('lc')" if needs_curves else "zero-cost scores"
@@ -500,17 +510,17 @@ def _records(info: Any, n: int, arg: str, name: str, needs_curves: bool) -> Any:
             "architecture. Got None instead."
         )
     if isinstance(info, (str, bytes, Mapping)) or not isinstance(info, Sequence):
-        raise TypeError(
+        raise InvalidTypeError(
             f"The '{arg}' parameter of NASLibPredictor must be a list of dicts. Got {type(info).__name__} instead."
         )
     if len(info) != n:
-        raise ValueError(
+        raise InvalidValueError(
             f"The '{arg}' parameter of NASLibPredictor must hold one dict per architecture ({n}). "
             f"Got {len(info)} instead."
         )
     for i, rec in enumerate(info):
         if not isinstance(rec, Mapping):
-            raise TypeError(f"Record {i} of '{arg}' must be a dict. Got {type(rec).__name__} instead.")
+            raise InvalidTypeError(f"Record {i} of '{arg}' must be a dict. Got {type(rec).__name__} instead.")
     return info
 
 
@@ -525,7 +535,7 @@ def _zero_cost(records: Any, names: list[str], arg: str) -> dict[str, np.ndarray
             elif isinstance(nested, Mapping) and name in nested:
                 v = nested[name]
             else:
-                raise ValueError(f"Record {i} of '{arg}' has no zero-cost score {name!r}.")
+                raise InvalidValueError(f"Record {i} of '{arg}' has no zero-cost score {name!r}.")
             col.append(v["score"] if isinstance(v, Mapping) and "score" in v else v)
         out[name] = np.asarray(col, dtype=np.float64)
     return out

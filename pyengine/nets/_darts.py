@@ -62,6 +62,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._compile_cache import eval_shape_cached
+from ..errors import InvalidTypeError, InvalidValueError
 from ..graph import darts as g
 from ._layers import (
     SlotBatchNorm,
@@ -110,16 +111,18 @@ def _check_cells(a: np.ndarray, label: str, shape: tuple[int, ...]) -> None:
     """ValueError / TypeError unless ``a`` (n, 2, 8, 2) holds valid DARTS cells; ``label`` names
     the argument ("The 'x' argument of F") and ``shape`` is the shape it was given with."""
     if a.ndim != 4 or a.shape[1:] != (2, g.NUM_EDGES, 2):
-        raise ValueError(
+        raise InvalidValueError(
             f"{label} must have shape (2, {g.NUM_EDGES}, 2) per architecture: [cell, edge, (input node, op"
             f" index)]. Got shape {shape} instead."
         )
     if a.size and a.dtype.kind not in "iu":
-        raise TypeError(f"{label} must hold integers. Got dtype {a.dtype} instead.")
+        raise InvalidTypeError(f"{label} must hold integers. Got dtype {a.dtype} instead.")
     bad = g.invalid_cells(a.astype(np.int64))
     if bad:
         row = f" (architecture {bad[0][0]})" if len(a) > 1 else ""
-        raise ValueError(f"{label} must hold valid DARTS architectures{row}: {bad[0][1]}. Got an invalid one instead.")
+        raise InvalidValueError(
+            f"{label} must hold valid DARTS architectures{row}: {bad[0][1]}. Got an invalid one instead."
+        )
 
 
 def _views(x: Any, k: int, stride: int, dilation: int, pad: int, fill: float = 0.0) -> list[Any]:
@@ -633,13 +636,17 @@ class DartsNet(nn.Module):
 
     def _validate(self, x: Any, cell_data: Any) -> tuple[Any, tuple | None]:
         if (cell_data is None) == (self.genotype is None):
-            raise ValueError("DartsNet takes the cells either as the module's genotype or as cell_data, not both.")
+            raise InvalidValueError(
+                "DartsNet takes the cells either as the module's genotype or as cell_data, not both."
+            )
         for name in ("channels", "cells_per_stage", "n_classes"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"The {name!r} parameter of DartsNet must be a positive int. Got {v!r} instead.")
+                raise InvalidValueError(
+                    f"The {name!r} parameter of DartsNet must be a positive int. Got {v!r} instead."
+                )
         if x.ndim != 4 or x.shape[1] % 4 or x.shape[2] % 4:
-            raise ValueError(
+            raise InvalidValueError(
                 "The 'x' argument of DartsNet must have shape (batch, height, width, channels) with height and"
                 f" width multiples of 4. Got shape {x.shape} instead."
             )
@@ -654,12 +661,14 @@ class DartsNet(nn.Module):
         else:
             cell_data = jnp.asarray(cell_data)
             if cell_data.shape != (2, g.NUM_EDGES, 2):
-                raise ValueError(
+                raise InvalidValueError(
                     f"The 'cell_data' argument of DartsNet must have shape (2, {g.NUM_EDGES}, 2): [cell, edge,"
                     f" (input node, op)]. Got shape {cell_data.shape} instead."
                 )
             if not jnp.issubdtype(cell_data.dtype, jnp.integer):
-                raise TypeError(f"The 'cell_data' argument of DartsNet must hold integers. Got {cell_data.dtype}.")
+                raise InvalidTypeError(
+                    f"The 'cell_data' argument of DartsNet must hold integers. Got {cell_data.dtype}."
+                )
             if not isinstance(cell_data, jax.core.Tracer):
                 _check_cells(np.asarray(cell_data)[None], "The 'cell_data' argument of DartsNet", cell_data.shape)
         return cell_data, genotype

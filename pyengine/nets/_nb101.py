@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import InvalidValueError
 from ..graph import nb101 as g
 from ._layers import SlotBatchNorm, bias_init, conv2d, kernel_init
 from ._nb201 import _probe, _probe_scale, _relu, renormalize
@@ -357,13 +358,15 @@ class NB101Net(nn.Module):
     @nn.compact
     def __call__(self, x: Any, cell: Any = None, train: bool = True, features: bool = False) -> Any:
         if (cell is None) == (self.spec is None):
-            raise ValueError("NB101Net takes the cell either as the module's spec or as a cell argument, not both.")
+            raise InvalidValueError(
+                "NB101Net takes the cell either as the module's spec or as a cell argument, not both."
+            )
         if self.weight_init not in NB101_INITS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'weight_init' parameter of NB101Net must be one of {NB101_INITS}. Got {self.weight_init!r}."
             )
         if self.cell_form != "switch":
-            raise ValueError(f"The 'cell_form' parameter of NB101Net must be 'switch'. Got {self.cell_form!r}.")
+            raise InvalidValueError(f"The 'cell_form' parameter of NB101Net must be 'switch'. Got {self.cell_form!r}.")
         patches = not self.native_conv
         in_loop = cell is not None
         off = not self.batch_norm

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import InvalidValueError
 from ..graph import nb201 as g
 from ._layers import SlotBatchNorm, avg_pool_2x2, avg_pool_3x3, bias_init, conv2d, kernel_init
 
@@ -289,9 +290,11 @@ class NB201Net(nn.Module):
     @nn.compact
     def __call__(self, x: Any, onehot: Any = None, train: bool = True, features: bool = False) -> Any:
         if (onehot is None) == (self.ops is None):
-            raise ValueError("NB201Net takes the cell either as the module's ops or as a onehot argument, not both.")
+            raise InvalidValueError(
+                "NB201Net takes the cell either as the module's ops or as a onehot argument, not both."
+            )
         if self.cell_form not in CELL_FORMS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'cell_form' parameter of NB201Net must be one of {CELL_FORMS}. Got {self.cell_form!r}."
             )
         patches = not self.native_conv

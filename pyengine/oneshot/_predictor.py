@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..predictors._contract import RankingMixin
 from ._supernet import SCORES, Supernet, SupernetError
 
@@ -103,7 +104,7 @@ class OneShotPredictor(RankingMixin, BaseEstimator):
     def _archs(self, X: Any, net: Supernet) -> Any:
         sp = net._validate()
         if isinstance(X, np.ndarray):
-            raise TypeError(
+            raise InvalidTypeError(
                 "OneShotPredictor scores architectures (a batch of the space or its strings), not encoded features."
             )
         return sp.as_batch(X)
@@ -121,9 +122,11 @@ class OneShotPredictor(RankingMixin, BaseEstimator):
         if y is not None:
             t = np.asarray(y, dtype=np.float64)
             if t.shape != (n,):
-                raise ValueError(f"'y' must have shape ({n},). Got {t.shape} instead.")
+                raise InvalidValueError(f"'y' must have shape ({n},). Got {t.shape} instead.")
             if not np.isfinite(t).all():
-                raise ValueError(f"'y' holds a non-finite value at position {int(np.flatnonzero(~np.isfinite(t))[0])}.")
+                raise InvalidValueError(
+                    f"'y' holds a non-finite value at position {int(np.flatnonzero(~np.isfinite(t))[0])}."
+                )
         net.train(self.dataset)
         epochs = sorted(net.checkpoints_)
         self.checkpoint_epochs_ = np.asarray(epochs, np.int64)
@@ -152,7 +155,7 @@ class OneShotPredictor(RankingMixin, BaseEstimator):
         net = self._fitted_net()
         batch = self._archs(X, net)
         if return_std and not self.has_uncertainty:
-            raise ValueError("OneShotPredictor has no uncertainty with temporal=1; set temporal >= 2.")
+            raise InvalidValueError("OneShotPredictor has no uncertainty with temporal=1; set temporal >= 2.")
         epochs = [int(e) for e in self.checkpoint_epochs_][-int(self.temporal) :]
         per = []
         for e in epochs:

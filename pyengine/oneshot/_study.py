@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _plotting
+from ..errors import InvalidValueError
 from ..metrics import (
     best_ranking_at_k,
     complexity_bias,
@@ -42,7 +43,7 @@ def truth_set(n: int, seed: int = 0, space: str = "nb201") -> tuple[Any, np.ndar
     bias."""
     sp = get_space(space)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4:
-        raise ValueError(f"The ground-truth set needs at least 4 architectures. Got {n!r}.")
+        raise InvalidValueError(f"The ground-truth set needs at least 4 architectures. Got {n!r}.")
     rng = np.random.default_rng(seed)
     parents = sp.sample(n // 2, rng, unique=True)
     children = sp.mutate(parents, rng)
@@ -157,11 +158,11 @@ def evaluate_oneshot(
         if s not in STRATEGIES:
             raise SupernetError(f"Unknown sampling strategy {s!r}; known: {', '.join(STRATEGIES)}.")
     if not strategies and not proxies:
-        raise ValueError("Nothing to evaluate: give at least one strategy or proxy.")
+        raise InvalidValueError("Nothing to evaluate: give at least one strategy or proxy.")
     if os_score not in SCORES:
         raise SupernetError(f"The one-shot score must be one of {SCORES}. Got {os_score!r}.")
     if truth_metric not in ("val_accuracy", "test_accuracy", "val_loss", "test_loss"):
-        raise ValueError(f"Unknown ground-truth metric {truth_metric!r}.")
+        raise InvalidValueError(f"Unknown ground-truth metric {truth_metric!r}.")
     data = load_dataset(dataset)
     batch, parent, child = truth_set(truth_archs, 0, sp.name)
     changed = (batch.ops[parent] != batch.ops[child]).argmax(1)

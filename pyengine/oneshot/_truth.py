@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._jsonl_cache import append_records, default_cache_dir, read_records
+from ..errors import InvalidValueError
 from ..spaces import get_space
 from ..train._data import ImageDataset, load_dataset
 
@@ -66,7 +67,9 @@ def _read_cache(path: str) -> dict[tuple[str, int], dict[str, Any]]:
         try:
             rows[(str(rec["arch"]), int(rec["seed"]))] = rec
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"The ground-truth cache {path} is corrupt at line {n}; delete it to retrain.") from None
+            raise InvalidValueError(
+                f"The ground-truth cache {path} is corrupt at line {n}; delete it to retrain."
+            ) from None
     return rows
 
 
@@ -89,10 +92,10 @@ def ground_truth(
     batch = sp.as_batch(archs)
     strings = sp.to_strings(batch)
     if not strings:
-        raise ValueError("ground_truth() got no architectures.")
+        raise InvalidValueError("ground_truth() got no architectures.")
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise ValueError(f"ground_truth() needs distinct non-negative seeds. Got {seeds}.")
+        raise InvalidValueError(f"ground_truth() needs distinct non-negative seeds. Got {seeds}.")
     params = {k: v for k, v in (trainer_params or {}).items() if k not in ("seed", "progress", "group_size")}
     data = load_dataset(dataset)
     config = {"space": sp.name, "trainer": Trainer(space=sp.name, **params).get_params(), "data": _fingerprint(data)}

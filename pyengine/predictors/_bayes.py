@@ -29,6 +29,7 @@ import optax
 from flax import linen as nn
 
 from .._compile_cache import cached_programs
+from ..errors import InvalidTypeError, InvalidValueError
 from ._mlp import MLP
 from ._nn import NeuralPredictor, _bucket_rows, _float_in, _pad, _positive_int
 
@@ -56,7 +57,9 @@ class _BayesPredictor(NeuralPredictor):
         from ..encodings import ENCODINGS
 
         if ENCODINGS.canonical_name(self.encoding) == "gcn":
-            raise ValueError(f"The 'encoding' parameter of {type(self).__name__} must be a vector encoding, not 'gcn'.")
+            raise InvalidValueError(
+                f"The 'encoding' parameter of {type(self).__name__} must be a vector encoding, not 'gcn'."
+            )
         self._check_random_state()
 
     def _training_set(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -297,7 +300,7 @@ class BohamiannPredictor(_BayesPredictor):
     def _moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         f = self._members(self.module_, self.params_, X).astype(np.float64)
         if f.shape[1] == 0:
-            raise ValueError("No architectures to score.")
+            raise InvalidValueError("No architectures to score.")
         mean = f.mean(axis=0)
         return mean, f.var(axis=0) + self.noise_var_.mean()
 
@@ -464,7 +467,9 @@ class SparseGPPredictor(_BayesPredictor):
         _positive_int(self, "steps", minimum=0)
         _float_in(self, "lr", 0.0, 10.0, lo_open=True)
         if not isinstance(self.ard, bool):
-            raise TypeError(f"The 'ard' parameter of {type(self).__name__} must be a bool. Got {self.ard!r} instead.")
+            raise InvalidTypeError(
+                f"The 'ard' parameter of {type(self).__name__} must be a bool. Got {self.ard!r} instead."
+            )
 
     def _initial(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Inducing points by k-means on ``x`` (n, d); lengthscales at the median distance."""
@@ -536,4 +541,4 @@ class SparseGPPredictor(_BayesPredictor):
 
     def predict_members(self, X: Any) -> np.ndarray:
         """Not defined: a Gaussian process has no members; use ``predict(X, return_std=True)``."""
-        raise ValueError(f"{type(self).__name__} has no ensemble members; use predict(X, return_std=True).")
+        raise InvalidValueError(f"{type(self).__name__} has no ensemble members; use predict(X, return_std=True).")

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
+
 __all__ = [
     "RankingMixin",
     "is_architectures",
@@ -63,7 +65,7 @@ def check_random_state(est: Any) -> None:
     """Validate ``est.random_state``: an int or None."""
     rs = est.random_state
     if rs is not None and (isinstance(rs, bool) or not isinstance(rs, (int, np.integer))):
-        raise TypeError(
+        raise InvalidTypeError(
             f"The 'random_state' parameter of {type(est).__name__} must be an int or None. Got {rs!r} instead."
         )
 
@@ -74,11 +76,11 @@ def check_n_jobs(est: Any) -> None:
     if v is None:
         return
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(
+        raise InvalidTypeError(
             f"The 'n_jobs' parameter of {type(est).__name__} must be a positive int, -1 or None. Got {v!r} instead."
         )
     if v == 0 or v < -1:
-        raise ValueError(
+        raise InvalidValueError(
             f"The 'n_jobs' parameter of {type(est).__name__} must be a positive int, -1 or None. Got {v!r} instead."
         )
 

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
-from ..errors import CurveError
+from ..errors import CurveError, InvalidTypeError, InvalidValueError
 from ._contract import RankingMixin, is_architectures
 
 __all__ = [
@@ -142,7 +142,7 @@ def partial_curves(curves: Mapping[str, Any], fidelity: Any) -> PartialCurves:
 def _as_curves(X: Any, curves: Any) -> PartialCurves:
     c = curves if curves is not None else X
     if not isinstance(c, PartialCurves):
-        raise TypeError(
+        raise InvalidTypeError(
             "Learning-curve predictors need partial curves: pass curves=partial_curves(table.curves, fidelity). "
             f"Got {type(c).__name__}."
         )
@@ -172,11 +172,13 @@ class _ScoreCurvePredictor(RankingMixin, RegressorMixin, BaseEstimator):
         s = self._score(c)
         t = np.asarray(y, dtype=np.float64)
         if t.shape != s.shape:
-            raise ValueError(f"'y' must have shape {s.shape}. Got {t.shape} instead.")
+            raise InvalidValueError(f"'y' must have shape {s.shape}. Got {t.shape} instead.")
         if not np.isfinite(t).all():
-            raise ValueError(f"'y' holds a non-finite value at position {int(np.flatnonzero(~np.isfinite(t))[0])}.")
+            raise InvalidValueError(
+                f"'y' holds a non-finite value at position {int(np.flatnonzero(~np.isfinite(t))[0])}."
+            )
         if len(t) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {len(t)}.")
+            raise InvalidValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {len(t)}.")
         if np.ptp(s) == 0:
             # constant training scores: keep the ranking, centre on the training mean (recorded)
             self.slope_, self.intercept_ = 1.0, float(t.mean() - s.mean())
@@ -192,7 +194,7 @@ class _ScoreCurvePredictor(RankingMixin, RegressorMixin, BaseEstimator):
         if not hasattr(self, "slope_"):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
         if return_std:
-            raise ValueError(f"The {self.name} predictor has no uncertainty estimate.")
+            raise InvalidValueError(f"The {self.name} predictor has no uncertainty estimate.")
         return self.slope_ * self._score(_as_curves(X, curves)) + self.intercept_
 
     def save(self, path: Any) -> None:
@@ -227,7 +229,7 @@ class SoTLPredictor(_ScoreCurvePredictor):
     def _score(self, c: PartialCurves) -> np.ndarray:
         if self.last is not None and (isinstance(self.last, bool) or not isinstance(self.last, int) or self.last < 1):
             who = type(self).__name__
-            raise ValueError(f"The 'last' parameter of {who} must be a positive int. Got {self.last!r}.")
+            raise InvalidValueError(f"The 'last' parameter of {who} must be a positive int. Got {self.last!r}.")
         names = (self.curve,) if self.curve else ("train_loss", "val_loss", "val_acc", "train_acc")
         c.require(self.last, type(self).__name__)
         name, a = _pick(c, names, type(self).__name__)
@@ -409,9 +411,9 @@ class LCEPredictor(_ScoreCurvePredictor):
         for p in ("target_epoch", "steps"):
             v = getattr(self, p)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"The '{p}' parameter of LCEPredictor must be a positive int. Got {v!r}.")
+                raise InvalidValueError(f"The '{p}' parameter of LCEPredictor must be a positive int. Got {v!r}.")
         if self.weighting not in ("uniform", "likelihood"):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'weighting' parameter of LCEPredictor must be 'uniform' or 'likelihood'. Got {self.weighting!r}."
             )
         curves.require(None, "LCEPredictor")
@@ -460,7 +462,9 @@ class LCEPredictor(_ScoreCurvePredictor):
             return super().fit(X, y, curves)  # type: ignore[return-value]
         t = np.asarray(y, dtype=np.float64)
         if not np.isfinite(t).all():
-            raise ValueError(f"'y' holds a non-finite value at position {int(np.flatnonzero(~np.isfinite(t))[0])}.")
+            raise InvalidValueError(
+                f"'y' holds a non-finite value at position {int(np.flatnonzero(~np.isfinite(t))[0])}."
+            )
         self.slope_, self.intercept_, self.fallback_ = 1.0, 0.0, None
         return self
 
@@ -506,7 +510,9 @@ class LcSVRPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     def _features(self, X: Any, curves: Any) -> np.ndarray:
         c = _as_curves(X, curves)
         if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
-            raise ValueError(f"The 'window' parameter of LcSVRPredictor must be a positive int. Got {self.window!r}.")
+            raise InvalidValueError(
+                f"The 'window' parameter of LcSVRPredictor must be a positive int. Got {self.window!r}."
+            )
         c.require(self.window, "LcSVRPredictor")
         if int(c.epochs.min()) < self.window:
             raise CurveError(f"LcSVR's window of {self.window} epochs exceeds a fidelity of {int(c.epochs.min())}.")
@@ -521,7 +527,9 @@ class LcSVRPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         if X is not None and not isinstance(X, PartialCurves) and not is_architectures(X):
             enc = np.asarray(X, dtype=np.float64)  # an encoding already computed (any 2-D array-like)
             if enc.ndim != 2 or len(enc) != len(c):
-                raise ValueError(f"X must be architectures or a matrix ({len(c)}, d). Got shape {enc.shape} instead.")
+                raise InvalidValueError(
+                    f"X must be architectures or a matrix ({len(c)}, d). Got shape {enc.shape} instead."
+                )
             parts.append(enc)
         elif self.space is not None and X is not None and not isinstance(X, PartialCurves):
             from ..encodings import encode
@@ -537,9 +545,9 @@ class LcSVRPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         f = self._features(X, curves)
         t = np.asarray(y, dtype=np.float64)
         if t.shape != (len(f),) or not np.isfinite(t).all():
-            raise ValueError(f"'y' must be ({len(f)},) finite values.")
+            raise InvalidValueError(f"'y' must be ({len(f)},) finite values.")
         if len(t) < 2:
-            raise ValueError(f"LcSVRPredictor needs at least 2 training architectures. Got {len(t)}.")
+            raise InvalidValueError(f"LcSVRPredictor needs at least 2 training architectures. Got {len(t)}.")
         self.y_mean_, self.y_scale_ = float(t.mean()), float(t.std()) or 1.0
         self.model_ = make_pipeline(StandardScaler(), SVR(C=float(self.C), epsilon=float(self.epsilon)))
         self.model_.fit(f, (t - self.y_mean_) / self.y_scale_)
@@ -556,8 +564,10 @@ class LcSVRPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         if not hasattr(self, "model_"):
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
         if return_std:
-            raise ValueError("The lcsvr predictor has no uncertainty estimate.")
+            raise InvalidValueError("The lcsvr predictor has no uncertainty estimate.")
         f = self._features(X, curves)
         if f.shape[1] != self.n_features_in_:
-            raise ValueError(f"X gives {f.shape[1]} features; the predictor was fitted on {self.n_features_in_}.")
+            raise InvalidValueError(
+                f"X gives {f.shape[1]} features; the predictor was fitted on {self.n_features_in_}."
+            )
         return self.model_.predict(f) * self.y_scale_ + self.y_mean_

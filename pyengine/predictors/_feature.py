@@ -15,7 +15,7 @@ from sklearn.model_selection import KFold, RandomizedSearchCV
 from sklearn.utils.validation import _check_feature_names, check_array
 
 from ..encodings import GraphBatch
-from ..errors import require
+from ..errors import InvalidTypeError, InvalidValueError, require
 from ..metrics import kendall_tau
 from ._contract import RankingMixin, blas_threads, check_n_jobs, check_random_state, fit_threads, is_architectures
 
@@ -111,21 +111,21 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
         raise NotImplementedError
 
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
-        raise ValueError(f"The {self.name} predictor has no uncertainty estimate; use one of rf, ngb, gp, blr.")
+        raise InvalidValueError(f"The {self.name} predictor has no uncertainty estimate; use one of rf, ngb, gp, blr.")
 
     # -- shared ----------------------------------------------------------------------------------
     def _validate_params(self) -> None:
         if self.params is not None and not isinstance(self.params, dict):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The 'params' parameter of {type(self).__name__} must be a dict or None. Got {self.params!r} instead."
             )
         if self.defaults not in ("tuned", "library"):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'defaults' parameter of {type(self).__name__} must be 'tuned' or 'library'. "
                 f"Got {self.defaults!r} instead."
             )
         if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'n_iter' parameter of {type(self).__name__} must be a positive int. Got {self.n_iter!r} instead."
             )
         check_random_state(self)
@@ -138,7 +138,7 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
         given = {k: getattr(self, k) for k in self.hyperparameters if getattr(self, k) is not None}
         both = sorted(k for k in given if k in (self.params or {}) and (self.params or {})[k] != given[k])
         if both:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{type(self).__name__} got {both[0]!r} both as a parameter ({given[both[0]]!r}) and in 'params' "
                 f"({(self.params or {})[both[0]]!r}); set it one way."
             )
@@ -147,20 +147,24 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
     def _features(self, x: Any, extra: Any, reset: bool) -> np.ndarray:
         if is_architectures(x):
             if self.space is None:
-                raise ValueError(
+                raise InvalidValueError(
                     f"{type(self).__name__} got architectures but no 'space'; pass space=... or a feature matrix."
                 )
             from ..encodings import encode
 
             enc = encode(self.space, self.encoding, x)
             if isinstance(enc, GraphBatch):
-                raise ValueError(f"The {self.encoding!r} encoding gives graphs; feature predictors need vectors.")
+                raise InvalidValueError(
+                    f"The {self.encoding!r} encoding gives graphs; feature predictors need vectors."
+                )
             feats = np.asarray(enc, dtype=np.float64)
             if reset and hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
         else:
             if isinstance(x, GraphBatch):
-                raise ValueError(f"{type(self).__name__} takes a feature matrix or architectures, not a GraphBatch.")
+                raise InvalidValueError(
+                    f"{type(self).__name__} takes a feature matrix or architectures, not a GraphBatch."
+                )
             _check_feature_names(self, x, reset=reset)
             if reset and hasattr(self, "feature_names_in_"):
                 self.feature_names_in_ = np.asarray(self.feature_names_in_, dtype=str)  # storable without pickle
@@ -170,16 +174,16 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
             if e.ndim == 1:
                 e = e[:, None]
             if e.ndim != 2 or e.shape[0] != feats.shape[0]:
-                raise ValueError(f"'extra' must have shape ({feats.shape[0]}, m). Got {e.shape} instead.")
+                raise InvalidValueError(f"'extra' must have shape ({feats.shape[0]}, m). Got {e.shape} instead.")
             if not np.isfinite(e).all():
                 r, c = (int(v) for v in np.argwhere(~np.isfinite(e))[0])
-                raise ValueError(f"'extra' holds NaN or infinity at row {r}, column {c}.")
+                raise InvalidValueError(f"'extra' holds NaN or infinity at row {r}, column {c}.")
             feats = np.concatenate([feats, e], axis=1)
         if not np.isfinite(feats).all():
             r, c = (int(v) for v in np.argwhere(~np.isfinite(feats))[0])
-            raise ValueError(f"Features hold NaN or infinity at row {r}, column {c}.")
+            raise InvalidValueError(f"Features hold NaN or infinity at row {r}, column {c}.")
         if not reset and feats.shape[1] != self.n_features_in_:
-            raise ValueError(
+            raise InvalidValueError(
                 f"X has {feats.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
                 "features as input."
             )
@@ -188,7 +192,7 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
     def fit(self, X: Any, y: Any, extra: Any = None) -> FeaturePredictor:
         self._validate_params()
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise InvalidValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         feats = self._features(X, extra, reset=True)
         target = np.asarray(y)
         if target.ndim == 2 and target.shape[1] == 1:
@@ -201,15 +205,17 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
         try:
             target = target.astype(np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"'y' must hold numbers. Got dtype {target.dtype} instead.") from None
+            raise InvalidValueError(f"'y' must hold numbers. Got dtype {target.dtype} instead.") from None
         if target.shape != (feats.shape[0],):
-            raise ValueError(f"'y' must have shape ({feats.shape[0]},). Got {target.shape} instead.")
+            raise InvalidValueError(f"'y' must have shape ({feats.shape[0]},). Got {target.shape} instead.")
         if not np.isfinite(target).all():
-            raise ValueError(
+            raise InvalidValueError(
                 f"'y' holds a non-finite value at position {int(np.flatnonzero(~np.isfinite(target))[0])}."
             )
         if len(target) < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {len(target)}.")
+            raise InvalidValueError(
+                f"{type(self).__name__} needs at least 2 training architectures. Got {len(target)}."
+            )
         explicit = self._explicit()
         params = {**(self.tuned if self.defaults == "tuned" else {}), **explicit}
         best = dict(params)
@@ -569,7 +575,7 @@ class _NGB(RegressorMixin, BaseEstimator):
             except ValueError as err:
                 if "NaN" not in str(err):
                     raise
-                raise ValueError(
+                raise InvalidValueError(
                     "NGBoost diverged: its predicted scale collapsed to 0 on targets its trees fit exactly, "
                     "giving NaN gradients. Use fewer 'n_estimators' or a lower 'learning_rate'."
                 ) from err

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
+from ..errors import InvalidValueError
 from ._nn import NeuralPredictor, TrainConfig, _float_in, _is_stream, _positive_int
 
 __all__ = ["GCN", "GCNPredictor", "TwoStageGCNPredictor", "normalized_adjacency"]
@@ -180,7 +181,7 @@ class GCNPredictor(NeuralPredictor):
 
     def _validate(self) -> None:
         if self.defaults not in self._DEFAULTS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'defaults' parameter of {type(self).__name__} must be one of {sorted(self._DEFAULTS)}. "
                 f"Got {self.defaults!r} instead."
             )
@@ -189,7 +190,7 @@ class GCNPredictor(NeuralPredictor):
             _positive_int(self, p)
         _float_in(self, "dropout", 0.0, 1.0, hi_open=True)
         if self._setting("loss") not in ("mse", "mae"):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'loss' parameter of {type(self).__name__} must be 'mse' or 'mae'. Got {self.loss!r} instead."
             )
         if self.bounds is not None:
@@ -200,7 +201,7 @@ class GCNPredictor(NeuralPredictor):
                 or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in b)
                 or not b[0] < b[1]
             ):
-                raise ValueError(
+                raise InvalidValueError(
                     f"The 'bounds' parameter of {type(self).__name__} must be None or (lo, hi) with lo < hi. "
                     f"Got {b!r} instead."
                 )
@@ -237,7 +238,9 @@ class GCNPredictor(NeuralPredictor):
         arrays = super()._check_encoded(x)
         module = getattr(self, "module_", None)
         if module is not None and module.gather_first and not _one_hot(arrays[1]):
-            raise ValueError("The predictor was fitted on one-hot node features; these features are not one-hot.")
+            raise InvalidValueError(
+                "The predictor was fitted on one-hot node features; these features are not one-hot."
+            )
         return arrays
 
 
@@ -318,7 +321,7 @@ class TwoStageGCNPredictor(GCNPredictor):
         self.threshold_ = thr
         n_good = int(good.sum())
         if n_good < 2:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Only {n_good} training architectures reach the threshold {thr:g}; the regressor needs at least 2."
             )
         below = target[~good]
@@ -391,4 +394,4 @@ def _nonempty(stream: Any) -> Iterator[Any]:
         empty = False
         yield batch
     if empty:
-        raise ValueError("The stream of architectures to score was empty.")
+        raise InvalidValueError("The stream of architectures to score was empty.")

@@ -10,6 +10,7 @@ import numpy as np
 from flax import linen as nn
 from sklearn.exceptions import NotFittedError
 
+from ..errors import InvalidValueError
 from ._nn import NeuralPredictor, TrainConfig, _positive_int
 
 __all__ = ["MLP", "MLPPredictor", "BananasPredictor"]
@@ -96,14 +97,16 @@ class MLPPredictor(NeuralPredictor):
         _positive_int(self, "n_layers", minimum=0)
         _positive_int(self, "width")
         if self.loss not in _LOSSES:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'loss' parameter of {type(self).__name__} must be one of {_LOSSES}. Got {self.loss!r} instead."
             )
         from ..encodings import ENCODINGS
 
         name = ENCODINGS.canonical_name(self.encoding)
         if name == "gcn":
-            raise ValueError(f"The 'encoding' parameter of {type(self).__name__} must be a vector encoding, not 'gcn'.")
+            raise InvalidValueError(
+                f"The 'encoding' parameter of {type(self).__name__} must be a vector encoding, not 'gcn'."
+            )
 
     def _module(self, arrays: tuple[np.ndarray, ...]) -> nn.Module:
         return MLP(n_layers=int(self.n_layers), width=int(self.width))
@@ -212,9 +215,9 @@ class DNGOPredictor(MLPPredictor):
     def _validate(self) -> None:
         super()._validate()
         if self.n_ensemble != 1:
-            raise ValueError(f"The 'n_ensemble' parameter of DNGOPredictor must be 1. Got {self.n_ensemble!r}.")
+            raise InvalidValueError(f"The 'n_ensemble' parameter of DNGOPredictor must be 1. Got {self.n_ensemble!r}.")
         if int(self.n_layers) < 1:
-            raise ValueError(f"The 'n_layers' parameter of DNGOPredictor must be >= 1. Got {self.n_layers!r}.")
+            raise InvalidValueError(f"The 'n_layers' parameter of DNGOPredictor must be >= 1. Got {self.n_layers!r}.")
 
     def _basis(self, x: np.ndarray) -> np.ndarray:
         """The last hidden layer's activations, shape (n, width), float64."""

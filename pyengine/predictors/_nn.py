@@ -31,7 +31,7 @@ from sklearn.exceptions import NotFittedError
 
 from .._compile_cache import cached_programs
 from ..encodings import GraphBatch
-from ..errors import NoUncertaintyError
+from ..errors import InvalidTypeError, InvalidValueError, NoUncertaintyError
 from ._contract import RankingMixin, check_random_state, is_architectures
 
 __all__ = [
@@ -229,7 +229,7 @@ def _positive_int(est: Any, name: str, minimum: int = 1) -> None:
     v = getattr(est, name)
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
         what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise ValueError(f"The {name!r} parameter of {type(est).__name__} must be {what}. Got {v!r} instead.")
+        raise InvalidValueError(f"The {name!r} parameter of {type(est).__name__} must be {what}. Got {v!r} instead.")
 
 
 def _float_in(est: Any, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
@@ -239,7 +239,7 @@ def _float_in(est: Any, name: str, lo: float, hi: float, *, lo_open: bool = Fals
         ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not ok:
         a, b = "(" if lo_open else "[", ")" if hi_open else "]"
-        raise ValueError(
+        raise InvalidValueError(
             f"The {name!r} parameter of {type(est).__name__} must be a float in {a}{lo}, {hi}{b}. Got {v!r} instead."
         )
 
@@ -302,7 +302,7 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         _float_in(self, "validation_fraction", 0.0, 1.0, lo_open=True, hi_open=True)
         _positive_int(self, "patience")
         if not isinstance(self.early_stopping, bool):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The 'early_stopping' parameter of {type(self).__name__} must be a bool. Got {self.early_stopping!r}."
             )
         check_random_state(self)
@@ -312,7 +312,7 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         from ..spaces import get_space
 
         if self.space is None:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{type(self).__name__} got architectures but no 'space'; pass space=... or encoded inputs."
             )
         return get_space(self.space)
@@ -325,33 +325,37 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:
         if self.graph_input:
             if not isinstance(x, GraphBatch):
-                raise TypeError(f"{type(self).__name__} needs a GraphBatch or architectures. Got {type(x).__name__}.")
+                raise InvalidTypeError(
+                    f"{type(self).__name__} needs a GraphBatch or architectures. Got {type(x).__name__}."
+                )
             a, f, m = (np.asarray(v) for v in x)
             square = a.ndim == 3 and a.shape[1] == a.shape[2]
             if not square or f.ndim != 3 or f.shape[:2] != a.shape[:2] or m.shape != a.shape[:2]:
-                raise ValueError(
+                raise InvalidValueError(
                     "A GraphBatch needs adjacency (n, v, v), features (n, v, d) and mask (n, v). "
                     f"Got {a.shape}, {f.shape} and {m.shape} instead."
                 )
             arrays = (a.astype(np.float32), f.astype(np.float32), m.astype(bool))
         else:
             if isinstance(x, GraphBatch):
-                raise ValueError(f"{type(self).__name__} takes vector encodings, not graphs; use the gcn predictor.")
+                raise InvalidValueError(
+                    f"{type(self).__name__} takes vector encodings, not graphs; use the gcn predictor."
+                )
             try:
                 a = np.asarray(x, np.float32)
             except (TypeError, ValueError):
-                raise TypeError(
+                raise InvalidTypeError(
                     f"{type(self).__name__} needs architectures or a 2-D array-like of numbers. Got {type(x).__name__}."
                 ) from None
             if a.ndim != 2:
-                raise ValueError(
+                raise InvalidValueError(
                     f"{type(self).__name__} needs architectures or a 2-D feature matrix. Got shape {a.shape} instead."
                 )
             arrays = (a,)
         for a in arrays:
             if a.dtype.kind == "f" and not np.isfinite(a).all():
                 r = int(np.argwhere(~np.isfinite(a))[0][0])
-                raise ValueError(f"Inputs hold a non-finite value at row {r}.")
+                raise InvalidValueError(f"Inputs hold a non-finite value at row {r}.")
         return arrays
 
     def _encode_host(self, x: Any) -> tuple[np.ndarray, ...]:
@@ -372,12 +376,12 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     def _targets(self, y: Any, n: int) -> np.ndarray:
         target = np.asarray(y, dtype=np.float64)
         if target.shape != (n,):
-            raise ValueError(f"'y' must have shape ({n},). Got {target.shape} instead.")
+            raise InvalidValueError(f"'y' must have shape ({n},). Got {target.shape} instead.")
         if not np.isfinite(target).all():
             bad = int(np.flatnonzero(~np.isfinite(target))[0])
-            raise ValueError(f"'y' holds a non-finite value at position {bad}.")
+            raise InvalidValueError(f"'y' holds a non-finite value at position {bad}.")
         if n < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {n}.")
+            raise InvalidValueError(f"{type(self).__name__} needs at least 2 training architectures. Got {n}.")
         return target
 
     def _check_random_state(self) -> None:
@@ -400,7 +404,7 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         perm = rng.permutation(n)
         n_val = max(1, int(round(self.validation_fraction * n)))
         if n - n_val < 2:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Early stopping holds out {n_val} of {n} architectures, leaving fewer than 2 to train on."
             )
         return np.sort(perm[n_val:]), np.sort(perm[:n_val])
@@ -444,20 +448,20 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         if _is_stream(X):
             parts = [self._host_inputs(b) for b in X]
             if not parts:
-                raise ValueError("The stream of architectures to score was empty.")
+                raise InvalidValueError("The stream of architectures to score was empty.")
             return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
         if not self._is_encoded(X):
             space = self._space()
             if getattr(self, "space_name_", space.name) != space.name:
-                raise ValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
+                raise InvalidValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
         arrays = self._encode_host(X)
         if self._input_signature(arrays) != self.signature_:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
                 f"on {self.signature_}."
             )
         if len(arrays[0]) == 0:
-            raise ValueError("No architectures to score.")
+            raise InvalidValueError("No architectures to score.")
         return arrays
 
     def _check_fitted(self) -> None:
@@ -470,29 +474,29 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         if _is_stream(X):
             parts = [self._members(module, params, b) for b in X]
             if not parts:
-                raise ValueError("The stream of architectures to score was empty.")
+                raise InvalidValueError("The stream of architectures to score was empty.")
             return np.concatenate(parts, axis=1)
         if self._is_encoded(X):
             arrays = self._check_encoded(X)
             if self._input_signature(arrays) != self.signature_:
-                raise ValueError(
+                raise InvalidValueError(
                     f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
                     f"on {self.signature_}."
                 )
             return ensemble_apply(module, params, arrays)
         space = self._space()
         if getattr(self, "space_name_", space.name) != space.name:
-            raise ValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
+            raise InvalidValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
         from ..encodings import kernel
 
         if isinstance(X, np.ndarray):
-            raise ValueError(f"Inputs of shape {X.shape} do not match the encoding the predictor was fitted on.")
+            raise InvalidValueError(f"Inputs of shape {X.shape} do not match the encoding the predictor was fitted on.")
         batch = space.as_batch(X)
         enc = kernel(space, self._encoding(), **self._encoding_params())
         raw = tuple(np.asarray(f) for f in batch)
         n = len(raw[0])
         if n == 0:
-            raise ValueError("No architectures to score.")
+            raise InvalidValueError("No architectures to score.")
         parts = [
             ensemble_apply(module, params, tuple(a[s : s + _STREAM_ROWS] for a in raw), encode=enc)
             for s in range(0, n, _STREAM_ROWS)

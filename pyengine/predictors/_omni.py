@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ._contract import RankingMixin
 from ._curves import PartialCurves, _as_curves
 
@@ -134,15 +135,17 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         elif isinstance(f, Sequence) and all(isinstance(s, str) for s in f):
             names = [s.strip() for s in f]
         else:
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The 'features' parameter of {type(self).__name__} must be 'auto', a comma-separated str or a "
                 f"sequence of str. Got {f!r} instead."
             )
         names = [n for n in names if n]
         if not names:
-            raise ValueError(f"The 'features' parameter of {type(self).__name__} must name at least one feature.")
+            raise InvalidValueError(
+                f"The 'features' parameter of {type(self).__name__} must name at least one feature."
+            )
         if "auto" in names and len(names) > 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'features' parameter of {type(self).__name__} takes 'auto' alone or a list of feature names. "
                 f"Got {f!r} instead."
             )
@@ -158,7 +161,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         elif isinstance(p, Sequence) and all(isinstance(s, str) for s in p):
             names = [s.strip() for s in p if s.strip()]
         else:
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The 'proxies' parameter of {type(self).__name__} must be a comma-separated str or a sequence "
                 f"of str. Got {p!r} instead."
             )
@@ -184,7 +187,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         if not names or self._is_matrix(X):
             return []
         if self.space is None:
-            raise ValueError(f"{type(self).__name__} needs 'space' to compute the zero-cost features {names}.")
+            raise InvalidValueError(f"{type(self).__name__} needs 'space' to compute the zero-cost features {names}.")
         from ..proxies._scorer import _SPACES
         from ..spaces import get_space
 
@@ -197,7 +200,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     def _computed_scores(self, X: Any, names: list[str], settings: dict[str, Any]) -> dict[str, np.ndarray]:
         """The zero-cost scores ``names`` of architectures X (cached on disk per architecture)."""
         if self._is_matrix(X):
-            raise ValueError(
+            raise InvalidValueError(
                 f"OMNI computes its zero-cost features {names} from architectures; X is an encoded matrix. "
                 "Pass the architectures."
             )
@@ -213,7 +216,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
             return self._names(), []
         names, computed = ["onehot"], []
         if zc is not None and not isinstance(zc, Mapping):
-            raise TypeError(f"'zc' must be a mapping name -> array (n,). Got {type(zc).__name__} instead.")
+            raise InvalidTypeError(f"'zc' must be a mapping name -> array (n,). Got {type(zc).__name__} instead.")
         given = [str(k) for k in (zc or {}) if str(k) not in OMNI_FEATURES and _encoding_name(str(k)) is None]
         if given:
             names += given
@@ -231,13 +234,13 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     def _encoded(self, X: Any, encoding: str, feature: str) -> np.ndarray:
         if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub":
             if feature != "onehot":
-                raise ValueError(
+                raise InvalidValueError(
                     f"OMNI's feature {feature!r} encodes architectures; X is an encoded matrix, which stands "
                     "only for 'onehot'. Pass the architectures."
                 )
             return X.astype(np.float64)
         if self.space is None:
-            raise ValueError(f"OmniPredictor needs 'space' to encode architectures for {encoding!r}.")
+            raise InvalidValueError(f"OmniPredictor needs 'space' to encode architectures for {encoding!r}.")
         from ..encodings import encode
 
         return np.asarray(encode(self.space, encoding, X), dtype=np.float64)
@@ -249,7 +252,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         from ._curves import LCEPredictor, SoTLEPredictor, SoTLPredictor
 
         if self.zc_transform not in ("signed_log", "none"):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'zc_transform' parameter of OmniPredictor must be 'signed_log' or 'none'. "
                 f"Got {self.zc_transform!r} instead."
             )
@@ -262,7 +265,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
                 cols.append(self._encoded(X, self.encoding if name == "onehot" else enc, name))
             elif name in _CURVE_FEATURES:
                 if curves is None:
-                    raise ValueError(f"OMNI feature {name!r} needs partial curves: pass curves=...")
+                    raise InvalidValueError(f"OMNI feature {name!r} needs partial curves: pass curves=...")
                 c = _as_curves(None, curves)
                 if name == "fidelity":
                     v = self._fidelity_values(c)
@@ -274,39 +277,39 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
             else:
                 if zc is None or name not in zc:
                     have = sorted(zc) if zc else []
-                    raise ValueError(
+                    raise InvalidValueError(
                         f"OMNI does not know the feature {name!r}: built in are {list(OMNI_FEATURES)} and the "
                         f"encodings, and the zero-cost scores given are {have}."
                     )
                 cols.append(self._zc_column(name, np.asarray(zc[name], dtype=np.float64).reshape(-1), fit)[:, None])
         lengths = {len(c) for c in cols}
         if len(lengths) != 1:
-            raise ValueError(f"OMNI's features disagree in length: {sorted(lengths)}.")
+            raise InvalidValueError(f"OMNI's features disagree in length: {sorted(lengths)}.")
         m = np.concatenate(cols, axis=1)
         bad = ~np.isfinite(m)
         if bad.any():
             r, c = (int(v) for v in np.argwhere(bad)[0])
-            raise ValueError(f"OMNI feature matrix holds a non-finite value at row {r}, column {c}.")
+            raise InvalidValueError(f"OMNI feature matrix holds a non-finite value at row {r}, column {c}.")
         return m
 
     @staticmethod
     def _fidelity_values(c: PartialCurves) -> np.ndarray:
         a = c.values.get("val_acc")
         if a is None:
-            raise ValueError(f"OMNI feature 'fidelity' needs a 'val_acc' curve; got {sorted(c.values)}.")
+            raise InvalidValueError(f"OMNI feature 'fidelity' needs a 'val_acc' curve; got {sorted(c.values)}.")
         return a[np.arange(len(c)), c.epochs - 1]
 
     def _zc_column(self, name: str, v: np.ndarray, fit: bool) -> np.ndarray:
         bad = np.isnan(v) | (v == np.inf)
         if bad.any():
-            raise ValueError(f"Zero-cost score {name!r} is {v[bad][0]} for architecture {int(np.argmax(bad))}.")
+            raise InvalidValueError(f"Zero-cost score {name!r} is {v[bad][0]} for architecture {int(np.argmax(bad))}.")
         low = v == -np.inf
         if self.zc_transform == "signed_log":
             v = signed_log(v)
         if fit:
             finite = v[~low]
             if finite.size == 0:
-                raise ValueError(f"Zero-cost score {name!r} is -inf for every training architecture.")
+                raise InvalidValueError(f"Zero-cost score {name!r} is -inf for every training architecture.")
             self.zc_floor_[name] = float(finite.min() - 1.0)
         return np.where(low, self.zc_floor_[name], v)
 
@@ -315,10 +318,10 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
 
         base = PREDICTORS.canonical_name(self.base)
         if getattr(PREDICTORS.get(base), "needs_curves", False) or base == "omni":
-            raise ValueError(f"OMNI's base must be a feature-based predictor. Got {self.base!r}.")
+            raise InvalidValueError(f"OMNI's base must be a feature-based predictor. Got {self.base!r}.")
         names, computed = self._resolve(X, curves, zc)
         if self.residual and "fidelity" not in names:
-            raise ValueError("OMNI's 'residual' target needs the 'fidelity' feature.")
+            raise InvalidValueError("OMNI's 'residual' target needs the 'fidelity' feature.")
         settings = dict(_ZC_SETTINGS)
         if computed:
             zc = {**(zc or {}), **self._computed_scores(X, computed, settings)}
@@ -352,7 +355,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
             zc = {**(zc or {}), **self._computed_scores(X, computed, self.zc_settings_)}
         m = self._matrix(names, X, curves, zc)
         if m.shape[1] != self.n_features_in_:
-            raise ValueError(f"OMNI got {m.shape[1]} features; it was fitted on {self.n_features_in_}.")
+            raise InvalidValueError(f"OMNI got {m.shape[1]} features; it was fitted on {self.n_features_in_}.")
         if self.standardize:
             m = (m - self.mean_) / self.scale_
         out = self.model_.predict(m, return_std=return_std)

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from .._io import atomic_write
-from ..errors import ModelFileError, require
+from ..errors import InvalidTypeError, InvalidValueError, ModelFileError, require
 
 __all__ = [
     "FORMAT",
@@ -80,7 +80,7 @@ class _Trees:
         for t in trees:
             tree = t.tree_
             if tree.n_outputs != 1:
-                raise ValueError("Only single-output regression trees can be saved.")
+                raise InvalidValueError("Only single-output regression trees can be saved.")
             roots.append(offset)
             for k, a in (("left", tree.children_left), ("right", tree.children_right)):
                 parts[k].append(np.where(a >= 0, a + offset, -1).astype(np.int32))
@@ -265,7 +265,7 @@ class _Writer:
                 steps = [type(m).__name__ for _, m in v.steps]
                 svr = v.steps[-1][1]
                 if steps != ["StandardScaler", "SVR"] or svr.kernel != "rbf":
-                    raise TypeError(f"Cannot save a pipeline of {steps} ({key}).")
+                    raise InvalidTypeError(f"Cannot save a pipeline of {steps} ({key}).")
                 sc = v.steps[0][1]
                 mean, scale = sc.mean_, sc.scale_
                 sv, coef, b, gamma = svr.support_vectors_, svr.dual_coef_[0], float(svr.intercept_[0]), svr._gamma
@@ -288,7 +288,7 @@ class _Writer:
                 "lambda": float(v.lambda_),
                 **{n: self.array(f"{key}/{n}", getattr(v, n)) for n in names},
             }
-        raise TypeError(f"Cannot save a value of type {type(v).__name__} ({key}).")
+        raise InvalidTypeError(f"Cannot save a value of type {type(v).__name__} ({key}).")
 
     def _trees(self, t: _Trees, key: str) -> dict[str, Any]:
         return {k: self.array(f"{key}/trees/{k}", a)["key"] for k, a in t.arrays().items()}
@@ -312,7 +312,7 @@ def _space_params(space: Any) -> dict[str, Any]:
     out = {}
     for p in list(inspect.signature(type(space).__init__).parameters.values())[1:]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or not hasattr(space, p.name):
-            raise TypeError(f"Cannot save the space {space!r}: its parameter {p.name!r} is not an attribute.")
+            raise InvalidTypeError(f"Cannot save the space {space!r}: its parameter {p.name!r} is not an attribute.")
         out[p.name] = getattr(space, p.name)
     return out
 
@@ -374,7 +374,7 @@ class _Reader:
 
             params = self.value(v["params"])
             if not isinstance(params, dict):
-                raise TypeError(f"space parameters are {type(params).__name__}, not a dict")
+                raise InvalidTypeError(f"space parameters are {type(params).__name__}, not a dict")
             try:
                 return get_space(v["name"], **params)
             except ValueError as err:
@@ -484,7 +484,7 @@ def save_predictor(est: Any, path: str | os.PathLike) -> None:
             **_describe(est, w, ""),
         }
     except TypeError as err:
-        raise TypeError(f"{type(est).__name__} cannot be saved: {err}") from None
+        raise InvalidTypeError(f"{type(est).__name__} cannot be saved: {err}") from None
     header["arrays"] = {k: {"shape": list(a.shape), "dtype": a.dtype.str} for k, a in w.arrays.items()}
     blob = np.frombuffer(json.dumps(header).encode(), np.uint8)
     with atomic_write(path, "wb") as fh:
@@ -501,7 +501,7 @@ def _open(path: str | os.PathLike) -> tuple[dict[str, Any], Any]:
     try:
         npz = np.load(io.BytesIO(data), allow_pickle=False)
         if not hasattr(npz, "files"):
-            raise ValueError("a bare array")
+            raise InvalidValueError("a bare array")
         if _HEADER not in npz.files:
             raise ModelFileError(f"{p} is not a pyengine model file (no header).")
         header = json.loads(npz[_HEADER].tobytes().decode())

@@ -27,6 +27,7 @@ from flax import linen as nn
 from sklearn.exceptions import NotFittedError
 
 from .._compile_cache import cached_programs
+from ..errors import InvalidTypeError, InvalidValueError
 from ._gcn import GCN, GCNPredictor
 from ._nn import (
     NeuralPredictor,
@@ -54,7 +55,7 @@ def gcn_embedding(module: GCN, params: Any, graph: tuple[jax.Array, jax.Array, j
     computed once.
     """
     if module.bounded:
-        raise ValueError("gcn_embedding needs a GCN with a linear output (bounded=False).")
+        raise InvalidValueError("gcn_embedding needs a GCN with a linear output (bounded=False).")
     units = jnp.eye(module.fc_hidden, dtype=jnp.float32)[:, :, None]  # (fc_hidden, fc_hidden, 1)
 
     def column(unit: jax.Array) -> jax.Array:
@@ -152,11 +153,11 @@ class BONASPredictor(GCNPredictor):
         _float_in(self, "dropout", 0.0, 1.0, hi_open=True)
         _float_in(self, "validation_fraction", 0.0, 1.0, lo_open=True, hi_open=True)
         if self.loss not in ("mse", "mae"):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'loss' parameter of {type(self).__name__} must be 'mse' or 'mae'. Got {self.loss!r} instead."
             )
         if not isinstance(self.early_stopping, bool):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The 'early_stopping' parameter of {type(self).__name__} must be a bool. Got {self.early_stopping!r}."
             )
         self._check_random_state()
@@ -217,7 +218,7 @@ class BONASPredictor(GCNPredictor):
 
     def predict_members(self, X: Any) -> np.ndarray:
         """Not defined: BONAS has one network; use ``predict(X, return_std=True)``."""
-        raise ValueError(f"{type(self).__name__} has no ensemble members; use predict(X, return_std=True).")
+        raise InvalidValueError(f"{type(self).__name__} has no ensemble members; use predict(X, return_std=True).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,7 +433,9 @@ class SemiNASPredictor(NeuralPredictor):
         from ..encodings import ENCODINGS
 
         if ENCODINGS.canonical_name(self.encoding) == "gcn":
-            raise ValueError(f"The 'encoding' parameter of {type(self).__name__} must be a vector encoding, not 'gcn'.")
+            raise InvalidValueError(
+                f"The 'encoding' parameter of {type(self).__name__} must be a vector encoding, not 'gcn'."
+            )
 
     def _network(self, n_features: int) -> SemiNASNetwork:
         return SemiNASNetwork(
@@ -456,7 +459,7 @@ class SemiNASPredictor(NeuralPredictor):
         """The ``n_unlabelled`` architectures (a batch of ``space``) that a fit with seed ``seed``
         pseudo-labels: ``space.sample(n_unlabelled, numpy.random.default_rng(seed))``."""
         if self.space is None:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{type(self).__name__} draws unlabelled architectures from 'space'; pass space=... or n_unlabelled=0."
             )
         return self._space().sample(int(self.n_unlabelled), np.random.default_rng(seed))
@@ -470,7 +473,7 @@ class SemiNASPredictor(NeuralPredictor):
         batch = self._draw_unlabelled(seed)
         xu = np.asarray(encode(self._space(), self._encoding(), batch), np.float32)
         if xu.shape[1:] != (n_features,):
-            raise ValueError(
+            raise InvalidValueError(
                 f"Architectures of {self._space().name} encode to width {xu.shape[1]} with {self.encoding!r}; "
                 f"the inputs have width {n_features}."
             )
@@ -522,5 +525,5 @@ class SemiNASPredictor(NeuralPredictor):
         self._check_fitted()
         z = self._members(self._network(self.n_features_in_), self.params_, X)
         if z.shape[1] == 0:
-            raise ValueError("No architectures to score.")
+            raise InvalidValueError("No architectures to score.")
         return z.astype(np.float64) * self.y_scale_ + self.y_mean_

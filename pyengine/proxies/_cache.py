@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._jsonl_cache import append_records, default_cache_dir, read_records
+from ..errors import InvalidValueError
 from ..spaces import get_space
 from ..spaces._base import batch_len, take
 
@@ -67,9 +68,9 @@ def cached_scores(
     batch = sp.as_batch(archs)
     n = batch_len(batch)
     if n == 0:
-        raise ValueError("cached_scores() got no architectures.")
+        raise InvalidValueError("cached_scores() got no architectures.")
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"The 'chunk' parameter of cached_scores must be an int >= 1. Got {chunk!r}.")
+        raise InvalidValueError(f"The 'chunk' parameter of cached_scores must be an int >= 1. Got {chunk!r}.")
     keys = arch_keys(sp, batch)
     folder = os.path.join(cache_dir or default_cache_dir(), "zc")
     os.makedirs(folder, exist_ok=True)
@@ -83,7 +84,7 @@ def cached_scores(
             try:
                 have[str(rec["key"])] = (float(rec["score"]), float(rec["seconds"]))
             except (KeyError, TypeError, ValueError):
-                raise ValueError(
+                raise InvalidValueError(
                     f"The zero-cost cache {path} is corrupt at line {line}; delete it to compute it again."
                 ) from None
         first = {k: i for i, k in reversed(list(enumerate(keys)))}  # each labelling computed once

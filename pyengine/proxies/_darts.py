@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import InvalidValueError
 from ..nets._darts import (
     AVG_POOL,
     DIL3,
@@ -93,7 +94,7 @@ def network(
     architecture against 1.7 s; jacob_cov 2.6 s against 1.0 s; synflow 0.41 s against 0.12 s).
     """
     if cell_form not in ("merged", "switch"):
-        raise ValueError(
+        raise InvalidValueError(
             f"The 'cell_form' parameter of network must be 'merged' or 'switch'. Got {cell_form!r} instead."
         )
     del group, native_conv
@@ -240,7 +241,7 @@ def _check(cells: Any, input_hw: Any, where: str) -> tuple[np.ndarray, np.ndarra
     a = a.reshape(-1, 2, 8, 2).astype(np.int64)
     hw = tuple(np.asarray(input_hw).reshape(-1).tolist())
     if len(hw) != 2 or any(not isinstance(v, int) or v < 4 or v % 4 for v in hw):
-        raise ValueError(
+        raise InvalidValueError(
             f"The 'input_hw' argument of {where} must be (height, width), positive multiples of 4. Got {input_hw!r}"
             " instead."
         )
@@ -289,7 +290,7 @@ def _counts(
     src, ops = _check(cells, input_hw, where)
     for name, v in (("n_classes", n_classes), ("channels", channels), ("cells_per_stage", cells_per_stage)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-            raise ValueError(f"The {name!r} argument of {where} must be a positive int. Got {v!r} instead.")
+            raise InvalidValueError(f"The {name!r} argument of {where} must be a positive int. Got {v!r} instead.")
     h, w = input_hw
     c_stem = STEM_MULTIPLIER * channels
     params = np.full(len(ops), 27 * c_stem + 2 * c_stem, np.int64)

@@ -29,7 +29,7 @@ import optax
 
 from .._compile_cache import ProgramCache, cached_programs, compile_program, eval_shape_cached
 from .._registry import Registry
-from ..errors import ProxyError
+from ..errors import InvalidTypeError, InvalidValueError, ProxyError
 from ..spaces import get_space
 from ..spaces._base import batch_len, take
 from . import _darts, _nb101, _nb201
@@ -381,17 +381,17 @@ class ProxyScorer:
         cells_per_stage: int | None = None,
     ) -> None:
         if space not in _SPACES:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'space' parameter of ProxyScorer must be one of {list(_SPACES)} (the networks built so far). "
                 f"Got {space!r} instead."
             )
         if isinstance(proxies, str):
             proxies = [p for p in proxies.split(",") if p]
         if not proxies:
-            raise ValueError("The 'proxies' parameter of ProxyScorer must name at least one proxy. Got none.")
+            raise InvalidValueError("The 'proxies' parameter of ProxyScorer must name at least one proxy. Got none.")
         self.proxy_names = list(dict.fromkeys(PROXIES.canonical_name(p) for p in proxies))
         if dataset not in DATASETS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'dataset' parameter of ProxyScorer must be one of {list(DATASETS)}. Got {dataset!r} instead."
             )
         self.space = get_space(space)
@@ -399,12 +399,14 @@ class ProxyScorer:
         self.dataset = dataset
         self.n_classes, self.input_shape = DATASETS[dataset]
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-            raise TypeError(f"The 'seed' parameter of ProxyScorer must be an int. Got {type(seed).__name__} instead.")
+            raise InvalidTypeError(
+                f"The 'seed' parameter of ProxyScorer must be an int. Got {type(seed).__name__} instead."
+            )
         self.seed = int(seed)
         rng = np.random.default_rng(self.seed)
         if images is None:
             if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 2:
-                raise ValueError(
+                raise InvalidValueError(
                     f"The 'batch_size' parameter of ProxyScorer must be an int >= 2. Got {batch_size!r} instead."
                 )
             self.images = rng.standard_normal((int(batch_size), *self.input_shape)).astype(np.float32)
@@ -418,18 +420,18 @@ class ProxyScorer:
         if archs_per_call is None:
             archs_per_call = 1 if jax.default_backend() == "cpu" else 256
         if not isinstance(archs_per_call, (int, np.integer)) or archs_per_call < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'archs_per_call' parameter of ProxyScorer must be an int >= 1. Got {archs_per_call!r}."
             )
         self.archs_per_call = int(archs_per_call)
         if precision not in ("highest", "high", "default"):
-            raise ValueError(
+            raise InvalidValueError(
                 "The 'precision' parameter of ProxyScorer must be one of ['highest', 'high', 'default']. "
                 f"Got {precision!r} instead."
             )
         self.precision = precision
         if not isinstance(min_group_size, (int, np.integer)) or isinstance(min_group_size, bool) or min_group_size < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'min_group_size' parameter of ProxyScorer must be an int >= 1. Got {min_group_size!r} instead."
             )
         self.min_group_size = int(min_group_size)
@@ -465,7 +467,7 @@ class ProxyScorer:
         batch = self.space.as_batch(archs)
         n = batch_len(batch)
         if n == 0:
-            raise ValueError("ProxyScorer.score needs at least one architecture. Got an empty batch.")
+            raise InvalidValueError("ProxyScorer.score needs at least one architecture. Got an empty batch.")
         cells = self._adapter.cell_data(batch)
         self._batch = batch
         out = {name: np.full(n, np.nan) for name in self.proxy_names}
@@ -590,7 +592,7 @@ def _network_size(space: str, **size: int | None) -> dict[str, int]:
     if space != "nb201":
         for name, value in size.items():
             if value is not None:
-                raise ValueError(
+                raise InvalidValueError(
                     f"The '{name}' parameter of ProxyScorer must be None for space {space!r} (only NB201 "
                     f"networks take another size). Got {value!r} instead."
                 )
@@ -601,12 +603,12 @@ def _network_size(space: str, **size: int | None) -> dict[str, int]:
         if value is None:
             value = defaults[name]
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"The '{name}' parameter of ProxyScorer must be a positive int or None. "
                 f"Got {type(value).__name__} instead."
             )
         if value < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The '{name}' parameter of ProxyScorer must be a positive int or None. Got {value!r} instead."
             )
         out[name] = int(value)
@@ -637,33 +639,37 @@ def _take(cells: Any, index: Any) -> Any:
 def _check_images(images: Any, shape: tuple[int, int, int]) -> np.ndarray:
     a = np.asarray(images)
     if a.ndim != 4:
-        raise ValueError(f"The 'images' parameter must have shape (batch, height, width, 3). Got shape {a.shape}.")
+        raise InvalidValueError(
+            f"The 'images' parameter must have shape (batch, height, width, 3). Got shape {a.shape}."
+        )
     if a.shape[1:] != shape and a.shape[1:] == (shape[2], shape[0], shape[1]):
         a = a.transpose(0, 2, 3, 1)  # NCHW, as PyTorch loaders give it
     if a.shape[1:] != shape:
-        raise ValueError(
+        raise InvalidValueError(
             f"The 'images' parameter must have shape (batch, {', '.join(map(str, shape))}). Got {a.shape}."
         )
     if a.shape[0] < 2:
-        raise ValueError(f"The 'images' parameter must hold at least 2 images. Got {a.shape[0]}.")
+        raise InvalidValueError(f"The 'images' parameter must hold at least 2 images. Got {a.shape[0]}.")
     if not np.issubdtype(a.dtype, np.number):
-        raise TypeError(f"The 'images' parameter must be numeric. Got dtype {a.dtype}.")
+        raise InvalidTypeError(f"The 'images' parameter must be numeric. Got dtype {a.dtype}.")
     a = a.astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(a.reshape(a.shape[0], -1)).all(1))
     if bad.size:
-        raise ValueError(f"The 'images' parameter holds NaN or inf (first at image {int(bad[0])}).")
+        raise InvalidValueError(f"The 'images' parameter holds NaN or inf (first at image {int(bad[0])}).")
     return a
 
 
 def _check_labels(labels: Any, n: int, n_classes: int) -> np.ndarray:
     a = np.asarray(labels)
     if a.shape != (n,):
-        raise ValueError(f"The 'labels' parameter must have shape ({n},), one per image. Got {a.shape}.")
+        raise InvalidValueError(f"The 'labels' parameter must have shape ({n},), one per image. Got {a.shape}.")
     if not np.issubdtype(a.dtype, np.integer):
         if not np.issubdtype(a.dtype, np.floating) or not np.all(a == np.round(a)):
-            raise ValueError(f"The 'labels' parameter must hold integer class indices. Got dtype {a.dtype}.")
+            raise InvalidValueError(f"The 'labels' parameter must hold integer class indices. Got dtype {a.dtype}.")
     if a.size and (a.min() < 0 or a.max() >= n_classes):
-        raise ValueError(f"The 'labels' parameter must lie in [0, {n_classes}). Got range [{a.min()}, {a.max()}].")
+        raise InvalidValueError(
+            f"The 'labels' parameter must lie in [0, {n_classes}). Got range [{a.min()}, {a.max()}]."
+        )
     return a.astype(np.int32)
 
 

@@ -30,7 +30,7 @@ from typing import IO, Any
 import numpy as np
 
 from .._io import atomic_write
-from ..errors import CheckpointError
+from ..errors import CheckpointError, InvalidValueError
 
 __all__ = [
     "CheckpointError",
@@ -104,7 +104,7 @@ class ScoreSource:
         try:
             fh = open(self.path, encoding="utf-8")
         except OSError as err:
-            raise ValueError(f"Cannot read {self.path}: {err.strerror}.") from None
+            raise InvalidValueError(f"Cannot read {self.path}: {err.strerror}.") from None
         return _jsonl_chunks(fh, self.path, chunk_size, skip)
 
 
@@ -123,9 +123,9 @@ class _Lines:
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno}).") from None
+                raise InvalidValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno}).") from None
             if not isinstance(rec, dict):
-                raise ValueError(f"{where}: expected an object. Got {type(rec).__name__}.")
+                raise InvalidValueError(f"{where}: expected an object. Got {type(rec).__name__}.")
             out.append(rec)
         return out
 
@@ -149,7 +149,7 @@ def _jsonl_chunks(fh: IO[str], path: str, chunk_size: int, skip: int) -> Iterato
         if lines:
             yield k, _Lines(path, first, tuple(lines))
         if seen == 0:
-            raise ValueError(f"{path} holds no architectures (empty input).")
+            raise InvalidValueError(f"{path} holds no architectures (empty input).")
 
 
 def _batch(space: Any, archs: Any) -> Any:
@@ -167,7 +167,7 @@ class ModelScorer:
         self.path = os.path.abspath(path)
         head = read_header(self.path)
         if head.get("space") is None:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The model {path} was fitted on encoded features, not on architectures of a space; "
                 "fit it on architectures (pyengine fit) to score a space."
             )
@@ -175,12 +175,12 @@ class ModelScorer:
 
         want = get_space(space).name
         if head["space"] != want:
-            raise ValueError(f"The model {path} was fitted on {head['space']} architectures, not {want}.")
+            raise InvalidValueError(f"The model {path} was fitted on {head['space']} architectures, not {want}.")
         from ..predictors._persist import header_space
 
         own = header_space(head)
         if not isinstance(own, str) and own != get_space(want):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The model {path} was fitted on a space of its own ({own!r}), not the registered {want!r}; "
                 "score it from Python: pyengine.load(path).predict(archs)."
             )
@@ -202,7 +202,7 @@ class ModelScorer:
             from ..predictors._persist import load_predictor
 
             if _digest(self.path) != self.sha256:
-                raise ValueError(f"The model file {self.path} changed during the job.")
+                raise InvalidValueError(f"The model file {self.path} changed during the job.")
             self._est = load_predictor(self.path)
         space = get_space(self.space)
         batch = _batch(space, archs)
@@ -226,7 +226,7 @@ class ProxyScoreFn:
         self._scorer: Any = None
         bad = [k for k in scorer_kwargs if k in ("images", "labels")]
         if bad:
-            raise ValueError("Whole-space proxy jobs take noise inputs only (seed, batch_size, dataset).")
+            raise InvalidValueError("Whole-space proxy jobs take noise inputs only (seed, batch_size, dataset).")
 
     def describe(self) -> dict[str, Any]:
         return {"proxy": self.proxy, **{k: v for k, v in sorted(self.kwargs.items())}}
@@ -248,7 +248,7 @@ class ProxyScoreFn:
 def _lines(result: tuple[list[str], np.ndarray, np.ndarray | None]) -> str:
     strings, mean, std = result
     if len(mean) != len(strings) or not np.all(np.isfinite(mean) | np.isinf(mean)):
-        raise ValueError("The scorer returned NaN scores.")
+        raise InvalidValueError("The scorer returned NaN scores.")
     out = []
     for i, s in enumerate(strings):
         sd = None if std is None else float(std[i])
@@ -312,7 +312,7 @@ def score_job(
     ``{"lines", "seconds", "archs_per_second", "resumed_from"}`` (the counts of this run).
     """
     if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"The 'chunk_size' parameter must be a positive int. Got {chunk_size!r} instead.")
+        raise InvalidValueError(f"The 'chunk_size' parameter must be a positive int. Got {chunk_size!r} instead.")
     ckpt = checkpoint_path(out)
     job = {**source.describe(), **scorer.describe()}
     exists, has_ckpt = os.path.exists(out), os.path.exists(ckpt)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .._ray import RayUnavailableError, check_address, init_ray
+from ..errors import InvalidValueError
 from ._job import score_chunk
 
 __all__ = ["ray_executor", "RayUnavailableError", "check_address"]
@@ -43,7 +44,7 @@ def ray_executor(
     in_flight : chunks queued per actor
     """
     if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"The 'workers' parameter must be a positive int. Got {workers!r} instead.")
+        raise InvalidValueError(f"The 'workers' parameter must be a positive int. Got {workers!r} instead.")
     ray = init_ray(address, workers)
 
     def run(scorer: Callable[[Any], Any], chunks: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, str]]:

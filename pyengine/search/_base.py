@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ExhaustedError
+from ..errors import ExhaustedError, InvalidTypeError, InvalidValueError
 from ..spaces import SearchSpace, get_space
 from ..spaces._base import batch_len, check_count, concat, first_unique, take
 
@@ -20,7 +20,7 @@ __all__ = ["Searcher", "ExhaustedError"]
 
 def _check_seed(seed: Any, owner: str) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"The 'random_state' parameter of {owner} must be an int. Got {seed!r} instead.")
+        raise InvalidTypeError(f"The 'random_state' parameter of {owner} must be an int. Got {seed!r} instead.")
     return int(seed)
 
 
@@ -65,12 +65,16 @@ class Searcher(abc.ABC):
         self.random_state = _check_seed(random_state, owner)
         self._rng = np.random.default_rng(self.random_state)
         if cost is not None and not callable(cost):
-            raise TypeError(f"The 'cost' parameter of {owner} must be callable. Got {type(cost).__name__} instead.")
+            raise InvalidTypeError(
+                f"The 'cost' parameter of {owner} must be callable. Got {type(cost).__name__} instead."
+            )
         if max_cost is not None:
             if cost is None:
-                raise ValueError(f"The 'max_cost' parameter of {owner} needs a 'cost' function.")
+                raise InvalidValueError(f"The 'max_cost' parameter of {owner} needs a 'cost' function.")
             if isinstance(max_cost, bool) or not isinstance(max_cost, (int, float)) or not math.isfinite(max_cost):
-                raise ValueError(f"The 'max_cost' parameter of {owner} must be a finite number. Got {max_cost!r}.")
+                raise InvalidValueError(
+                    f"The 'max_cost' parameter of {owner} must be a finite number. Got {max_cost!r}."
+                )
         self.cost = cost
         self.max_cost = max_cost
         self._seen: set = set()
@@ -86,7 +90,7 @@ class Searcher(abc.ABC):
             first = first_unique(keys)
             keep = first[ok[first]]
             if len(keep) == 0:
-                raise ValueError(f"The pool of {owner} holds no architecture within max_cost={max_cost}.")
+                raise InvalidValueError(f"The pool of {owner} holds no architecture within max_cost={max_cost}.")
             self._pool_rows = keep  # one feasible row per class, in pool order
             self._pool_keys = keys[keep]
             self._pool_order = np.argsort(self._pool_keys, kind="stable")
@@ -106,7 +110,7 @@ class Searcher(abc.ABC):
         """Learn the budget of a run before the first ask; ValueError when it is too small for
         the searcher's initial design."""
         if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-            raise ValueError(f"The budget must be a positive int. Got {budget!r} instead.")
+            raise InvalidValueError(f"The budget must be a positive int. Got {budget!r} instead.")
 
     def params(self) -> dict:
         """The searcher's parameters as JSON values (for history headers)."""
@@ -140,9 +144,9 @@ class Searcher(abc.ABC):
         try:
             v = np.asarray(values, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
-            raise TypeError(f"tell() needs numeric values. Got {type(values).__name__}.") from None
+            raise InvalidTypeError(f"tell() needs numeric values. Got {type(values).__name__}.") from None
         if v.shape != (n,):
-            raise ValueError(f"tell() got {n} architectures and {v.size} values.")
+            raise InvalidValueError(f"tell() got {n} architectures and {v.size} values.")
         v = np.where(np.isfinite(v), v, np.nan)
         keys = self.space.canonical_keys(batch).tolist()
         left = dict(self._pending)
@@ -154,7 +158,7 @@ class Searcher(abc.ABC):
                 bad.append(i)
         if bad:
             shown = ", ".join(str(r) for r in bad[:10])
-            raise ValueError(
+            raise InvalidValueError(
                 f"tell() got {len(bad)} architecture(s) this {type(self).__name__} did not ask for, "
                 f"or already told (rows {shown})."
             )
@@ -176,7 +180,7 @@ class Searcher(abc.ABC):
         """Every told architecture (a batch) and its value (NaN where failed), in tell order."""
         if self._obs_cache is None:
             if not self._obs:
-                raise ValueError(f"{type(self).__name__} has been told no values yet.")
+                raise InvalidValueError(f"{type(self).__name__} has been told no values yet.")
             self._obs_cache = (concat(self._obs), np.concatenate(self._obs_values))
         return self._obs_cache
 
@@ -198,7 +202,7 @@ class Searcher(abc.ABC):
             return np.ones(n, dtype=bool)
         c = np.asarray(self.cost(batch), dtype=np.float64).reshape(-1)  # type: ignore[misc]
         if c.shape != (n,):
-            raise ValueError(f"The cost function returned shape {c.shape} for {n} architectures.")
+            raise InvalidValueError(f"The cost function returned shape {c.shape} for {n} architectures.")
         return np.isfinite(c) & (c <= self.max_cost)
 
     def _in_pool(self, keys: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _plotting
+from ..errors import InvalidTypeError, InvalidValueError
 from ..spaces._base import take
 from ..tables import Table
 from ._history import History
@@ -37,10 +38,10 @@ def oracle(
     else:
         m = np.asarray(mask, dtype=bool)
         if m.shape != (len(table),):
-            raise ValueError(f"The oracle's mask must have shape ({len(table)},). Got {m.shape} instead.")
+            raise InvalidValueError(f"The oracle's mask must have shape ({len(table)},). Got {m.shape} instead.")
         col = np.where(m, table.column(obj.metric), np.nan)
         if not np.isfinite(col).any():
-            raise ValueError(f"No row of table {table.name} is allowed by the mask.")
+            raise InvalidValueError(f"No row of table {table.name} is allowed by the mask.")
         row = int(np.nanargmax(col))
         value = float(col[row])
     test = None if obj.test_metric is None else float(table.column(obj.test_metric)[row])
@@ -155,22 +156,22 @@ def simulate(
     from . import SEARCHERS
 
     if not isinstance(table, Table):
-        raise TypeError(f"simulate needs a Table. Got {type(table).__name__} instead.")
+        raise InvalidTypeError(f"simulate needs a Table. Got {type(table).__name__} instead.")
     names = [SEARCHERS.canonical_name(s) for s in searchers]
     if not names:
-        raise ValueError("simulate needs at least one searcher.")
+        raise InvalidValueError("simulate needs at least one searcher.")
     seed_list = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if not seed_list:
-        raise ValueError("simulate needs at least one seed.")
+        raise InvalidValueError("simulate needs at least one seed.")
     if pool not in ("table", "space"):
-        raise ValueError(f"The 'pool' parameter of simulate must be 'table' or 'space'. Got {pool!r} instead.")
+        raise InvalidValueError(f"The 'pool' parameter of simulate must be 'table' or 'space'. Got {pool!r} instead.")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"The 'jobs' parameter of simulate must be a positive int. Got {jobs!r} instead.")
+        raise InvalidValueError(f"The 'jobs' parameter of simulate must be a positive int. Got {jobs!r} instead.")
     TableObjective(table, metric, test_metric)  # unknown columns fail before any work
     params = {SEARCHERS.canonical_name(k): dict(v) for k, v in (searcher_params or {}).items()}
     for key in params:
         if key not in names:
-            raise ValueError(f"Parameters given for searcher {key!r}, which is not among {', '.join(names)}.")
+            raise InvalidValueError(f"Parameters given for searcher {key!r}, which is not among {', '.join(names)}.")
     for name in names:  # bad parameters and budgets fail before any work
         extra = {} if cost is None else {"cost": cost}
         probe = SEARCHERS.create(name, space=table.space, random_state=0, **params.get(name, {}), **extra)

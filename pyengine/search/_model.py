@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.stats import norm
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..predictors import PREDICTORS
 from ..spaces._base import batch_len, concat, first_unique, take
 from ._base import Searcher
@@ -38,7 +39,7 @@ def acquisition_scores(
         return np.where(std > 0, (mean - best) * norm.cdf(z) + s * norm.pdf(z), np.maximum(mean - best, 0.0))
     if kind == "mean":
         return mean
-    raise ValueError(f"Unknown acquisition {kind!r}. Valid names: {', '.join(ACQUISITIONS)}.")
+    raise InvalidValueError(f"Unknown acquisition {kind!r}. Valid names: {', '.join(ACQUISITIONS)}.")
 
 
 def soft_pareto(pred: Any, cost: Any, j: int = 6) -> np.ndarray:
@@ -51,7 +52,7 @@ def soft_pareto(pred: Any, cost: Any, j: int = 6) -> np.ndarray:
     p = np.asarray(pred, dtype=np.float64).reshape(-1)
     c = np.asarray(cost, dtype=np.float64).reshape(-1)
     if p.shape != c.shape:
-        raise ValueError(f"soft_pareto needs pred and cost of one shape. Got {p.shape} and {c.shape}.")
+        raise InvalidValueError(f"soft_pareto needs pred and cost of one shape. Got {p.shape} and {c.shape}.")
     j = _positive("soft_pareto", "j", j)
     ok = np.flatnonzero(np.isfinite(p) & np.isfinite(c))
     order = ok[np.lexsort((-p[ok], c[ok]))]
@@ -66,7 +67,9 @@ def soft_pareto(pred: Any, cost: Any, j: int = 6) -> np.ndarray:
 
 def _check_choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise ValueError(f"The '{name}' parameter of {owner} must be one of {', '.join(choices)}. Got {value!r}.")
+        raise InvalidValueError(
+            f"The '{name}' parameter of {owner} must be one of {', '.join(choices)}. Got {value!r}."
+        )
     return str(value)
 
 
@@ -107,7 +110,9 @@ class _PredictorGuided(Searcher):
         self.n_init = _positive(owner, "n_init", n_init)
         self.predictor = PREDICTORS.canonical_name(predictor)
         if predictor_params is not None and not isinstance(predictor_params, dict):
-            raise TypeError(f"The 'predictor_params' parameter of {owner} must be a dict. Got {predictor_params!r}.")
+            raise InvalidTypeError(
+                f"The 'predictor_params' parameter of {owner} must be a dict. Got {predictor_params!r}."
+            )
         self.predictor_params = dict(predictor_params or {})
         if self.predictor in ("bananas", "mlp") and "encoding" not in self.predictor_params:
             from ..encodings import supports
@@ -118,7 +123,7 @@ class _PredictorGuided(Searcher):
         self.n_candidates = _positive(owner, "n_candidates", n_candidates)
         self.n_parents = _positive(owner, "n_parents", n_parents)
         if max_edits not in (1, 2):
-            raise ValueError(f"The 'max_edits' parameter of {owner} must be 1 or 2. Got {max_edits!r} instead.")
+            raise InvalidValueError(f"The 'max_edits' parameter of {owner} must be 1 or 2. Got {max_edits!r} instead.")
         self.max_edits = int(max_edits)
         self.ucb_beta = float(ucb_beta)
         self._n_asked = 0
@@ -139,7 +144,7 @@ class _PredictorGuided(Searcher):
     def plan(self, budget: int) -> None:
         super().plan(budget)
         if budget < self.n_init:
-            raise ValueError(
+            raise InvalidValueError(
                 f"A budget of {budget} is smaller than {type(self).__name__}'s initial design of {self.n_init} "
                 "random architectures; lower 'n_init' or raise the budget."
             )
@@ -270,9 +275,9 @@ class NeuralPredictorSearch(Searcher):
         owner = "NeuralPredictorSearch"
         self.n_train = None if n_train is None else _positive(owner, "n_train", n_train)
         if self.n_train is not None and self.n_train < 2:
-            raise ValueError(f"The 'n_train' parameter of {owner} must be at least 2. Got {n_train}.")
+            raise InvalidValueError(f"The 'n_train' parameter of {owner} must be at least 2. Got {n_train}.")
         if not isinstance(two_stage, bool) or not isinstance(deiso, bool):
-            raise TypeError(f"The 'two_stage' and 'deiso' parameters of {owner} must be bools.")
+            raise InvalidTypeError(f"The 'two_stage' and 'deiso' parameters of {owner} must be bools.")
         self.predictor = PREDICTORS.canonical_name("gcn_two_stage" if two_stage else predictor)
         self.predictor_params = dict(predictor_params or {})
         self.two_stage = two_stage
@@ -280,7 +285,7 @@ class NeuralPredictorSearch(Searcher):
         if pareto_j is not None:
             pareto_j = _positive(owner, "pareto_j", pareto_j)
             if self.cost is None:
-                raise ValueError(f"The 'pareto_j' parameter of {owner} needs a 'cost' function.")
+                raise InvalidValueError(f"The 'pareto_j' parameter of {owner} needs a 'cost' function.")
         self.pareto_j = pareto_j
         self.deiso = deiso
         self._n = self.n_train if self.n_train is not None else 172
@@ -305,10 +310,12 @@ class NeuralPredictorSearch(Searcher):
         super().plan(budget)
         if self.n_train is None:
             if budget < 4:
-                raise ValueError(f"A budget of {budget} leaves the Neural Predictor fewer than 2 architectures to fit.")
+                raise InvalidValueError(
+                    f"A budget of {budget} leaves the Neural Predictor fewer than 2 architectures to fit."
+                )
             self._n = budget // 2
         elif budget <= self.n_train:
-            raise ValueError(
+            raise InvalidValueError(
                 f"A budget of {budget} leaves nothing after the N={self.n_train} training architectures; "
                 "lower 'n_train' or raise the budget."
             )
@@ -329,7 +336,7 @@ class NeuralPredictorSearch(Searcher):
         obs, vals = self.observed()
         ok = np.flatnonzero(np.isfinite(vals))
         if len(ok) < 2:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The Neural Predictor needs at least 2 successful evaluations to fit; {len(ok)} of {len(vals)} "
                 "succeeded."
             )

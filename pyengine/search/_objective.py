@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..spaces import SearchSpace
 from ..spaces._base import batch_len
 from ..tables import Table
@@ -51,7 +52,7 @@ class TableColumn:
 
     def __init__(self, table: Table, metric: str | None = None) -> None:
         if not isinstance(table, Table):
-            raise TypeError(f"TableColumn needs a Table. Got {type(table).__name__} instead.")
+            raise InvalidTypeError(f"TableColumn needs a Table. Got {type(table).__name__} instead.")
         self.table = table
         self.metric = metric if metric is not None else table.default_metric
         table.column(self.metric)  # unknown names raise here, listing the columns
@@ -122,7 +123,7 @@ class FunctionObjective(Objective):
 
     def __init__(self, fn: Callable[..., Any], space: SearchSpace, *, batched: bool = False) -> None:
         if not callable(fn):
-            raise TypeError(f"The objective must be callable. Got {type(fn).__name__} instead.")
+            raise InvalidTypeError(f"The objective must be callable. Got {type(fn).__name__} instead.")
         self.fn = fn
         self.space = space
         self.batched = batched
@@ -187,9 +188,9 @@ def as_objective(objective: Any, space: SearchSpace, **kwargs: Any) -> Objective
     elif callable(objective):
         objective = FunctionObjective(objective, space, **kwargs)
     else:
-        raise TypeError(
+        raise InvalidTypeError(
             f"The objective must be a Table, an Objective or a callable. Got {type(objective).__name__} instead."
         )
     if objective.space is not None and objective.space != space:
-        raise ValueError(f"The objective is over {objective.space.name}; the searcher searches {space.name}.")
+        raise InvalidValueError(f"The objective is over {objective.space.name}; the searcher searches {space.name}.")
     return objective

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..spaces._base import batch_len, take
 from ._base import ExhaustedError, Searcher
 from ._history import History, HistoryError
@@ -30,7 +31,9 @@ def _start(searcher: Searcher, history: Any) -> tuple[History, list[dict]]:
         history.entries = []
         return history, prior
     if not isinstance(history, (str, os.PathLike)):
-        raise TypeError(f"'history' must be None, a History or a file path. Got {type(history).__name__} instead.")
+        raise InvalidTypeError(
+            f"'history' must be None, a History or a file path. Got {type(history).__name__} instead."
+        )
     path = Path(history)
     prior = []
     if path.exists() and path.stat().st_size > 0:
@@ -81,11 +84,13 @@ def run(
     (``history.stop_reason == "exhausted"``).
     """
     if not isinstance(searcher, Searcher):
-        raise TypeError(f"run() needs a Searcher (see SEARCHERS). Got {type(searcher).__name__} instead.")
+        raise InvalidTypeError(f"run() needs a Searcher (see SEARCHERS). Got {type(searcher).__name__} instead.")
     obj = as_objective(objective, searcher.space)
     searcher.plan(budget)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"The 'batch_size' parameter of run must be a positive int. Got {batch_size!r} instead.")
+        raise InvalidValueError(
+            f"The 'batch_size' parameter of run must be a positive int. Got {batch_size!r} instead."
+        )
     step = batch_size or searcher.ask_size
     hist, prior = _start(searcher, history)
     bar = None

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..spaces._base import batch_len, concat, take
 from ._base import Searcher
 
@@ -16,7 +17,7 @@ __all__ = ["RandomSearch", "RegularizedEvolution", "LocalSearch"]
 
 def _positive(owner: str, name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"The '{name}' parameter of {owner} must be a positive int. Got {value!r} instead.")
+        raise InvalidValueError(f"The '{name}' parameter of {owner} must be a positive int. Got {value!r} instead.")
     return int(value)
 
 
@@ -30,7 +31,7 @@ class RandomSearch(Searcher):
     def __init__(self, space: Any, *, deiso: bool = False, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
         if not isinstance(deiso, bool):
-            raise TypeError(f"The 'deiso' parameter of RandomSearch must be a bool. Got {deiso!r} instead.")
+            raise InvalidTypeError(f"The 'deiso' parameter of RandomSearch must be a bool. Got {deiso!r} instead.")
         self.deiso = deiso
 
     def params(self) -> dict:
@@ -55,7 +56,7 @@ class RegularizedEvolution(Searcher):
         self.population_size = _positive("RegularizedEvolution", "population_size", population_size)
         self.tournament_size = _positive("RegularizedEvolution", "tournament_size", tournament_size)
         if self.tournament_size > self.population_size:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'tournament_size' parameter of RegularizedEvolution ({tournament_size}) cannot exceed "
                 f"'population_size' ({population_size})."
             )
@@ -68,7 +69,7 @@ class RegularizedEvolution(Searcher):
     def plan(self, budget: int) -> None:
         super().plan(budget)
         if budget < self.population_size:
-            raise ValueError(
+            raise InvalidValueError(
                 f"A budget of {budget} is smaller than the initial population of {self.population_size} random "
                 "architectures; lower 'population_size' or raise the budget."
             )
@@ -116,7 +117,9 @@ class LocalSearch(Searcher):
         super().__init__(space, **kwargs)
         self.n_init = _positive("LocalSearch", "n_init", n_init)
         if mode not in ("first", "best"):
-            raise ValueError(f"The 'mode' parameter of LocalSearch must be 'first' or 'best'. Got {mode!r} instead.")
+            raise InvalidValueError(
+                f"The 'mode' parameter of LocalSearch must be 'first' or 'best'. Got {mode!r} instead."
+            )
         self.mode = mode
         self._n_asked = 0
         self._current: tuple[Any, float] | None = None
@@ -131,7 +134,7 @@ class LocalSearch(Searcher):
     def plan(self, budget: int) -> None:
         super().plan(budget)
         if budget < self.n_init:
-            raise ValueError(
+            raise InvalidValueError(
                 f"A budget of {budget} is smaller than LocalSearch's {self.n_init} initial random architectures; "
                 "lower 'n_init' or raise the budget."
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._registry import Registry
+from ..errors import InvalidTypeError
 from ._base import InvalidArchitectureError, SearchSpace
 from ._darts import DartsBatch, DartsSpace
 from ._macro import MacroBatch, MacroSpace
@@ -45,6 +46,6 @@ def get_space(name: str | SearchSpace, **kwargs: Any) -> SearchSpace:
     """The space registered as ``name`` (built with ``kwargs``), or ``name`` itself if it is a space."""
     if isinstance(name, SearchSpace):
         if kwargs:
-            raise TypeError("get_space takes no keyword arguments with a SearchSpace instance.")
+            raise InvalidTypeError("get_space takes no keyword arguments with a SearchSpace instance.")
         return name
     return SPACES.create(name, **kwargs)

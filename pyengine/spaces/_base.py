@@ -9,7 +9,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from ..errors import InvalidArchitectureError
+from ..errors import InvalidArchitectureError, InvalidTypeError, InvalidValueError
 
 __all__ = ["InvalidArchitectureError", "SearchSpace", "check_rng", "take", "concat", "batch_len"]
 
@@ -29,7 +29,7 @@ def check_rng(rng: Any, owner: str) -> np.random.Generator:
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
-    raise TypeError(
+    raise InvalidTypeError(
         f"The 'rng' parameter of {owner} must be a numpy.random.Generator or an int seed. "
         f"Got {type(rng).__name__} instead."
     )
@@ -37,7 +37,7 @@ def check_rng(rng: Any, owner: str) -> np.random.Generator:
 
 def check_count(n: Any, owner: str) -> int:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"The 'n' parameter of {owner} must be a positive int. Got {n!r} instead.")
+        raise InvalidValueError(f"The 'n' parameter of {owner} must be a positive int. Got {n!r} instead.")
     return int(n)
 
 
@@ -157,7 +157,7 @@ class SearchSpace(abc.ABC):
         if not unique:
             return self._draw(n, rng)
         if self.n_classes is not None and n > self.n_classes:
-            raise ValueError(f"Cannot draw {n} distinct classes from {self.name}: it has {self.n_classes}.")
+            raise InvalidValueError(f"Cannot draw {n} distinct classes from {self.name}: it has {self.n_classes}.")
         parts: list[Any] = []
         keys = np.empty(0)
         have = 0
@@ -181,7 +181,7 @@ class SearchSpace(abc.ABC):
         batch = self.check(batch)
         n = batch_len(batch)
         if n == 0:
-            raise ValueError(f"Cannot mutate an empty {self.name} batch.")
+            raise InvalidValueError(f"Cannot mutate an empty {self.name} batch.")
         cand, parent = self._edits(batch)
         differs = self.canonical_keys(cand) != self.canonical_keys(batch)[parent]
         score = rng.random(len(parent))
@@ -202,7 +202,7 @@ class SearchSpace(abc.ABC):
         architecture's own class; in the order the edits are generated."""
         batch = self.as_batch(arch)
         if batch_len(batch) != 1:
-            raise ValueError(f"neighbors takes one architecture. Got {batch_len(batch)}.")
+            raise InvalidValueError(f"neighbors takes one architecture. Got {batch_len(batch)}.")
         cand, _ = self._edits(batch)
         keys = self.canonical_keys(cand)
         keep = first_unique(keys)
@@ -219,7 +219,7 @@ class SearchSpace(abc.ABC):
         ka = self.canonical_keys(self.as_batch(a))
         kb = self.canonical_keys(self.as_batch(b))
         if ka.shape != kb.shape:
-            raise ValueError(f"is_isomorphic needs batches of equal length. Got {len(ka)} and {len(kb)}.")
+            raise InvalidValueError(f"is_isomorphic needs batches of equal length. Got {len(ka)} and {len(kb)}.")
         return np.asarray(ka == kb)
 
     def unique(self, batch: Any) -> Any:
@@ -232,13 +232,13 @@ class SearchSpace(abc.ABC):
         everything = self.all()
         total = batch_len(everything)
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"The 'batch_size' parameter must be a positive int. Got {batch_size!r} instead.")
+            raise InvalidValueError(f"The 'batch_size' parameter must be a positive int. Got {batch_size!r} instead.")
         for start in range(0, total, batch_size):
             yield take(everything, np.arange(start, min(total, start + batch_size)))
 
     def all(self) -> Any:
         """The whole space as one batch (spaces too large to list raise ValueError)."""
-        raise ValueError(f"The {self.name} space is too large to list ({self.size} architectures).")
+        raise InvalidValueError(f"The {self.name} space is too large to list ({self.size} architectures).")
 
     def as_batch(self, archs: Any) -> Any:
         """A batch from: a batch of this space; a string of the space's string form; a record dict
@@ -248,16 +248,16 @@ class SearchSpace(abc.ABC):
         if isinstance(archs, (str, dict)):
             archs = [archs]
         if not isinstance(archs, Sequence) or isinstance(archs, (bytes, np.ndarray)):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"Expected a {self.Batch.__name__}, a string, a record dict or a list of those for {self.name}. "
                 f"Got {type(archs).__name__} instead."
             )
         if len(archs) == 0:
-            raise ValueError(f"Empty list of {self.name} architectures.")
+            raise InvalidValueError(f"Empty list of {self.name} architectures.")
         if all(isinstance(a, str) for a in archs):
             return self.check(self.from_strings(archs))
         if not all(isinstance(a, dict) for a in archs):
-            raise TypeError(f"A list of {self.name} architectures must hold only strings or only record dicts.")
+            raise InvalidTypeError(f"A list of {self.name} architectures must hold only strings or only record dicts.")
         if all(isinstance(a.get("arch"), str) for a in archs):  # the common case, parsed in one call
             try:
                 return self.check(self.from_strings([a["arch"] for a in archs]))
@@ -274,11 +274,11 @@ class SearchSpace(abc.ABC):
     def _record(self, rec: dict) -> Any:
         if "arch" in rec:
             if not isinstance(rec["arch"], str):
-                raise TypeError(f"'arch' must be a string. Got {type(rec['arch']).__name__}.")
+                raise InvalidTypeError(f"'arch' must be a string. Got {type(rec['arch']).__name__}.")
             return self.from_strings([rec["arch"]])
         if "naslib" in rec:
             return self.from_naslib([rec["naslib"]])
         got = self._from_record(rec)
         if got is None:
-            raise ValueError(f"No {self.name} architecture field in record with keys {sorted(rec)}.")
+            raise InvalidValueError(f"No {self.name} architecture field in record with keys {sorted(rec)}.")
         return got

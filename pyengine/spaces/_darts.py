@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..graph import darts as g
 from ._base import SearchSpace, invalid_rows
 
@@ -63,10 +64,10 @@ class DartsSpace(SearchSpace):
 
     def check(self, batch: Any) -> DartsBatch:
         if not isinstance(batch, DartsBatch):
-            raise TypeError(f"DARTS batches are DartsBatch. Got {type(batch).__name__} instead.")
+            raise InvalidTypeError(f"DARTS batches are DartsBatch. Got {type(batch).__name__} instead.")
         a = g.as_cells(batch.cells)
         if len(a) == 0:
-            raise ValueError("Empty darts batch.")
+            raise InvalidValueError("Empty darts batch.")
         bad = g.invalid_cells(a)
         if bad:
             raise invalid_rows(self.name, bad)
@@ -138,7 +139,7 @@ class DartsSpace(SearchSpace):
     def from_naslib(self, archs: Sequence[Any]) -> DartsBatch:
         """Batch from NASLib compact tuples ``[[(input, op) x 8], [(input, op) x 8]]`` or their strings."""
         if len(archs) == 0:
-            raise ValueError("Empty list of NASLib DARTS architectures.")
+            raise InvalidValueError("Empty list of NASLib DARTS architectures.")
         return DartsBatch(g.from_naslib(archs))
 
     def to_naslib(self, batch: Any) -> list[tuple]:

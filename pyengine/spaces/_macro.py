@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ._base import SearchSpace, check_count, check_rng, invalid_rows
 
 __all__ = ["MacroSpace", "MacroBatch"]
@@ -49,21 +50,23 @@ class MacroSpace(SearchSpace):
         skip_at_block_start: bool = True,
     ) -> None:
         if not isinstance(n_layers, int) or isinstance(n_layers, bool) or n_layers < 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'n_layers' parameter of MacroSpace must be a positive int. Got {n_layers!r} instead."
             )
         choices = tuple(choices)
         if len(choices) < 2 or len(set(choices)) != len(choices) or not all(isinstance(c, str) for c in choices):
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'choices' parameter of MacroSpace must be 2+ distinct names. Got {choices!r} instead."
             )
         if len(choices) > 127:
-            raise ValueError(f"MacroSpace supports at most 127 choices. Got {len(choices)}.")
+            raise InvalidValueError(f"MacroSpace supports at most 127 choices. Got {len(choices)}.")
         if skip is not None and skip not in choices:
-            raise ValueError(f"The 'skip' parameter of MacroSpace must be one of {choices} or None. Got {skip!r}.")
+            raise InvalidValueError(
+                f"The 'skip' parameter of MacroSpace must be one of {choices} or None. Got {skip!r}."
+            )
         starts = tuple(int(s) for s in block_starts)
         if not starts or starts[0] != 0 or list(starts) != sorted(set(starts)) or starts[-1] >= n_layers:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'block_starts' parameter of MacroSpace must be increasing layer indices starting at 0 "
                 f"and below n_layers={n_layers}. Got {block_starts!r} instead."
             )
@@ -121,14 +124,16 @@ class MacroSpace(SearchSpace):
     # -- batches --------------------------------------------------------------------------------
     def check(self, batch: Any) -> MacroBatch:
         if not isinstance(batch, MacroBatch):
-            raise TypeError(f"Macro batches are MacroBatch. Got {type(batch).__name__} instead.")
+            raise InvalidTypeError(f"Macro batches are MacroBatch. Got {type(batch).__name__} instead.")
         a = np.asarray(batch.layers)
         if a.ndim != 2 or a.shape[1] != self.n_layers:
-            raise ValueError(f"Macro layers must have shape (n_archs, {self.n_layers}). Got shape {a.shape} instead.")
+            raise InvalidValueError(
+                f"Macro layers must have shape (n_archs, {self.n_layers}). Got shape {a.shape} instead."
+            )
         if a.shape[0] == 0:
-            raise ValueError("Empty macro batch.")
+            raise InvalidValueError("Empty macro batch.")
         if a.dtype.kind not in "iu":
-            raise TypeError(f"Macro layers must be integer choice indices. Got dtype {a.dtype} instead.")
+            raise InvalidTypeError(f"Macro layers must be integer choice indices. Got dtype {a.dtype} instead.")
         k = len(self.choices)
         out_of_range = (a < 0) | (a >= k)
         allowed = self._allowed()
@@ -198,7 +203,7 @@ class MacroSpace(SearchSpace):
             n = check_count(n, "MacroSpace.sample")
             rng = check_rng(rng, "MacroSpace.sample")
             if n > self.n_classes:
-                raise ValueError(f"Cannot draw {n} distinct classes from macro: it has {self.n_classes}.")
+                raise InvalidValueError(f"Cannot draw {n} distinct classes from macro: it has {self.n_classes}.")
             reps = self.unique(self.all())
             return MacroBatch(reps.layers[rng.choice(len(reps.layers), size=n, replace=False)])
         return super().sample(n, rng, unique=unique)
@@ -230,13 +235,13 @@ class MacroSpace(SearchSpace):
         for i, s in enumerate(strings):
             tokens = s.split("-") if k > 10 else list(s)
             if len(tokens) != self.n_layers:
-                raise ValueError(f"Macro string {i} {s!r} must have {self.n_layers} choices. Got {len(tokens)}.")
+                raise InvalidValueError(f"Macro string {i} {s!r} must have {self.n_layers} choices. Got {len(tokens)}.")
             for tok in tokens:
                 if not tok.isdigit() or int(tok) >= k:
-                    raise ValueError(f"Macro string {i} {s!r}: bad choice {tok!r} (choices are 0..{k - 1}).")
+                    raise InvalidValueError(f"Macro string {i} {s!r}: bad choice {tok!r} (choices are 0..{k - 1}).")
             rows.append([int(t) for t in tokens])
         if not rows:
-            raise ValueError("Empty list of macro strings.")
+            raise InvalidValueError("Empty list of macro strings.")
         return MacroBatch(np.array(rows, dtype=np.int8))
 
     def to_strings(self, batch: Any) -> list[str]:
@@ -245,10 +250,10 @@ class MacroSpace(SearchSpace):
         return [sep.join(str(int(x)) for x in row) for row in a]
 
     def from_naslib(self, archs: Sequence[Any]) -> MacroBatch:
-        raise ValueError("NASLib has no tuple encoding for chain (macro) spaces; use choice strings.")
+        raise InvalidValueError("NASLib has no tuple encoding for chain (macro) spaces; use choice strings.")
 
     def to_naslib(self, batch: Any) -> list[tuple]:
-        raise ValueError("NASLib has no tuple encoding for chain (macro) spaces; use choice strings.")
+        raise InvalidValueError("NASLib has no tuple encoding for chain (macro) spaces; use choice strings.")
 
     def _from_record(self, record: dict) -> MacroBatch | None:
         if "layers" in record:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..graph import nb101 as g
 from ._base import SearchSpace, check_count, check_rng, invalid_rows
 
@@ -75,9 +76,9 @@ class NB101Space(SearchSpace):
 
     def check(self, batch: Any) -> g.CellBatch:
         if not isinstance(batch, g.CellBatch):
-            raise TypeError(f"NB101 batches are CellBatch. Got {type(batch).__name__} instead.")
+            raise InvalidTypeError(f"NB101 batches are CellBatch. Got {type(batch).__name__} instead.")
         if len(batch.num_vertices) == 0:
-            raise ValueError("Empty nb101 batch.")
+            raise InvalidValueError("Empty nb101 batch.")
         res = g.validate(batch, hashes=False)
         if not res.valid.all():
             reasons = res.reasons()
@@ -112,7 +113,7 @@ class NB101Space(SearchSpace):
             n = check_count(n, "NB101Space.sample")
             rng = check_rng(rng, "NB101Space.sample")
             if n > self.size:
-                raise ValueError(f"Cannot draw {n} distinct classes from nb101: it has {self.size}.")
+                raise InvalidValueError(f"Cannot draw {n} distinct classes from nb101: it has {self.size}.")
             keys = _space_keys()
             return g.cells_from_keys(keys[rng.choice(len(keys), size=n, replace=False)])
         return super().sample(n, rng)
@@ -191,14 +192,14 @@ class NB101Space(SearchSpace):
         """Cells of official module hashes (representatives)."""
         for i, s in enumerate(strings):
             if not isinstance(s, str) or len(s) != 32:
-                raise ValueError(f"{s!r} (position {i}) is not an NB101 module hash (32 hex digits).")
+                raise InvalidValueError(f"{s!r} (position {i}) is not an NB101 module hash (32 hex digits).")
         hashes, keys = _hash_index()
         q = np.asarray(list(strings), dtype="U32")
         pos = np.clip(np.searchsorted(hashes, q), 0, len(hashes) - 1)
         missing = hashes[pos] != q
         if missing.any():
             i = int(np.argmax(missing))
-            raise ValueError(f"{strings[i]!r} (position {i}) is not the hash of an NB101 cell.")
+            raise InvalidValueError(f"{strings[i]!r} (position {i}) is not the hash of an NB101 cell.")
         return g.cells_from_keys(keys[pos])
 
     def to_strings(self, batch: Any) -> list[str]:
@@ -210,7 +211,9 @@ class NB101Space(SearchSpace):
             ops = item[1] if isinstance(item, (tuple, list)) and len(item) == 2 else None
             for j, op in enumerate(ops if isinstance(ops, (list, tuple)) else []):
                 if isinstance(op, str) and op not in g.OP_LABELS:
-                    raise ValueError(f"Unknown NB101 op {op!r} (cell {i}, vertex {j}). Valid ops: {', '.join(g.OPS)}.")
+                    raise InvalidValueError(
+                        f"Unknown NB101 op {op!r} (cell {i}, vertex {j}). Valid ops: {', '.join(g.OPS)}."
+                    )
         return self.check(g.pack_cells(cells))
 
     def to_matrix_ops(self, batch: Any) -> list[tuple[list[list[int]], list[str]]]:
@@ -229,14 +232,14 @@ class NB101Space(SearchSpace):
             value = ast.literal_eval(arch) if isinstance(arch, str) else arch
             a = np.asarray(value)
             if a.shape != (_N * _N + _N,) or a.dtype.kind not in "iu":
-                raise ValueError(f"NASLib NB101 architecture {i} must be 56 integers. Got shape {a.shape}.")
+                raise InvalidValueError(f"NASLib NB101 architecture {i} must be 56 integers. Got shape {a.shape}.")
             if ((a[: _N * _N] != 0) & (a[: _N * _N] != 1)).any():
-                raise ValueError(f"NASLib NB101 architecture {i}: matrix entries must be 0 or 1.")
+                raise InvalidValueError(f"NASLib NB101 architecture {i}: matrix entries must be 0 or 1.")
             if ((a[_N * _N :] < 0) | (a[_N * _N :] > 4)).any():
-                raise ValueError(f"NASLib NB101 architecture {i}: op codes must lie in 0..4.")
+                raise InvalidValueError(f"NASLib NB101 architecture {i}: op codes must lie in 0..4.")
             rows.append(a.astype(np.int64))
         if not rows:
-            raise ValueError("Empty list of NASLib NB101 architectures.")
+            raise InvalidValueError("Empty list of NASLib NB101 architectures.")
         t = np.stack(rows)
         cells = g.CellBatch(
             t[:, : _N * _N].reshape(-1, _N, _N).astype(np.uint8),
@@ -262,7 +265,7 @@ class NB101Space(SearchSpace):
     def _from_record(self, record: dict) -> g.CellBatch | None:
         if "matrix" in record or "ops" in record:
             if "matrix" not in record or "ops" not in record:
-                raise ValueError("An NB101 record needs both 'matrix' and 'ops'.")
+                raise InvalidValueError("An NB101 record needs both 'matrix' and 'ops'.")
             return self.from_matrix_ops([(record["matrix"], record["ops"])])
         if "hash" in record:
             return self.from_strings([record["hash"]])

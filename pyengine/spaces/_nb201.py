@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import InvalidTypeError, InvalidValueError
 from ..graph import nb201 as g
 from ._base import SearchSpace, check_count, check_rng, invalid_rows
 
@@ -56,14 +57,14 @@ class NB201Space(SearchSpace):
 
     def check(self, batch: Any) -> NB201Batch:
         if not isinstance(batch, NB201Batch):
-            raise TypeError(f"NB201 batches are NB201Batch. Got {type(batch).__name__} instead.")
+            raise InvalidTypeError(f"NB201 batches are NB201Batch. Got {type(batch).__name__} instead.")
         a = np.asarray(batch.ops)
         if a.ndim != 2 or a.shape[1] != 6:
-            raise ValueError(f"NB201 ops must have shape (n_archs, 6). Got shape {a.shape} instead.")
+            raise InvalidValueError(f"NB201 ops must have shape (n_archs, 6). Got shape {a.shape} instead.")
         if a.shape[0] == 0:
-            raise ValueError("Empty nb201 batch.")
+            raise InvalidValueError("Empty nb201 batch.")
         if a.dtype.kind not in "iu":
-            raise TypeError(f"NB201 ops must be integer op indices. Got dtype {a.dtype} instead.")
+            raise InvalidTypeError(f"NB201 ops must be integer op indices. Got dtype {a.dtype} instead.")
         bad = ((a < 0) | (a >= len(g.OPS))).any(axis=1)
         if bad.any():
             raise invalid_rows(
@@ -93,7 +94,7 @@ class NB201Space(SearchSpace):
             rng = check_rng(rng, "NB201Space.sample")
             reps = _class_table()[1]
             if n > len(reps):
-                raise ValueError(f"Cannot draw {n} distinct classes from nb201: it has {len(reps)}.")
+                raise InvalidValueError(f"Cannot draw {n} distinct classes from nb201: it has {len(reps)}.")
             return NB201Batch(g.cells_from_index(reps[rng.choice(len(reps), size=n, replace=False)]))
         return super().sample(n, rng)
 
@@ -123,14 +124,16 @@ class NB201Space(SearchSpace):
                 value = ast.literal_eval(arch) if isinstance(arch, str) else arch
                 a = np.asarray(value)
             except (ValueError, SyntaxError):
-                raise ValueError(f"NASLib NB201 architecture {i} is not a tuple literal: {str(arch)[:60]!r}.") from None
+                raise InvalidValueError(
+                    f"NASLib NB201 architecture {i} is not a tuple literal: {str(arch)[:60]!r}."
+                ) from None
             if a.shape != (6,) or a.dtype.kind not in "iu":
-                raise ValueError(f"NASLib NB201 architecture {i} must be 6 integers. Got {value!r}.")
+                raise InvalidValueError(f"NASLib NB201 architecture {i} must be 6 integers. Got {value!r}.")
             if ((a < 0) | (a > 4)).any():
-                raise ValueError(f"NASLib NB201 architecture {i}: op indices must lie in 0..4. Got {value!r}.")
+                raise InvalidValueError(f"NASLib NB201 architecture {i}: op indices must lie in 0..4. Got {value!r}.")
             rows.append(a)
         if not rows:
-            raise ValueError("Empty list of NASLib NB201 architectures.")
+            raise InvalidValueError("Empty list of NASLib NB201 architectures.")
         t = np.stack(rows).astype(np.int64)
         ops = np.empty_like(t)
         ops[:, NASLIB_EDGE_ORDER] = _NASLIB_TO_OP[t]
@@ -145,6 +148,6 @@ class NB201Space(SearchSpace):
         if "ops" in record:  # ranges are checked batch-wide by check(), which lists every bad row
             a = np.asarray(record["ops"])
             if a.shape != (6,) or a.dtype.kind not in "iu":
-                raise ValueError(f"'ops' must be 6 integer op indices. Got {record['ops']!r}.")
+                raise InvalidValueError(f"'ops' must be 6 integer op indices. Got {record['ops']!r}.")
             return NB201Batch(a[None].astype(np.int64))
         return None

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidValueError
 from ..spaces import SearchSpace, get_space
 from ._files import (
     DataFileError,
@@ -66,7 +67,7 @@ def load_csv(
     any name. The space is read from the architectures unless given. An ``index`` column (a
     benchmark's own numbering) is not a metric and is left out; joins go by architecture."""
     if path is None:
-        raise ValueError("load_csv needs the path of a CSV file.")
+        raise InvalidValueError("load_csv needs the path of a CSV file.")
     p = _resolve(path, "")
     cols = read_csv_columns(p)
     column = arch_column or next((c for c in ARCH_COLUMNS if c in cols), None)

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import DataFileError
+from ..errors import DataFileError, InvalidValueError
 
 
 def default_data_dir() -> Path | None:
@@ -174,7 +174,7 @@ def read_naslib_zc(
     ``dataset`` picks the top-level key (default: the first)."""
     if path is None:
         if space not in _ZC_DEFAULTS:
-            raise ValueError(f"read_naslib_zc needs a path or a space in {sorted(_ZC_DEFAULTS)}. Got {space!r}.")
+            raise InvalidValueError(f"read_naslib_zc needs a path or a space in {sorted(_ZC_DEFAULTS)}. Got {space!r}.")
         p = _resolve(None, _ZC_DEFAULTS[space])
     else:
         p = _resolve(path, "")

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidValueError
 from ..spaces import SearchSpace
 from ..spaces._base import batch_len, take
 
@@ -67,21 +68,25 @@ class Table:
         for key, values in columns.items():
             a = np.asarray(values, dtype=np.float64)
             if a.shape != (n,):
-                raise ValueError(f"Column {key!r} of table {name} must have shape ({n},). Got {a.shape} instead.")
+                raise InvalidValueError(
+                    f"Column {key!r} of table {name} must have shape ({n},). Got {a.shape} instead."
+                )
             self.columns[str(key)] = a
         if not self.columns:
-            raise ValueError(f"Table {name} has no metric columns.")
+            raise InvalidValueError(f"Table {name} has no metric columns.")
         if default_metric is not None and default_metric not in self.columns:
-            raise ValueError(f"default_metric {default_metric!r} is not a column of {name}.")
+            raise InvalidValueError(f"default_metric {default_metric!r} is not a column of {name}.")
         self.default_metric = default_metric
         if test_metric is not None and test_metric not in self.columns:
-            raise ValueError(f"test_metric {test_metric!r} is not a column of {name}.")
+            raise InvalidValueError(f"test_metric {test_metric!r} is not a column of {name}.")
         self.test_metric = test_metric
         self.curves: dict[str, np.ndarray] = {}
         for key, values in (curves or {}).items():
             a = np.asarray(values, dtype=np.float64)
             if a.ndim != 2 or a.shape[0] != n:
-                raise ValueError(f"Curve {key!r} of table {name} must have shape ({n}, n_epochs). Got {a.shape}.")
+                raise InvalidValueError(
+                    f"Curve {key!r} of table {name} must have shape ({n}, n_epochs). Got {a.shape}."
+                )
             self.curves[str(key)] = a
         rows = _row_keys(self.archs)
         self._row_order = np.argsort(rows, kind="stable")
@@ -104,10 +109,12 @@ class Table:
         """The values of a column, array of shape (n_archs,); ``None`` means the default metric."""
         if metric is None:
             if self.default_metric is None:
-                raise ValueError(f"Table {self.name} has no default metric; pick one of {self.metric_names}.")
+                raise InvalidValueError(f"Table {self.name} has no default metric; pick one of {self.metric_names}.")
             metric = self.default_metric
         if metric not in self.columns:
-            raise ValueError(f"Unknown metric {metric!r} for table {self.name}. Columns: {', '.join(self.columns)}.")
+            raise InvalidValueError(
+                f"Unknown metric {metric!r} for table {self.name}. Columns: {', '.join(self.columns)}."
+            )
         return self.columns[metric]
 
     def indices(self, archs: Any, *, exact: bool = False) -> np.ndarray:
@@ -126,17 +133,17 @@ class Table:
         if (idx < 0).any():
             rows = np.flatnonzero(idx < 0)
             shown = ", ".join(str(r) for r in rows[:10])
-            raise ValueError(f"{len(rows)} architecture(s) are not in table {self.name} (rows {shown}).")
+            raise InvalidValueError(f"{len(rows)} architecture(s) are not in table {self.name} (rows {shown}).")
         return self.column(metric)[idx]
 
     def query_curve(self, archs: Any, curve: str) -> np.ndarray:
         """Per-epoch values of each architecture: array of shape (n, n_epochs)."""
         if curve not in self.curves:
             have = ", ".join(self.curves) or "none"
-            raise ValueError(f"Unknown curve {curve!r} for table {self.name}. Curves: {have}.")
+            raise InvalidValueError(f"Unknown curve {curve!r} for table {self.name}. Curves: {have}.")
         idx = self.indices(archs)
         if (idx < 0).any():
-            raise ValueError(f"{int((idx < 0).sum())} architecture(s) are not in table {self.name}.")
+            raise InvalidValueError(f"{int((idx < 0).sum())} architecture(s) are not in table {self.name}.")
         return self.curves[curve][idx]
 
     def __iter__(self) -> Iterator[tuple[Any, dict[str, float]]]:
@@ -147,7 +154,7 @@ class Table:
     def iter_batches(self, batch_size: int = 65536) -> Iterator[tuple[Any, dict[str, np.ndarray]]]:
         """(batch, columns of the batch) in table order."""
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"The 'batch_size' parameter must be a positive int. Got {batch_size!r} instead.")
+            raise InvalidValueError(f"The 'batch_size' parameter must be a positive int. Got {batch_size!r} instead.")
         for start in range(0, len(self), batch_size):
             r = np.arange(start, min(len(self), start + batch_size))
             yield take(self.archs, r), {k: v[r] for k, v in self.columns.items()}
@@ -157,7 +164,7 @@ class Table:
         col = self.column(metric)
         finite = np.isfinite(col)
         if not finite.any():
-            raise ValueError(f"Column {metric!r} of table {self.name} has no finite value.")
+            raise InvalidValueError(f"Column {metric!r} of table {self.name} has no finite value.")
         i = int(np.flatnonzero(finite)[np.argmax(col[finite])])
         return i, float(col[i])
 

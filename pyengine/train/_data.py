@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, InvalidTypeError
 
 __all__ = ["ImageDataset", "load_digits", "load_dataset", "from_arrays", "DatasetError"]
 
@@ -145,7 +145,9 @@ def load_dataset(source: Any = "digits", **split: Any) -> ImageDataset:
     if isinstance(source, str) and source == "digits":
         return load_digits(**split)
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"A dataset is 'digits', an ImageDataset or a .npz path. Got {type(source).__name__} instead.")
+        raise InvalidTypeError(
+            f"A dataset is 'digits', an ImageDataset or a .npz path. Got {type(source).__name__} instead."
+        )
     path = os.fspath(source)
     try:
         with np.load(path, allow_pickle=False) as f:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TrainMemoryError
+from ..errors import InvalidValueError, TrainMemoryError
 from ..spaces import get_space
 from ..spaces._base import take
 from ._data import ImageDataset, load_dataset
@@ -158,13 +158,15 @@ class TrainResult:
 
 def _positive_int(owner: str, name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"The {name!r} parameter of {owner} must be a positive int. Got {value!r} instead.")
+        raise InvalidValueError(f"The {name!r} parameter of {owner} must be a positive int. Got {value!r} instead.")
     return int(value)
 
 
 def _non_negative(owner: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"The {name!r} parameter of {owner} must be a non-negative float. Got {value!r} instead.")
+        raise InvalidValueError(
+            f"The {name!r} parameter of {owner} must be a non-negative float. Got {value!r} instead."
+        )
     return float(value)
 
 
@@ -245,22 +247,26 @@ class Trainer:
         for name in ("channels", "cells_per_stage", "epochs", "batch_size"):
             setattr(self, name, _positive_int(owner, name, getattr(self, name)))
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"The 'seed' parameter of Trainer must be a non-negative int. Got {self.seed!r} instead.")
+            raise InvalidValueError(
+                f"The 'seed' parameter of Trainer must be a non-negative int. Got {self.seed!r} instead."
+            )
         for name in ("learning_rate", "momentum", "weight_decay"):
             _non_negative(owner, name, getattr(self, name))
         if self.learning_rate <= 0:
-            raise ValueError(f"The 'learning_rate' parameter of Trainer must be positive. Got {self.learning_rate!r}.")
+            raise InvalidValueError(
+                f"The 'learning_rate' parameter of Trainer must be positive. Got {self.learning_rate!r}."
+            )
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'optimizer' parameter of Trainer must be one of {OPTIMIZERS}. Got {self.optimizer!r}."
             )
         if self.weight_init not in INITS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'weight_init' parameter of Trainer must be one of {INITS}. Got {self.weight_init!r}."
             )
         space = get_space(self.space).name if isinstance(self.space, str) else getattr(self.space, "name", None)
         if space not in TRAINABLE_SPACES:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The trainer trains architectures of the spaces {list(TRAINABLE_SPACES)}; not {space!r}. "
                 "Train its architectures through your own function with pyengine.search.FunctionObjective."
             )
@@ -418,7 +424,7 @@ class Trainer:
         data = load_dataset(dataset)
         n_train = len(data.y_train)
         if n_train < self.batch_size:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The 'batch_size' parameter of Trainer ({self.batch_size}) exceeds the {n_train} training images."
             )
         group = min(self._group_size(), n)
