@@ -73,10 +73,10 @@ def run_demo(
     ``wall_seconds`` per stage and in total. ``KeyboardInterrupt`` propagates after the
     architectures already trained are written to ``archs.json``.
     """
+    from ._batch import concat, take
     from .metrics import kendall_tau, spearman
     from .predictors import PREDICTORS
     from .spaces import get_space
-    from .spaces._base import concat, take
     from .train import Trainer, load_dataset
 
     for name, value in (("n_train", n_train), ("top_k", top_k)):
@@ -211,7 +211,7 @@ def run_demo(
 
 def _arch_of(space: Any, r0: Any, r1: Any, chosen: np.ndarray, i: int) -> str:
     """The arch string of row ``i`` of (initial rows, then r1's ``chosen`` rows)."""
-    from .spaces._base import take
+    from ._batch import take
 
     n0 = len(r0)
     if i < n0:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _plotting
 from .._io import write_records
+from .._validation import check_positive_int
 from ..errors import InvalidTypeError, InvalidValueError
 from ..tables import Table
 
@@ -202,8 +203,7 @@ def cost_grid(
     ``init_budget``, ``query_budget``, ``predictor``, ``train_size``, ``kendalltau``,
     ``init_seconds``, ``query_seconds`` (the chosen configuration's means; None in an empty cell).
     """
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise InvalidValueError(f"The 'bins' parameter of cost_grid must be a positive int. Got {bins!r} instead.")
+    bins = check_positive_int(bins, "bins", "cost_grid")
     confs = _configurations(records)
     if not confs:
         raise InvalidValueError("No record has a finite Kendall tau: the grid would be empty.")

@@ -16,6 +16,7 @@ from .. import _plotting
 from .._io import write_records
 from ..errors import InvalidTypeError, InvalidValueError, require
 from ..metrics import all_metrics
+from ..predictors._base import get_tags
 from ..tables import Table
 from ._costs import fidelity_seconds, init_seconds, metric_epochs, training_time
 
@@ -207,7 +208,7 @@ class PredictorEvaluator:
             if isinstance(p, str):
                 name = PREDICTORS.canonical_name(p)
                 cls = PREDICTORS.get(name)
-                for module, extra_name in getattr(cls, "requires", ()):  # before any fit, not after some
+                for module, extra_name in cls.requires:  # before any fit, not after some
                     require(module, extra=extra_name, needed_by=f"The {name!r} predictor")
                 preds.append((name, None))
             elif hasattr(p, "fit") and hasattr(p, "predict"):
@@ -223,7 +224,7 @@ class PredictorEvaluator:
             return rng.permutation(rows)
         # mutation: neighbours of the top 5% that the table holds
         top = rows[np.argsort(-y[rows], kind="stable")[: max(1, len(rows) // 20)]]
-        from ..spaces._base import take
+        from .._batch import take
 
         cand, _ = self.table.space.edits(take(self.table.archs, top))
         idx = self.table.indices(cand)
@@ -234,8 +235,8 @@ class PredictorEvaluator:
     def _zero_cost(self, zc: dict[str, np.ndarray] | None, units: list[Any]) -> tuple[Any, Any]:
         """Zero-cost features: ``zc`` as given, plus the proxies that predictors name and ``zc``
         lacks, computed (and cached) for the rows those predictors use; and their seconds."""
+        from .._batch import take
         from ..proxies import PROXIES, cached_scores
-        from ..spaces._base import take
 
         zc_s = {str(k): np.asarray(v, dtype=np.float64) for k, v in (self.zc_seconds or {}).items()}
         for k, v in zc_s.items():
@@ -311,10 +312,11 @@ class PredictorEvaluator:
                     )
 
         def inputs(model: Any) -> str:
-            if getattr(model, "arch_input", False):
+            tags = get_tags(model)
+            if tags.arch_input:
                 encoded.setdefault("architectures", self.table.archs)
                 return "architectures"
-            if getattr(model, "graph_input", False):
+            if tags.graph_input:
                 name = "gcn"
             else:
                 name = str(model.get_params().get("encoding") or self.encoding or "adjacency_one_hot")
@@ -346,7 +348,7 @@ class PredictorEvaluator:
                     if template is None:
                         model = get_predictor(name)
                         wanted = {"random_state": seed, "tune": self.tune, "defaults": self.defaults}
-                        if self.encoding is not None and not getattr(model, "graph_input", False):
+                        if self.encoding is not None and not get_tags(model).graph_input:
                             wanted["encoding"] = self.encoding
                         own = model.get_params()
                         model.set_params(**{k: v for k, v in wanted.items() if k in own}, **extra.get(name, {}))
@@ -358,7 +360,7 @@ class PredictorEvaluator:
                         model.set_params(features=self.omni_features)
                     if model.get_params().get("space", "") is None:  # e.g. seminas draws from the space
                         model.set_params(space=self.table.space.name)
-                    uses = getattr(model, "needs_curves", False) is True
+                    uses = get_tags(model).needs_curves
                     if uses and curves is None:
                         raise InvalidValueError(f"Predictor {name} reads learning curves: give a fidelity.")
                     meta = {
@@ -416,7 +418,7 @@ def _fit_unit(
     encoded, y_all, k, curves, zc, zc_s = shared
     feats = encoded[enc_name]
     extra: dict[str, Any] = {}
-    if getattr(model, "needs_curves", False) is True:
+    if get_tags(model).needs_curves:
         extra = {"curves": curves.take(train)}
     zc_names = model.zc_names() if hasattr(model, "zc_names") else []
     if hasattr(model, "zc_names"):
@@ -458,7 +460,7 @@ def _rows(x: Any, idx: np.ndarray) -> Any:
     if isinstance(x, GraphBatch):
         return GraphBatch(*(a[idx] for a in x))
     if not isinstance(x, np.ndarray):  # a batch of architectures
-        from ..spaces._base import take
+        from .._batch import take
 
         return take(x, idx)
     return x[idx]

@@ -10,24 +10,6 @@ from scipy import stats
 
 from ..errors import InvalidTypeError, InvalidValueError
 
-__all__ = [
-    "kendall_tau",
-    "spearman",
-    "pearson",
-    "sparse_kendall_tau",
-    "mae",
-    "rmse",
-    "precision_at_k",
-    "p_at_top_k",
-    "p_at_bottom_k",
-    "best_ranking_at_k",
-    "worst_ranking_at_k",
-    "complexity_bias",
-    "op_level_bias",
-    "ranking_variance",
-    "all_metrics",
-]
-
 
 def _pair(y_true: Any, y_pred: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(y_true, dtype=np.float64)

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from ..errors import InvalidTypeError, InvalidValueError
+from ..predictors._base import get_tags
 
 __all__ = ["NASLibPredictor"]
 
@@ -221,7 +222,7 @@ class NASLibPredictor:
         model = clone(self._template)
         if self.hyperparams:
             model.set_params(**self.hyperparams)
-        curves = getattr(model, "needs_curves", False) is True
+        curves = get_tags(model).needs_curves
         names = self._curve_names()
         metric: Any = None
         if curves:
@@ -374,7 +375,7 @@ class NASLibPredictor:
         from ..predictors import PartialCurves
 
         extra: dict[str, Any] = {}
-        needs = getattr(model, "needs_curves", False) is True
+        needs = get_tags(model).needs_curves
         zc = list(model.zc_names()) if hasattr(model, "zc_names") else []
         if not needs and not zc:
             return extra

@@ -62,6 +62,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._compile_cache import eval_shape_cached
+from .._validation import check_positive_int
 from ..errors import InvalidTypeError, InvalidValueError
 from ..graph import darts as g
 from ._layers import (
@@ -640,11 +641,7 @@ class DartsNet(nn.Module):
                 "DartsNet takes the cells either as the module's genotype or as cell_data, not both."
             )
         for name in ("channels", "cells_per_stage", "n_classes"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise InvalidValueError(
-                    f"The {name!r} parameter of DartsNet must be a positive int. Got {v!r} instead."
-                )
+            check_positive_int(getattr(self, name), name, "DartsNet")
         if x.ndim != 4 or x.shape[1] % 4 or x.shape[2] % 4:
             raise InvalidValueError(
                 "The 'x' argument of DartsNet must have shape (batch, height, width, channels) with height and"

@@ -7,16 +7,15 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 
 from ..errors import InvalidTypeError, InvalidValueError
-from ..predictors._contract import RankingMixin
+from ..predictors._base import Predictor
 from ._supernet import SCORES, Supernet, SupernetError
 
 __all__ = ["OneShotPredictor"]
 
 
-class OneShotPredictor(RankingMixin, BaseEstimator):
+class OneShotPredictor(Predictor, BaseEstimator):
     """One-shot estimator (weight sharing): a supernet of the space trained by path sampling on
     an image dataset; an architecture's prediction is its sub-network's validation accuracy
     (or negated loss) with the inherited weights.
@@ -52,6 +51,7 @@ class OneShotPredictor(RankingMixin, BaseEstimator):
     name = "oneshot"
     _renamed_params = {"score": "score_by"}  # parameters of earlier versions, as saved files hold them
     arch_input = True  # takes architectures, not an encoding
+    _fitted_attributes = ("checkpoints_",)
     learns_labels = False
 
     def __init__(
@@ -138,8 +138,7 @@ class OneShotPredictor(RankingMixin, BaseEstimator):
         return self
 
     def _fitted_net(self) -> Supernet:
-        if not hasattr(self, "checkpoints_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
+        self._check_fitted()
         net = getattr(self, "_net", None)
         if net is None:  # loaded from a file
             net = self._supernet()
@@ -167,9 +166,3 @@ class OneShotPredictor(RankingMixin, BaseEstimator):
         if return_std:
             return per.mean(0), per.std(0)
         return per.mean(0)
-
-    def save(self, path: Any) -> None:
-        """Write the fitted predictor (the kept checkpoints) to exactly ``path``."""
-        from ..predictors._persist import save_predictor
-
-        save_predictor(self, path)

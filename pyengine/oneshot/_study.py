@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import _plotting
+from .._batch import concat, first_unique, take
 from ..errors import InvalidValueError
 from ..metrics import (
     best_ranking_at_k,
@@ -23,7 +24,6 @@ from ..metrics import (
     spearman,
 )
 from ..spaces import get_space
-from ..spaces._base import concat, first_unique, take
 from ..train._data import load_dataset
 from ._supernet import SCORES, STRATEGIES, Supernet, SupernetError
 from ._truth import GroundTruth, ground_truth

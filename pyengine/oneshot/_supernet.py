@@ -18,18 +18,11 @@ import numpy as np
 
 from .._compile_cache import ProgramCache
 from .._io import atomic_write
+from .._validation import check_non_negative, check_positive_int
 from ..errors import SupernetDivergedError, SupernetError
 from ..spaces import get_space
 from ..train._data import ImageDataset, load_dataset
-from ..train._trainer import _eval_chunks, _non_negative, _over_group, _positive_int
-
-__all__ = [
-    "Supernet",
-    "SupernetError",
-    "SupernetDivergedError",
-    "STRATEGIES",
-    "sample_paths",
-]
+from ..train._trainer import _eval_chunks, _over_group
 
 log = logging.getLogger(__name__)
 
@@ -196,13 +189,13 @@ class Supernet:
     def _validate(self) -> Any:
         owner = "Supernet"
         for name in ("paths_per_step", "channels", "cells_per_stage", "epochs", "batch_size", "checkpoint_every"):
-            setattr(self, name, _positive_int(owner, name, getattr(self, name)))
+            setattr(self, name, check_positive_int(getattr(self, name), name, owner))
         if self.archs_per_call is not None:
-            _positive_int(owner, "archs_per_call", self.archs_per_call)
+            check_positive_int(self.archs_per_call, "archs_per_call", owner)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise SupernetError(f"The 'seed' parameter of Supernet must be a non-negative int. Got {self.seed!r}.")
         for name in ("learning_rate", "momentum", "weight_decay"):
-            _non_negative(owner, name, getattr(self, name))
+            check_non_negative(getattr(self, name), name, owner)
         if self.learning_rate <= 0:
             raise SupernetError(
                 f"The 'learning_rate' parameter of Supernet must be positive. Got {self.learning_rate}."
@@ -446,7 +439,7 @@ class Supernet:
         epoch = epochs[-1] if epoch is None else epoch
         if epoch not in self.checkpoints_:
             raise SupernetError(f"No checkpoint at epoch {epoch!r}; the supernet kept epochs {epochs}.")
-        temporal = _positive_int("Supernet.score", "temporal", temporal)
+        temporal = check_positive_int(temporal, "temporal", "Supernet.score")
         if isinstance(recalibrate, bool) or not isinstance(recalibrate, (int, np.integer)) or recalibrate < 0:
             raise SupernetError(f"The 'recalibrate' parameter must be a non-negative int. Got {recalibrate!r}.")
         use = [e for e in epochs if e <= epoch][-temporal:]

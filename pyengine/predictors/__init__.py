@@ -47,6 +47,9 @@ from ._feature import (
 __all__ = [
     "PREDICTORS",
     "get_predictor",
+    "Predictor",
+    "PredictorTags",
+    "get_tags",
     "FeaturePredictor",
     "RandomForestPredictor",
     "XGBoostPredictor",
@@ -82,6 +85,7 @@ __all__ = [
     "read_header",
 ]
 from ..errors import CurveError, ModelFileError, NoUncertaintyError
+from ._base import Predictor, PredictorTags, get_tags
 from ._curves import (
     EarlyStopAccPredictor,
     EarlyStopLossPredictor,

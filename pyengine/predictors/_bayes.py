@@ -441,6 +441,7 @@ class SparseGPPredictor(_BayesPredictor):
     """
 
     name = "sparse_gp"
+    _fitted_attributes = ("c_",)
     _jitter = 1e-4
 
     def __init__(
@@ -520,12 +521,6 @@ class SparseGPPredictor(_BayesPredictor):
         a = solve_triangular(self.chol_, _rbf(z, x, ls, sf2, np), lower=True) / np.sqrt(s2)
         self.chol_b_ = cholesky(np.eye(len(z)) + a @ a.T, lower=True)
         self.c_ = solve_triangular(self.chol_b_, a @ t, lower=True) / np.sqrt(s2)
-
-    def _check_fitted(self) -> None:
-        from sklearn.exceptions import NotFittedError
-
-        if not hasattr(self, "c_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
 
     def _moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         from scipy.linalg import solve_triangular

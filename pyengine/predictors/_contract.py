@@ -1,6 +1,6 @@
-"""What every predictor shares beyond scikit-learn's ``BaseEstimator``: which inputs are
-architectures and which are features, ``score`` as Kendall tau, estimator tags, and the thread
-counts of the tree and boosting libraries."""
+"""Input checks every predictor shares: which inputs are architectures and which are features,
+``random_state`` and ``n_jobs``, and the thread counts of the tree and boosting libraries. The
+base class itself (tags, ``score``, ``save``) is :mod:`._base`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import numpy as np
 from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
-    "RankingMixin",
     "is_architectures",
     "usable_cores",
     "check_random_state",
@@ -105,26 +104,3 @@ def blas_threads(n_rows: int) -> Iterator[None]:
 
     with threadpool_limits(1, user_api="blas"):
         yield
-
-
-class RankingMixin:
-    """``score`` as Kendall tau (what a performance predictor is used for: ranking architectures)
-    and the estimator tags every predictor shares. Goes before scikit-learn's mixins in the bases."""
-
-    def score(self, X: Any, y: Any, **inputs: Any) -> float:
-        """Kendall tau-b between ``y`` (n,) and ``predict(X, **inputs)``; 1.0 for a perfect
-        ranking. ``inputs`` are the further inputs ``predict`` takes (``curves``, ``extra``, ...)."""
-        from ..metrics import kendall_tau
-
-        pred = self.predict(X, **inputs)  # type: ignore[attr-defined]
-        return kendall_tau(np.asarray(y, dtype=np.float64).reshape(-1), np.asarray(pred, dtype=np.float64))
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()  # type: ignore[misc]
-        tags.input_tags.allow_nan = False
-        archs = getattr(self, "space", None) is not None
-        tags.input_tags.string = archs
-        tags.input_tags.dict = archs
-        if getattr(self, "graph_input", False) or getattr(self, "needs_curves", False) is True:
-            tags.input_tags.two_d_array = False  # graphs or learning curves, not a feature matrix
-        return tags

@@ -14,24 +14,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import NotFittedError
 
 from ..errors import CurveError, InvalidTypeError, InvalidValueError
-from ._contract import RankingMixin, is_architectures
-
-__all__ = [
-    "CurveError",
-    "PartialCurves",
-    "partial_curves",
-    "point_curves",
-    "SoTLPredictor",
-    "SoTLEPredictor",
-    "EarlyStopAccPredictor",
-    "EarlyStopLossPredictor",
-    "LCEPredictor",
-    "LcSVRPredictor",
-    "CURVE_FAMILIES",
-]
+from . import _fitted_models  # noqa: F401  (registers the SVR codec LcSVR's state needs)
+from ._base import Predictor
+from ._contract import is_architectures
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +143,13 @@ def _pick(c: PartialCurves, names: tuple[str, ...], who: str) -> tuple[str, np.n
     raise CurveError(f"{who} needs one of the curves {list(names)}; the input has {sorted(c.values)}.")
 
 
-class _ScoreCurvePredictor(RankingMixin, RegressorMixin, BaseEstimator):
+class _ScoreCurvePredictor(Predictor, RegressorMixin, BaseEstimator):
     """A score of each curve, mapped to the target's units by a least-squares line fitted on the
     training set (a ranking is unchanged by it)."""
 
     name = "curve"
-    has_uncertainty = False
     needs_curves = True
+    _fitted_attributes = ("slope_",)
 
     def _score(self, c: PartialCurves) -> np.ndarray:
         raise NotImplementedError
@@ -191,17 +178,10 @@ class _ScoreCurvePredictor(RankingMixin, RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any, curves: Any = None, return_std: bool = False) -> Any:
-        if not hasattr(self, "slope_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
+        self._check_fitted()
         if return_std:
             raise InvalidValueError(f"The {self.name} predictor has no uncertainty estimate.")
         return self.slope_ * self._score(_as_curves(X, curves)) + self.intercept_
-
-    def save(self, path: Any) -> None:
-        """Write the fitted predictor to exactly ``path``; ``pyengine.load(path)`` reads it back."""
-        from ._persist import save_predictor
-
-        save_predictor(self, path)
 
     def score_curves(self, curves: PartialCurves) -> np.ndarray:
         """The raw score of each curve (no fit needed): what ranks the architectures."""
@@ -469,14 +449,13 @@ class LCEPredictor(_ScoreCurvePredictor):
         return self
 
     def predict(self, X: Any, curves: Any = None, return_std: bool = False) -> Any:
-        if not hasattr(self, "slope_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
+        self._check_fitted()
         mean, std = self.extrapolate(_as_curves(X, curves))
         mean = self.slope_ * mean + self.intercept_
         return (mean, abs(self.slope_) * std) if return_std else mean
 
 
-class LcSVRPredictor(RankingMixin, RegressorMixin, BaseEstimator):
+class LcSVRPredictor(Predictor, RegressorMixin, BaseEstimator):
     """LcSVR (Baker et al. 2017): support-vector regression on the partial curve (its last
     ``window`` values and their first and second differences, per curve) plus the encoding of the
     architecture; features standardised on the training set.
@@ -490,7 +469,6 @@ class LcSVRPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     """
 
     name = "lcsvr"
-    has_uncertainty = False
     needs_curves = True
 
     def __init__(
@@ -554,15 +532,8 @@ class LcSVRPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         self.n_features_in_ = f.shape[1]
         return self
 
-    def save(self, path: Any) -> None:
-        """Write the fitted predictor to exactly ``path``; ``pyengine.load(path)`` reads it back."""
-        from ._persist import save_predictor
-
-        save_predictor(self, path)
-
     def predict(self, X: Any, curves: Any = None, return_std: bool = False) -> Any:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
+        self._check_fitted()
         if return_std:
             raise InvalidValueError("The lcsvr predictor has no uncertainty estimate.")
         f = self._features(X, curves)

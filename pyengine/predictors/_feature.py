@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import KFold, RandomizedSearchCV
 from sklearn.utils.validation import _check_feature_names, check_array
@@ -17,17 +17,10 @@ from sklearn.utils.validation import _check_feature_names, check_array
 from ..encodings import GraphBatch
 from ..errors import InvalidTypeError, InvalidValueError, require
 from ..metrics import kendall_tau
-from ._contract import RankingMixin, blas_threads, check_n_jobs, check_random_state, fit_threads, is_architectures
-
-__all__ = [
-    "FeaturePredictor",
-    "RandomForestPredictor",
-    "XGBoostPredictor",
-    "LightGBMPredictor",
-    "NGBoostPredictor",
-    "GaussianProcessPredictor",
-    "BayesianLinearPredictor",
-]
+from ._base import Predictor
+from ._contract import blas_threads, check_n_jobs, check_random_state, fit_threads, is_architectures
+from ._fitted_models import _NGBoostArrays, _Trees, read_trees, write_trees
+from ._persist import register_codec
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +29,7 @@ def _kendall_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return kendall_tau(y_true, y_pred)
 
 
-class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
+class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
     """Base of the feature-based predictors.
 
     Parameters
@@ -73,8 +66,6 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
     """
 
     name = "feature"
-    has_uncertainty = False
-    requires: tuple[tuple[str, str], ...] = ()  # (module, extra of the distribution that installs it)
 
     def _library(self) -> Any:
         """The model library this predictor's ``requires`` names, imported, or
@@ -241,21 +232,13 @@ class FeaturePredictor(RankingMixin, RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any, extra: Any = None, return_std: bool = False) -> Any:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
+        self._check_fitted()
         feats = self._features(X, extra, reset=False)
         with blas_threads(len(feats)):
             mean = np.asarray(self.model_.predict(feats), dtype=np.float64).reshape(-1)
             if not return_std:
                 return mean
             return mean, np.asarray(self._std(self.model_, feats), dtype=np.float64).reshape(-1)
-
-    def save(self, path: Any) -> None:
-        """Write the fitted predictor to exactly ``path`` (format: ``pyengine.predictors._persist``);
-        ``pyengine.load(path)`` reads it back."""
-        from ._persist import save_predictor
-
-        save_predictor(self, path)
 
 
 class RandomForestPredictor(FeaturePredictor):
@@ -717,3 +700,62 @@ class BayesianLinearPredictor(FeaturePredictor):
         super().fit(X, y, extra)
         self.n_iter_ = int(self.model_.n_iter_)  # iterations BayesianRidge ran (its max_iter caps them)
         return self
+
+
+# -- model-file codecs of the wrappers above -----------------------------------------------------
+def _encode_ngboost(w: Any, v: Any, key: str) -> dict[str, Any]:
+    if isinstance(v, _NGB):
+        m = v.model_
+        trees = _Trees.from_sklearn([t for stage in m.base_models for t in stage])
+        init, scal = np.asarray(m.init_params, np.float64), np.asarray(m.scalings, np.float64)
+        cols, lr = np.asarray(m.col_idxs, np.int64), float(m.learning_rate)
+    else:
+        trees, init, scal, cols, lr = v.trees, v.init, v.scalings, v.columns, v.lr
+    return {
+        "trees": write_trees(w, trees, key),
+        "init": w.array(f"{key}/init", init),
+        "scalings": w.array(f"{key}/scalings", scal),
+        "columns": w.array(f"{key}/columns", cols),
+        "learning_rate": lr,
+    }
+
+
+def _decode_ngboost(r: Any, v: dict[str, Any]) -> _NGBoostArrays:
+    arrays = (r.array(v[k]) for k in ("init", "scalings", "columns"))
+    return _NGBoostArrays(read_trees(r, v["trees"]), *arrays, float(v["learning_rate"]))
+
+
+register_codec("ngboost", lambda v: isinstance(v, (_NGB, _NGBoostArrays)), _encode_ngboost, _decode_ngboost)
+
+_GP_ARRAYS = ("X_train_", "y_train_", "alpha_", "L_")
+
+
+def _encode_gp(w: Any, v: _GP, key: str) -> dict[str, Any]:
+    gp = v.model_
+    return {
+        "nu": float(v.nu),
+        "ard": bool(v.ard),
+        "theta": w.array(f"{key}/theta", gp.kernel_.theta),
+        "y_mean": w.array(f"{key}/y_mean", np.asarray(gp._y_train_mean)),
+        "y_std": w.array(f"{key}/y_std", np.asarray(gp._y_train_std)),
+        **{n: w.array(f"{key}/{n}", getattr(gp, n)) for n in _GP_ARRAYS},
+    }
+
+
+def _decode_gp(r: Any, v: dict[str, Any]) -> _GP:
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    gp_est = _GP(nu=float(v["nu"]), ard=bool(v.get("ard", False)))
+    dims = r.array(v["X_train_"]).shape[1] if gp_est.ard else None
+    gp = GaussianProcessRegressor(_GP.kernel(gp_est.nu, dims), normalize_y=True)
+    gp.kernel_ = gp.kernel.clone_with_theta(r.array(v["theta"]))
+    for n in _GP_ARRAYS:
+        setattr(gp, n, r.array(v[n]))
+    gp._y_train_mean = r.array(v["y_mean"])
+    gp._y_train_std = r.array(v["y_std"])
+    gp.n_features_in_ = gp.X_train_.shape[1]
+    gp_est.model_ = gp
+    return gp_est
+
+
+register_codec("gp", lambda v: isinstance(v, _GP), _encode_gp, _decode_gp)

@@ -14,6 +14,7 @@ from flax import linen as nn
 
 from ..errors import InvalidValueError
 from ._nn import NeuralPredictor, TrainConfig, _float_in, _is_stream, _positive_int
+from ._persist import register_module
 
 __all__ = ["GCN", "GCNPredictor", "TwoStageGCNPredictor", "normalized_adjacency"]
 
@@ -31,6 +32,7 @@ def normalized_adjacency(adjacency: jax.Array) -> tuple[jax.Array, jax.Array]:
     return a_hat, a_t / jnp.sum(a_t, axis=-1, keepdims=True)
 
 
+@register_module
 class GCN(nn.Module):
     """Bidirectional GCN of one architecture batch.
 

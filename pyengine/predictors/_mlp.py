@@ -8,16 +8,18 @@ from typing import Any
 import jax
 import numpy as np
 from flax import linen as nn
-from sklearn.exceptions import NotFittedError
 
 from ..errors import InvalidValueError
+from . import _fitted_models  # noqa: F401  (registers the BayesianRidge codec DNGO's state needs)
 from ._nn import NeuralPredictor, TrainConfig, _positive_int
+from ._persist import register_module
 
 __all__ = ["MLP", "MLPPredictor", "BananasPredictor"]
 
 _LOSSES = ("mae", "mse")
 
 
+@register_module
 class MLP(nn.Module):
     """``n_layers`` Dense(width) + ReLU layers and a linear output; Xavier-uniform weights, zero
     biases. Input (B, d), output (B,)."""
@@ -177,6 +179,7 @@ class DNGOPredictor(MLPPredictor):
 
     name = "dngo"
     has_uncertainty = True  # the Bayesian linear model's predictive std
+    _fitted_attributes = ("params_", "blr_")
 
     def __init__(
         self,
@@ -241,8 +244,6 @@ class DNGOPredictor(MLPPredictor):
 
     def predict(self, X: Any, return_std: bool = False) -> Any:
         self._check_fitted()
-        if not hasattr(self, "blr_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
         arrays = self._host_inputs(X)
         mean, std = self.blr_.predict(self._basis(arrays[0]), return_std=True)
         mean = mean * self.y_scale_ + self.y_mean_

@@ -27,12 +27,13 @@ import numpy as np
 import optax
 from flax import linen as nn
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import NotFittedError
 
 from .._compile_cache import cached_programs
+from .._validation import check_int
 from ..encodings import GraphBatch
 from ..errors import InvalidTypeError, InvalidValueError, NoUncertaintyError
-from ._contract import RankingMixin, check_random_state, is_architectures
+from ._base import Predictor
+from ._contract import check_random_state, is_architectures
 
 __all__ = [
     "NeuralPredictor",
@@ -226,10 +227,7 @@ def ensemble_apply(
 
 
 def _positive_int(est: Any, name: str, minimum: int = 1) -> None:
-    v = getattr(est, name)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise InvalidValueError(f"The {name!r} parameter of {type(est).__name__} must be {what}. Got {v!r} instead.")
+    check_int(getattr(est, name), name, type(est).__name__, minimum=minimum)
 
 
 def _float_in(est: Any, name: str, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
@@ -248,7 +246,7 @@ def _is_stream(x: Any) -> bool:
     return isinstance(x, (collections.abc.Iterator, collections.abc.Generator))
 
 
-class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
+class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
     """Base of the neural predictors (``gcn``, ``bananas``, ``mlp``).
 
     Subclasses store their parameters in ``__init__`` and define ``_module()`` (the flax model of
@@ -259,7 +257,7 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
     """
 
     name = "neural"
-    graph_input = False
+    _fitted_attributes = ("params_",)
 
     @property
     def has_uncertainty(self) -> bool:
@@ -464,10 +462,6 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
             raise InvalidValueError("No architectures to score.")
         return arrays
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
-
     def _members(self, module: nn.Module, params: Any, X: Any) -> np.ndarray:
         """Raw member outputs (E, n) of ``module`` for X (encoded inputs, architectures or a
         stream of batches)."""
@@ -515,13 +509,6 @@ class NeuralPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         if not return_std:
             return mean
         return mean, self._members_std(z)
-
-    def save(self, path: Any) -> None:
-        """Write the fitted predictor to exactly ``path`` (format: ``pyengine.predictors._persist``);
-        ``pyengine.load(path)`` reads it back."""
-        from ._persist import save_predictor
-
-        save_predictor(self, path)
 
     def predict_members(self, X: Any) -> np.ndarray:
         """Each ensemble member's predictions, shape (n_ensemble, n)."""

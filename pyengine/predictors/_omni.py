@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import NotFittedError
 
 from ..errors import InvalidTypeError, InvalidValueError
-from ._contract import RankingMixin
+from ._base import Predictor, get_tags
 from ._curves import PartialCurves, _as_curves
 
 __all__ = ["OmniPredictor", "LCEMPredictor", "OMNI_FEATURES"]
@@ -43,7 +42,7 @@ def signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
+class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
     """A feature-based predictor (``base``, NGBoost by default) on the features named in
     ``features`` (``"auto"`` by default: chosen at ``fit`` from what it gets, below):
 
@@ -124,9 +123,11 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
 
     @property
     def has_uncertainty(self) -> bool:
-        from . import PREDICTORS
+        """The base model's: read from the fitted model, else from a fresh one of ``base``."""
+        from . import get_predictor
 
-        return bool(getattr(PREDICTORS.get(self.base), "has_uncertainty", False))
+        model = getattr(self, "model_", None)
+        return get_tags(model if model is not None else get_predictor(self.base)).has_std
 
     def _names(self) -> list[str]:
         f = self.features
@@ -317,7 +318,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         from . import PREDICTORS, get_predictor
 
         base = PREDICTORS.canonical_name(self.base)
-        if getattr(PREDICTORS.get(base), "needs_curves", False) or base == "omni":
+        if issubclass(PREDICTORS.get(base), OmniPredictor) or get_tags(get_predictor(base)).needs_curves:
             raise InvalidValueError(f"OMNI's base must be a feature-based predictor. Got {self.base!r}.")
         names, computed = self._resolve(X, curves, zc)
         if self.residual and "fidelity" not in names:
@@ -347,8 +348,7 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any, curves: Any = None, zc: Any = None, return_std: bool = False) -> Any:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
+        self._check_fitted()
         names = list(getattr(self, "features_", None) or self._names())  # files before features_: the parameter
         computed = list(getattr(self, "zc_computed_", ()))
         if computed:
@@ -363,12 +363,6 @@ class OmniPredictor(RankingMixin, RegressorMixin, BaseEstimator):
             return out
         line = np.polyval(self.line_, self._fidelity_values(_as_curves(None, curves)))
         return (out[0] + line, out[1]) if return_std else out + line
-
-    def save(self, path: Any) -> None:
-        """Write the fitted predictor to exactly ``path``; ``pyengine.load(path)`` reads it back."""
-        from ._persist import save_predictor
-
-        save_predictor(self, path)
 
 
 class LCEMPredictor(OmniPredictor):

@@ -37,12 +37,13 @@ import io
 import json
 import os
 import zipfile
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._io import atomic_write
-from ..errors import InvalidTypeError, InvalidValueError, ModelFileError, require
+from ..errors import InvalidTypeError, InvalidValueError, ModelFileError
 
 __all__ = [
     "FORMAT",
@@ -52,6 +53,8 @@ __all__ = [
     "load_predictor",
     "read_header",
     "header_space",
+    "register_codec",
+    "register_module",
 ]
 
 FORMAT = "pyengine-predictor"
@@ -59,116 +62,45 @@ FORMAT_VERSION = 2
 _HEADER = "__header__"
 
 
-# -- tree ensembles as arrays ---------------------------------------------------------------------
-class _Trees:
-    """Decision trees (scikit-learn's regression trees) as concatenated node arrays.
+# -- the registry of model codecs -----------------------------------------------------------------
+class Codec(NamedTuple):
+    """How one kind of fitted model is written to and read from a model file.
 
-    left, right : int32 (n_nodes,) global child indices, -1 at leaves
-    feature : int32 (n_nodes,); threshold : float64 (n_nodes,); value : float64 (n_nodes,)
-    roots : int64 (n_trees,) the root node of each tree
-    A row goes left when its feature, cast to float32 as scikit-learn does, is <= the threshold.
-    """
+    ``claims(value)`` says whether the codec writes ``value``; ``encode(writer, value, key)``
+    returns the header entry (without ``$type``; arrays go to ``writer.array(name, a)`` under
+    names starting with ``key``); ``decode(reader, entry)`` rebuilds the model
+    (``reader.array(ref)`` reads an array back)."""
 
-    def __init__(self, left, right, feature, threshold, value, roots) -> None:
-        self.left, self.right, self.feature = left, right, feature
-        self.threshold, self.value, self.roots = threshold, value, roots
-
-    @classmethod
-    def from_sklearn(cls, trees: list[Any]) -> _Trees:
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("left", "right", "feature", "threshold", "value")}
-        roots, offset = [], 0
-        for t in trees:
-            tree = t.tree_
-            if tree.n_outputs != 1:
-                raise InvalidValueError("Only single-output regression trees can be saved.")
-            roots.append(offset)
-            for k, a in (("left", tree.children_left), ("right", tree.children_right)):
-                parts[k].append(np.where(a >= 0, a + offset, -1).astype(np.int32))
-            parts["feature"].append(np.maximum(tree.feature, 0).astype(np.int32))
-            parts["threshold"].append(tree.threshold.astype(np.float64))
-            parts["value"].append(tree.value.reshape(tree.node_count, -1)[:, 0].astype(np.float64))
-            offset += tree.node_count
-        return cls(*(np.concatenate(parts[k]) for k in parts), np.asarray(roots, np.int64))
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {k: getattr(self, k) for k in ("left", "right", "feature", "threshold", "value", "roots")}
-
-    def predict(self, x: np.ndarray, trees: Any = None) -> np.ndarray:
-        """Predictions of the given trees (default all), shape (n_trees, n_rows)."""
-        x32 = np.asarray(x, np.float32)
-        roots = self.roots if trees is None else self.roots[trees]
-        rows = np.arange(len(x32))
-        out = np.empty((len(roots), len(x32)))
-        for i, root in enumerate(roots):
-            node = np.full(len(x32), root, np.int64)
-            while True:
-                inner = self.left[node] >= 0
-                if not inner.any():
-                    break
-                go_left = x32[rows, self.feature[node]] <= self.threshold[node]
-                nxt = np.where(go_left, self.left[node], self.right[node])
-                node = np.where(inner, nxt, node)
-            out[i] = self.value[node]
-        return out
+    claims: Callable[[Any], bool]
+    encode: Callable[[Any, Any, str], dict[str, Any]]
+    decode: Callable[[Any, dict[str, Any]], Any]
 
 
-class _Forest:
-    """A random forest restored from a file: the mean of its trees, and their spread."""
-
-    def __init__(self, trees: _Trees) -> None:
-        self.trees = trees
-
-    def per_tree(self, x: np.ndarray) -> np.ndarray:
-        return self.trees.predict(x)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.per_tree(x).mean(axis=0)
+_CORE_TAGS = ("tuple", "dict", "array", "tree", "predictor", "space", "module")
+_CODECS: dict[str, Codec] = {}
+_MODULES: dict[str, type] = {}
 
 
-class _NGBoostArrays:
-    """An NGBoost Normal regressor restored from a file (its trees, scalings and columns)."""
-
-    def __init__(self, trees: _Trees, init: np.ndarray, scalings: np.ndarray, columns: np.ndarray, lr: float) -> None:
-        self.trees, self.init, self.scalings, self.columns, self.lr = trees, init, scalings, columns, lr
-
-    def params(self, x: np.ndarray) -> np.ndarray:
-        out = np.ones((len(x), len(self.init))) * self.init
-        k = len(self.init)
-        for i, s in enumerate(self.scalings):
-            resid = self.trees.predict(x[:, self.columns[i]], np.arange(i * k, (i + 1) * k)).T
-            out -= self.lr * resid * s
-        return out
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.params(x)[:, 0]
-
-    def scale(self, x: np.ndarray) -> np.ndarray:
-        return np.exp(self.params(x)[:, 1])
+def register_codec(
+    tag: str,
+    claims: Callable[[Any], bool],
+    encode: Callable[[Any, Any, str], dict[str, Any]],
+    decode: Callable[[Any, dict[str, Any]], Any],
+) -> None:
+    """Register how a fitted model is saved as ``{"$type": tag, ...}``; the module defining the
+    model calls this at import, so loading a predictor (which imports its class) registers what
+    its state needs."""
+    known = _CODECS.get(tag)
+    if tag in _CORE_TAGS or (known is not None and known.encode.__module__ != encode.__module__):
+        raise InvalidValueError(f"The model-file entry type {tag!r} is already registered.")
+    _CODECS[tag] = Codec(claims, encode, decode)
 
 
-class _LightGBMBooster:
-    """A LightGBM model restored from its model string."""
-
-    def __init__(self, text: str) -> None:
-        lightgbm = require("lightgbm", extra="boosting", needed_by="A saved LightGBM predictor")
-        self.text = text
-        self.booster = lightgbm.Booster(model_str=text)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.booster.predict(x)
-
-
-class _RBFSVR:
-    """A standardise-then-RBF-SVR pipeline restored from a file (its support vectors)."""
-
-    def __init__(self, mean, scale, sv, coef, intercept: float, gamma: float) -> None:
-        self.mean, self.scale, self.sv, self.coef = mean, scale, sv, coef
-        self.intercept, self.gamma = intercept, gamma
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        z = (np.asarray(x, np.float64) - self.mean) / self.scale
-        d2 = (z**2).sum(1)[:, None] + (self.sv**2).sum(1)[None, :] - 2.0 * z @ self.sv.T
-        return np.exp(-self.gamma * np.maximum(d2, 0.0)) @ self.coef + self.intercept
+def register_module(cls: type) -> type:
+    """Register a flax module class saved by its dataclass fields (``{"$type": "module"}``);
+    usable as a class decorator."""
+    _MODULES[cls.__name__] = cls
+    return cls
 
 
 # -- encoding values ------------------------------------------------------------------------------
@@ -213,85 +145,13 @@ class _Writer:
 
         if isinstance(v, SearchSpace):
             return self.space(v, key)
-
-        from ._feature import _GP, _NGB
-        from ._gcn import GCN
-        from ._mlp import MLP
-
-        if isinstance(v, (GCN, MLP)):
+        if _MODULES.get(type(v).__name__) is type(v):
             fields = {f.name: getattr(v, f.name) for f in dataclasses.fields(v) if f.name not in ("parent", "name")}
             return {"$type": "module", "class": type(v).__name__, "fields": self.value(fields, key)}
-        if isinstance(v, _Forest) or type(v).__name__ == "RandomForestRegressor":
-            trees = v.trees if isinstance(v, _Forest) else _Trees.from_sklearn(v.estimators_)
-            return {"$type": "forest", "trees": self._trees(trees, key)}
-        if isinstance(v, (_NGB, _NGBoostArrays)):
-            if isinstance(v, _NGB):
-                m = v.model_
-                trees = _Trees.from_sklearn([t for stage in m.base_models for t in stage])
-                init, scal = np.asarray(m.init_params, np.float64), np.asarray(m.scalings, np.float64)
-                cols, lr = np.asarray(m.col_idxs, np.int64), float(m.learning_rate)
-            else:
-                trees, init, scal, cols, lr = v.trees, v.init, v.scalings, v.columns, v.lr
-            return {
-                "$type": "ngboost",
-                "trees": self._trees(trees, key),
-                "init": self.array(f"{key}/init", init),
-                "scalings": self.array(f"{key}/scalings", scal),
-                "columns": self.array(f"{key}/columns", cols),
-                "learning_rate": lr,
-            }
-        if type(v).__name__ == "XGBRegressor":
-            raw = np.frombuffer(bytes(v.get_booster().save_raw(raw_format="ubj")), np.uint8)
-            return {"$type": "xgboost", "model": self.array(f"{key}/ubj", raw)}
-        if isinstance(v, _LightGBMBooster) or type(v).__name__ == "LGBMRegressor":
-            text = v.text if isinstance(v, _LightGBMBooster) else v.booster_.model_to_string()
-            return {"$type": "lightgbm", "model": self.array(f"{key}/text", np.frombuffer(text.encode(), np.uint8))}
-        if isinstance(v, _GP):
-            gp = v.model_
-            names = ("X_train_", "y_train_", "alpha_", "L_")
-            return {
-                "$type": "gp",
-                "nu": float(v.nu),
-                "ard": bool(v.ard),
-                "theta": self.array(f"{key}/theta", gp.kernel_.theta),
-                "y_mean": self.array(f"{key}/y_mean", np.asarray(gp._y_train_mean)),
-                "y_std": self.array(f"{key}/y_std", np.asarray(gp._y_train_std)),
-                **{n: self.array(f"{key}/{n}", getattr(gp, n)) for n in names},
-            }
-        if isinstance(v, _RBFSVR) or type(v).__name__ == "Pipeline":
-            if isinstance(v, _RBFSVR):
-                mean, scale, sv, coef, b, gamma = v.mean, v.scale, v.sv, v.coef, v.intercept, v.gamma
-            else:
-                steps = [type(m).__name__ for _, m in v.steps]
-                svr = v.steps[-1][1]
-                if steps != ["StandardScaler", "SVR"] or svr.kernel != "rbf":
-                    raise InvalidTypeError(f"Cannot save a pipeline of {steps} ({key}).")
-                sc = v.steps[0][1]
-                mean, scale = sc.mean_, sc.scale_
-                sv, coef, b, gamma = svr.support_vectors_, svr.dual_coef_[0], float(svr.intercept_[0]), svr._gamma
-            return {
-                "$type": "svr",
-                "mean": self.array(f"{key}/mean", mean),
-                "scale": self.array(f"{key}/scale", scale),
-                "support_vectors": self.array(f"{key}/support_vectors", sv),
-                "dual_coef": self.array(f"{key}/dual_coef", coef),
-                "intercept": float(b),
-                "gamma": float(gamma),
-            }
-        if type(v).__name__ == "BayesianRidge":
-            names = ("coef_", "sigma_")
-            return {
-                "$type": "blr",
-                "params": self.value(v.get_params(), f"{key}/params"),
-                "intercept": float(v.intercept_),
-                "alpha": float(v.alpha_),
-                "lambda": float(v.lambda_),
-                **{n: self.array(f"{key}/{n}", getattr(v, n)) for n in names},
-            }
+        for tag, codec in _CODECS.items():
+            if codec.claims(v):
+                return {"$type": tag, **codec.encode(self, v, key)}
         raise InvalidTypeError(f"Cannot save a value of type {type(v).__name__} ({key}).")
-
-    def _trees(self, t: _Trees, key: str) -> dict[str, Any]:
-        return {k: self.array(f"{key}/trees/{k}", a)["key"] for k, a in t.arrays().items()}
 
     def space(self, space: Any, key: str) -> Any:
         """A space's name where it equals that name's default, else its tagged definition."""
@@ -356,16 +216,6 @@ class _Reader:
         except (KeyError, TypeError, AttributeError) as err:
             raise ModelFileError(f"A {kind!r} entry of the header is malformed ({err!r}).") from None
 
-    def _trees(self, refs: dict[str, str]) -> _Trees:
-        names = ("left", "right", "feature", "threshold", "value", "roots")
-        t = _Trees(*(self.array(refs[k]) for k in names))
-        n = len(t.left)
-        if not all(len(a) == n for a in (t.right, t.feature, t.threshold, t.value)) or (
-            len(t.roots) and (t.roots.max() >= n or max(t.left.max(), t.right.max()) >= n)
-        ):
-            raise ModelFileError("The tree arrays of the file do not agree in length.")
-        return t
-
     def model(self, kind: Any, v: dict[str, Any]) -> Any:
         if kind == "predictor":
             return _build(v, self, "nested predictor")
@@ -380,64 +230,14 @@ class _Reader:
             except ValueError as err:
                 raise ModelFileError(f"The file's {v['name']!r} space cannot be rebuilt: {err}") from None
         if kind == "module":
-            from ._gcn import GCN
-            from ._mlp import MLP
-
-            classes = {"GCN": GCN, "MLP": MLP}
-            if v["class"] not in classes:
-                raise ModelFileError(f"Unknown module class {v['class']!r} in the file (known: {sorted(classes)}).")
-            return classes[v["class"]](**self.value(v["fields"]))
-        if kind == "forest":
-            return _Forest(self._trees(v["trees"]))
-        if kind == "ngboost":
-            return _NGBoostArrays(
-                self._trees(v["trees"]),
-                self.array(v["init"]),
-                self.array(v["scalings"]),
-                self.array(v["columns"]),
-                float(v["learning_rate"]),
+            if v["class"] not in _MODULES:
+                raise ModelFileError(f"Unknown module class {v['class']!r} in the file (known: {sorted(_MODULES)}).")
+            return _MODULES[v["class"]](**self.value(v["fields"]))
+        if kind not in _CODECS:
+            raise ModelFileError(
+                f"Unknown entry type {kind!r} in the file's header (known: {sorted((*_CORE_TAGS, *_CODECS))})."
             )
-        if kind == "xgboost":
-            xgboost = require("xgboost", extra="boosting", needed_by="A saved XGBoost predictor")
-            m = xgboost.XGBRegressor()
-            m.load_model(bytearray(self.array(v["model"]).tobytes()))
-            return m
-        if kind == "lightgbm":
-            return _LightGBMBooster(self.array(v["model"]).tobytes().decode())
-        if kind == "gp":
-            from sklearn.gaussian_process import GaussianProcessRegressor
-
-            from ._feature import _GP
-
-            gp_est = _GP(nu=float(v["nu"]), ard=bool(v.get("ard", False)))
-            dims = self.array(v["X_train_"]).shape[1] if gp_est.ard else None
-            gp = GaussianProcessRegressor(_GP.kernel(gp_est.nu, dims), normalize_y=True)
-            gp.kernel_ = gp.kernel.clone_with_theta(self.array(v["theta"]))
-            for n in ("X_train_", "y_train_", "alpha_", "L_"):
-                setattr(gp, n, self.array(v[n]))
-            gp._y_train_mean = self.array(v["y_mean"])
-            gp._y_train_std = self.array(v["y_std"])
-            gp.n_features_in_ = gp.X_train_.shape[1]
-            gp_est.model_ = gp
-            return gp_est
-        if kind == "svr":
-            return _RBFSVR(
-                self.array(v["mean"]),
-                self.array(v["scale"]),
-                self.array(v["support_vectors"]),
-                self.array(v["dual_coef"]),
-                float(v["intercept"]),
-                float(v["gamma"]),
-            )
-        if kind == "blr":
-            from sklearn.linear_model import BayesianRidge
-
-            m = BayesianRidge(**self.value(v["params"]))
-            m.coef_, m.sigma_ = self.array(v["coef_"]), self.array(v["sigma_"])
-            m.intercept_, m.alpha_, m.lambda_ = float(v["intercept"]), float(v["alpha"]), float(v["lambda"])
-            m.n_features_in_ = len(m.coef_)
-            return m
-        raise ModelFileError(f"Unknown entry type {kind!r} in the file's header.")
+        return _CODECS[kind].decode(self, v)
 
 
 # -- files ----------------------------------------------------------------------------------------

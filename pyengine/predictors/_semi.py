@@ -24,10 +24,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import linen as nn
-from sklearn.exceptions import NotFittedError
 
 from .._compile_cache import cached_programs
 from ..errors import InvalidTypeError, InvalidValueError
+from . import _fitted_models  # noqa: F401  (registers the BayesianRidge codec BONAS's state needs)
 from ._gcn import GCN, GCNPredictor
 from ._nn import (
     NeuralPredictor,
@@ -108,6 +108,7 @@ class BONASPredictor(GCNPredictor):
 
     name = "bonas"
     has_uncertainty = True  # the Bayesian linear model's predictive std
+    _fitted_attributes = ("params_", "blr_")
     bounds = None  # a linear output: the regression reads the embedding
 
     def __init__(
@@ -194,10 +195,6 @@ class BONASPredictor(GCNPredictor):
         self.blr_ = BayesianRidge(fit_intercept=True).fit(phi, t)
         self._record_inputs(X, arrays)
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "blr_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
 
     def _inputs(self, X: Any) -> tuple[np.ndarray, ...]:
         """GCN inputs (adjacency, features, mask) of architectures, a GraphBatch or a stream."""

@@ -13,10 +13,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._batch import batch_len, take
 from .._jsonl_cache import append_records, default_cache_dir, read_records
 from ..errors import InvalidValueError
 from ..spaces import get_space
-from ..spaces._base import batch_len, take
 
 __all__ = ["CachedScores", "cached_scores", "arch_keys"]
 

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validation import check_positive_int
 from ..errors import InvalidValueError
 from ..nets._darts import (
     AVG_POOL,
@@ -289,8 +290,7 @@ def _counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     src, ops = _check(cells, input_hw, where)
     for name, v in (("n_classes", n_classes), ("channels", channels), ("cells_per_stage", cells_per_stage)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-            raise InvalidValueError(f"The {name!r} argument of {where} must be a positive int. Got {v!r} instead.")
+        check_positive_int(v, name, where)
     h, w = input_hw
     c_stem = STEM_MULTIPLIER * channels
     params = np.full(len(ops), 27 * c_stem + 2 * c_stem, np.int64)

@@ -27,11 +27,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._batch import batch_len, take
 from .._compile_cache import ProgramCache, cached_programs, compile_program, eval_shape_cached
 from .._registry import Registry
 from ..errors import InvalidTypeError, InvalidValueError, ProxyError
 from ..spaces import get_space
-from ..spaces._base import batch_len, take
 from . import _darts, _nb101, _nb201
 from ._defs import Proxy
 

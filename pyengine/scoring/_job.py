@@ -31,6 +31,7 @@ import numpy as np
 
 from .._io import atomic_write
 from ..errors import CheckpointError, InvalidValueError
+from ..predictors._base import get_tags
 
 __all__ = [
     "CheckpointError",
@@ -87,8 +88,8 @@ class ScoreSource:
     def chunks(self, chunk_size: int, skip: int = 0) -> Iterator[tuple[int, Any]]:
         """(chunk index, records or batch) from chunk ``skip`` on. The space is listed, or the
         input opened, at the call, so a source that cannot be read fails before any output."""
+        from .._batch import batch_len, take
         from ..spaces import get_space
-        from ..spaces._base import batch_len, take
 
         space = get_space(self.space)
         if self.path is None:
@@ -206,7 +207,7 @@ class ModelScorer:
             self._est = load_predictor(self.path)
         space = get_space(self.space)
         batch = _batch(space, archs)
-        if self._est.has_uncertainty:
+        if get_tags(self._est).has_std:
             mean, std = self._est.predict(batch, return_std=True)
         else:
             mean, std = self._est.predict(batch), None

@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._batch import batch_len, concat, first_unique, take
 from ..errors import ExhaustedError, InvalidTypeError, InvalidValueError
 from ..spaces import SearchSpace, get_space
-from ..spaces._base import batch_len, check_count, concat, first_unique, take
+from ..spaces._base import check_count
 
 __all__ = ["Searcher", "ExhaustedError"]
 

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from .. import _plotting
+from .._batch import take
+from .._validation import check_positive_int
 from ..errors import InvalidTypeError, InvalidValueError
-from ..spaces._base import take
 from ..tables import Table
 from ._history import History
 from ._objective import TableObjective
@@ -165,8 +166,7 @@ def simulate(
         raise InvalidValueError("simulate needs at least one seed.")
     if pool not in ("table", "space"):
         raise InvalidValueError(f"The 'pool' parameter of simulate must be 'table' or 'space'. Got {pool!r} instead.")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise InvalidValueError(f"The 'jobs' parameter of simulate must be a positive int. Got {jobs!r} instead.")
+    jobs = check_positive_int(jobs, "jobs", "simulate")
     TableObjective(table, metric, test_metric)  # unknown columns fail before any work
     params = {SEARCHERS.canonical_name(k): dict(v) for k, v in (searcher_params or {}).items()}
     for key in params:

@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.stats import norm
 
+from .._batch import batch_len, concat, first_unique, take
+from .._validation import check_positive_int
 from ..errors import InvalidTypeError, InvalidValueError
 from ..predictors import PREDICTORS
-from ..spaces._base import batch_len, concat, first_unique, take
 from ._base import Searcher
-from ._simple import _positive
 
 __all__ = ["Bananas", "Npenas", "NeuralPredictorSearch", "soft_pareto", "ACQUISITIONS", "acquisition_scores"]
 
@@ -53,7 +53,7 @@ def soft_pareto(pred: Any, cost: Any, j: int = 6) -> np.ndarray:
     c = np.asarray(cost, dtype=np.float64).reshape(-1)
     if p.shape != c.shape:
         raise InvalidValueError(f"soft_pareto needs pred and cost of one shape. Got {p.shape} and {c.shape}.")
-    j = _positive("soft_pareto", "j", j)
+    j = check_positive_int(j, "j", "soft_pareto")
     ok = np.flatnonzero(np.isfinite(p) & np.isfinite(c))
     order = ok[np.lexsort((-p[ok], c[ok]))]
     kept: list[int] = []
@@ -107,7 +107,7 @@ class _PredictorGuided(Searcher):
         max_edits = d["max_edits"] if max_edits is None else max_edits
         super().__init__(space, **kwargs)
         owner = type(self).__name__
-        self.n_init = _positive(owner, "n_init", n_init)
+        self.n_init = check_positive_int(n_init, "n_init", owner)
         self.predictor = PREDICTORS.canonical_name(predictor)
         if predictor_params is not None and not isinstance(predictor_params, dict):
             raise InvalidTypeError(
@@ -120,8 +120,8 @@ class _PredictorGuided(Searcher):
             if not supports(self.space, "path"):  # e.g. chain spaces: no paths to count
                 self.predictor_params["encoding"] = "adjacency_one_hot"
         self.acquisition = _check_choice(owner, "acquisition", acquisition, ACQUISITIONS)
-        self.n_candidates = _positive(owner, "n_candidates", n_candidates)
-        self.n_parents = _positive(owner, "n_parents", n_parents)
+        self.n_candidates = check_positive_int(n_candidates, "n_candidates", owner)
+        self.n_parents = check_positive_int(n_parents, "n_parents", owner)
         if max_edits not in (1, 2):
             raise InvalidValueError(f"The 'max_edits' parameter of {owner} must be 1 or 2. Got {max_edits!r} instead.")
         self.max_edits = int(max_edits)
@@ -273,7 +273,7 @@ class NeuralPredictorSearch(Searcher):
     ) -> None:
         super().__init__(space, **kwargs)
         owner = "NeuralPredictorSearch"
-        self.n_train = None if n_train is None else _positive(owner, "n_train", n_train)
+        self.n_train = None if n_train is None else check_positive_int(n_train, "n_train", owner)
         if self.n_train is not None and self.n_train < 2:
             raise InvalidValueError(f"The 'n_train' parameter of {owner} must be at least 2. Got {n_train}.")
         if not isinstance(two_stage, bool) or not isinstance(deiso, bool):
@@ -281,9 +281,9 @@ class NeuralPredictorSearch(Searcher):
         self.predictor = PREDICTORS.canonical_name("gcn_two_stage" if two_stage else predictor)
         self.predictor_params = dict(predictor_params or {})
         self.two_stage = two_stage
-        self.n_candidates = None if n_candidates is None else _positive(owner, "n_candidates", n_candidates)
+        self.n_candidates = None if n_candidates is None else check_positive_int(n_candidates, "n_candidates", owner)
         if pareto_j is not None:
-            pareto_j = _positive(owner, "pareto_j", pareto_j)
+            pareto_j = check_positive_int(pareto_j, "pareto_j", owner)
             if self.cost is None:
                 raise InvalidValueError(f"The 'pareto_j' parameter of {owner} needs a 'cost' function.")
         self.pareto_j = pareto_j

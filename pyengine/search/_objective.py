@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._batch import batch_len
 from ..errors import InvalidTypeError, InvalidValueError
 from ..spaces import SearchSpace
-from ..spaces._base import batch_len
 from ..tables import Table
 
 __all__ = ["Evaluation", "Objective", "TableObjective", "FunctionObjective", "TableColumn", "as_objective"]

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidTypeError, InvalidValueError
-from ..spaces._base import batch_len, take
+from .._batch import batch_len, take
+from .._validation import check_int
+from ..errors import InvalidTypeError
 from ._base import ExhaustedError, Searcher
 from ._history import History, HistoryError
 from ._objective import FunctionObjective, as_objective
@@ -87,10 +88,7 @@ def run(
         raise InvalidTypeError(f"run() needs a Searcher (see SEARCHERS). Got {type(searcher).__name__} instead.")
     obj = as_objective(objective, searcher.space)
     searcher.plan(budget)
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise InvalidValueError(
-            f"The 'batch_size' parameter of run must be a positive int. Got {batch_size!r} instead."
-        )
+    batch_size = check_int(batch_size, "batch_size", "run", allow_none=True)
     step = batch_size or searcher.ask_size
     hist, prior = _start(searcher, history)
     bar = None

@@ -8,17 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from .._batch import batch_len, concat, take
+from .._validation import check_positive_int
 from ..errors import InvalidTypeError, InvalidValueError
-from ..spaces._base import batch_len, concat, take
 from ._base import Searcher
 
 __all__ = ["RandomSearch", "RegularizedEvolution", "LocalSearch"]
-
-
-def _positive(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidValueError(f"The '{name}' parameter of {owner} must be a positive int. Got {value!r} instead.")
-    return int(value)
 
 
 class RandomSearch(Searcher):
@@ -53,8 +48,8 @@ class RegularizedEvolution(Searcher):
 
     def __init__(self, space: Any, *, population_size: int = 20, tournament_size: int = 5, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self.population_size = _positive("RegularizedEvolution", "population_size", population_size)
-        self.tournament_size = _positive("RegularizedEvolution", "tournament_size", tournament_size)
+        self.population_size = check_positive_int(population_size, "population_size", "RegularizedEvolution")
+        self.tournament_size = check_positive_int(tournament_size, "tournament_size", "RegularizedEvolution")
         if self.tournament_size > self.population_size:
             raise InvalidValueError(
                 f"The 'tournament_size' parameter of RegularizedEvolution ({tournament_size}) cannot exceed "
@@ -115,7 +110,7 @@ class LocalSearch(Searcher):
 
     def __init__(self, space: Any, *, n_init: int = 10, mode: str = "first", **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self.n_init = _positive("LocalSearch", "n_init", n_init)
+        self.n_init = check_positive_int(n_init, "n_init", "LocalSearch")
         if mode not in ("first", "best"):
             raise InvalidValueError(
                 f"The 'mode' parameter of LocalSearch must be 'first' or 'best'. Got {mode!r} instead."

@@ -9,6 +9,8 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from .._batch import batch_len, concat, first_unique, take
+from .._validation import check_positive_int, check_rng
 from ..errors import InvalidArchitectureError, InvalidTypeError, InvalidValueError
 
 __all__ = ["InvalidArchitectureError", "SearchSpace", "check_rng", "take", "concat", "batch_len"]
@@ -23,43 +25,8 @@ def invalid_rows(space: str, bad: Sequence[tuple[int, str]]) -> InvalidArchitect
     )
 
 
-def check_rng(rng: Any, owner: str) -> np.random.Generator:
-    """A numpy Generator from a Generator or an int seed; TypeError for anything else."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise InvalidTypeError(
-        f"The 'rng' parameter of {owner} must be a numpy.random.Generator or an int seed. "
-        f"Got {type(rng).__name__} instead."
-    )
-
-
 def check_count(n: Any, owner: str) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise InvalidValueError(f"The 'n' parameter of {owner} must be a positive int. Got {n!r} instead.")
-    return int(n)
-
-
-def batch_len(batch: tuple) -> int:
-    return int(np.asarray(batch[0]).shape[0])
-
-
-def take(batch: Any, index: Any) -> Any:
-    """Rows ``index`` of a batch (a NamedTuple of arrays with a leading batch axis)."""
-    return type(batch)(*(np.asarray(f)[index] for f in batch))
-
-
-def concat(batches: Sequence[Any]) -> Any:
-    """Rows of several batches of one type, in order."""
-    first = batches[0]
-    return type(first)(*(np.concatenate([b[i] for b in batches]) for i in range(len(first._fields))))
-
-
-def first_unique(keys: np.ndarray) -> np.ndarray:
-    """Positions of the first occurrence of each distinct key, in input order."""
-    _, idx = np.unique(keys, return_index=True)
-    return np.sort(idx)
+    return check_positive_int(n, "n", owner)
 
 
 class SearchSpace(abc.ABC):

@@ -7,8 +7,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._validation import check_rng
 from ..errors import InvalidTypeError, InvalidValueError
-from ._base import SearchSpace, check_count, check_rng, invalid_rows
+from ._base import SearchSpace, check_count, invalid_rows
 
 __all__ = ["MacroSpace", "MacroBatch"]
 

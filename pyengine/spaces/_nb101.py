@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_rng
 from ..errors import InvalidTypeError, InvalidValueError
 from ..graph import nb101 as g
-from ._base import SearchSpace, check_count, check_rng, invalid_rows
+from ._base import SearchSpace, check_count, invalid_rows
 
 __all__ = ["NB101Space"]
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from .._batch import batch_len, take
+from .._validation import check_positive_int
 from ..errors import InvalidValueError
 from ..spaces import SearchSpace
-from ..spaces._base import batch_len, take
 
 __all__ = ["Table"]
 
@@ -153,8 +154,7 @@ class Table:
 
     def iter_batches(self, batch_size: int = 65536) -> Iterator[tuple[Any, dict[str, np.ndarray]]]:
         """(batch, columns of the batch) in table order."""
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidValueError(f"The 'batch_size' parameter must be a positive int. Got {batch_size!r} instead.")
+        batch_size = check_positive_int(batch_size, "batch_size", "Table.iter_batches")
         for start in range(0, len(self), batch_size):
             r = np.arange(start, min(len(self), start + batch_size))
             yield take(self.archs, r), {k: v[r] for k, v in self.columns.items()}

@@ -4,7 +4,6 @@ shape, group size), architectures as data, vmapped over the group."""
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -12,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from .._batch import take
+from .._validation import check_non_negative, check_positive_int
 from ..errors import InvalidValueError, TrainMemoryError
 from ..spaces import get_space
-from ..spaces._base import take
 from ._data import ImageDataset, load_dataset
 
 __all__ = ["Trainer", "TrainResult", "TrainMemoryError", "available_memory", "TRAINABLE_SPACES"]
@@ -156,20 +156,6 @@ class TrainResult:
         return out
 
 
-def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidValueError(f"The {name!r} parameter of {owner} must be a positive int. Got {value!r} instead.")
-    return int(value)
-
-
-def _non_negative(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise InvalidValueError(
-            f"The {name!r} parameter of {owner} must be a non-negative float. Got {value!r} instead."
-        )
-    return float(value)
-
-
 class Trainer:
     """Train many architectures of a cell space at once on an image dataset.
 
@@ -245,13 +231,13 @@ class Trainer:
 
         owner = "Trainer"
         for name in ("channels", "cells_per_stage", "epochs", "batch_size"):
-            setattr(self, name, _positive_int(owner, name, getattr(self, name)))
+            setattr(self, name, check_positive_int(getattr(self, name), name, owner))
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise InvalidValueError(
                 f"The 'seed' parameter of Trainer must be a non-negative int. Got {self.seed!r} instead."
             )
         for name in ("learning_rate", "momentum", "weight_decay"):
-            _non_negative(owner, name, getattr(self, name))
+            check_non_negative(getattr(self, name), name, owner)
         if self.learning_rate <= 0:
             raise InvalidValueError(
                 f"The 'learning_rate' parameter of Trainer must be positive. Got {self.learning_rate!r}."
@@ -276,7 +262,7 @@ class Trainer:
             import jax
 
             return 1 if jax.default_backend() == "cpu" else 32
-        return _positive_int("Trainer", "group_size", self.group_size)
+        return check_positive_int(self.group_size, "group_size", "Trainer")
 
     # -- the compiled program ---------------------------------------------------------------
     def _network(self, n_classes: int, group: int) -> Any:

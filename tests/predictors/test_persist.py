@@ -115,6 +115,36 @@ def test_bad_files_get_typed_errors(nb201, tmp_path):
     with pytest.raises(ModelFileError, match="not a fitted attribute"):
         pyengine.load(tmp_path / "state")
 
+    def unknown_type(h):
+        h["state"]["model_"]["$type"] = "pickle"
+
+    _rewrite(good, tmp_path / "kind", header_edit=unknown_type)
+    with pytest.raises(ModelFileError, match=r"Unknown entry type 'pickle' .*known: \[.*'blr'.*'forest'"):
+        pyengine.load(tmp_path / "kind")
+
+
+def test_persistence_is_a_registry_the_model_modules_fill():
+    """_persist knows no model: each model module registers its codec; a tag is registered once."""
+    import ast
+
+    from pyengine.errors import InvalidValueError
+    from pyengine.predictors import _persist
+
+    tree = ast.parse(Path(_persist.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+    models = {"_feature", "_fitted_models", "_gcn", "_mlp", "_nn", "_semi", "_bayes", "_curves", "_omni"}
+    assert not imported & models
+    get_predictor("gcn")  # imports the neural modules, which register their flax modules
+    import pyengine.predictors._mlp  # noqa: F401
+
+    assert {"forest", "xgboost", "lightgbm", "svr", "blr", "ngboost", "gp"} <= set(_persist._CODECS)
+    assert {"GCN", "MLP"} <= set(_persist._MODULES)
+    codec = _persist._CODECS["blr"]
+    with pytest.raises(InvalidValueError, match="'tuple' is already registered"):
+        _persist.register_codec("tuple", codec.claims, codec.encode, codec.decode)
+    with pytest.raises(InvalidValueError, match="'blr' is already registered"):
+        _persist.register_codec("blr", codec.claims, lambda w, v, k: {}, codec.decode)
+
 
 def test_a_model_keeps_its_space(nb201, tmp_path):
     t, y, train, test = nb201

@@ -131,12 +131,55 @@ def test_check_is_fitted_and_tags(data):
     assert get_tags(get_predictor("bananas")).input_tags.two_d_array
 
 
-def test_every_predictor_scores_by_kendall_tau():
-    from pyengine.predictors._contract import RankingMixin
+def test_every_predictor_derives_from_the_base_and_scores_by_kendall_tau():
+    from pyengine.predictors import Predictor
 
+    assert all(issubclass(PREDICTORS.get(n), Predictor) for n in PREDICTORS.names())
     # oneshot's `score` parameter (accuracy or loss) names its one-shot score, not a method
     learners = [n for n in PREDICTORS.names() if n != "oneshot"]
-    assert all(issubclass(PREDICTORS.get(n), RankingMixin) for n in learners)
+    assert all(PREDICTORS.get(n).score is Predictor.score for n in learners)
+
+
+def test_pyengine_tags_of_every_predictor():
+    from pyengine.predictors import PredictorTags
+    from pyengine.predictors import get_tags as pyengine_tags
+
+    curve_family = {"sotl", "sotl_e", "early_stop_acc", "early_stop_loss", "lce", "lcsvr", "lce_m"}
+    graph = {"gcn", "gcn_two_stage", "bonas"}
+    # bananas and seminas are ensembles by default; omni and lce_m have their base model's spread
+    with_std = {"rf", "ngb", "gp", "blr", "dngo", "bohamiann", "sparse_gp", "bonas", "lce", "bananas", "seminas"}
+    with_std |= {"omni", "lce_m"}
+    for name in PREDICTORS.names():
+        tags = pyengine_tags(get_predictor(name))
+        assert isinstance(tags, PredictorTags), name
+        assert tags.needs_curves == (name in curve_family), name
+        assert tags.graph_input == (name in graph), name
+        assert tags.arch_input == (name in ("oneshot", "omni")), name  # omni: features="auto" by default
+        assert tags.has_std == (name in with_std), name
+        lib = {"xgb": "xgboost", "lgb": "lightgbm", "ngb": "ngboost"}.get(name)
+        assert tags.requires == (((lib, "boosting"),) if lib else ()), name
+    # capabilities that follow the parameters: an ensemble's spread, OMNI's inputs and base
+    assert pyengine_tags(get_predictor("gcn", n_ensemble=3)).has_std
+    assert pyengine_tags(get_predictor("omni", features="onehot,sotl")).needs_curves
+    assert not pyengine_tags(get_predictor("omni", features="onehot")).needs_curves
+    assert pyengine_tags(get_predictor("omni", base="rf")).has_std
+    assert not pyengine_tags(get_predictor("omni", base="xgb")).has_std
+    # an estimator from elsewhere gets the defaults
+    from sklearn.linear_model import Ridge
+
+    assert pyengine_tags(Ridge()) == PredictorTags()
+
+
+def test_unfitted_predictors_refuse_predict_and_save(tmp_path, data):
+    from sklearn.exceptions import NotFittedError
+
+    x, _ = data
+    for name in ("rf", "gcn", "sotl", "lcsvr", "omni", "sparse_gp", "dngo"):
+        est = get_predictor(name)
+        assert not est.__sklearn_is_fitted__(), name
+        with pytest.raises(NotFittedError, match=f"This {type(est).__name__} is not fitted yet"):
+            est.save(tmp_path / name)
+        assert not (tmp_path / name).exists()
 
 
 def test_array_likes_are_features_and_architectures_are_not(data):
