@@ -3,45 +3,30 @@ comma-separated lists, ``NAME.PARAM=VALUE`` settings, tables by name and record 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from .._options import int_at_least, int_list, positive, threads
 from ..errors import CliError
 
+__all__ = [
+    "CHUNK",
+    "int_at_least",
+    "int_list",
+    "load_table",
+    "open_in",
+    "open_out",
+    "positive",
+    "predictor_params",
+    "proxy_names",
+    "read_records",
+    "record_sink",
+    "threads",
+]
+
 CHUNK = 50_000  # records per chunk read from a JSON-lines input
-
-
-def int_at_least(minimum: int, what: str) -> Callable[[str], int]:
-    """argparse type: an int >= minimum, with a message naming the option's meaning."""
-
-    def parse(value: str) -> int:
-        try:
-            n = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be an integer. Got {value!r}.") from None
-        if n < minimum:
-            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum}. Got {n}.")
-        return n
-
-    return parse
-
-
-threads = int_at_least(0, "threads (0 = all cores)")
-positive = int_at_least(1, "this option")
-
-
-def int_list(text: str, what: str) -> list[int]:
-    """The integers of a comma-separated option value; CliError naming the option otherwise."""
-    try:
-        values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise CliError(f"{what} must be comma-separated integers. Got {text!r}.") from None
-    if not values:
-        raise CliError(f"{what} must list at least one integer.")
-    return values
 
 
 def open_in(path: str) -> IO[str]:
