@@ -57,6 +57,29 @@ def run_curves_bench(
     baseline_curves: int = 20,
     out: Any = None,
 ) -> dict:
+    """Time LCE on NB201 validation curves beside scipy's ``curve_fit``; print a table.
+
+    Parameters
+    ----------
+    json_out : str, optional
+        Write the result there as JSON.
+    repeats : int, default 3
+        Timed repeats per fidelity (the median is reported).
+    n_curves : int, default 2000
+        Curves fitted in one batched call (the 200 real curves, tiled).
+    fidelities : tuple of int, default (12, 50)
+        Epochs of each curve that the fits see.
+    baseline_curves : int, default 20
+        Curves fitted by ``curve_fit`` per repeat (per curve and family).
+    out : text stream, optional
+        Where the table goes (default: stdout).
+
+    Returns
+    -------
+    dict
+        ``{'machine': ..., 'records': [...]}``; each record holds ``fidelity``, ``n_curves``,
+        ``curves_per_second``, ``first_call_seconds``, ``scipy_curves_per_second``, ``speedup``.
+    """
     from ..predictors._curves import LCEPredictor, partial_curves
     from ..tables import load_table
 

@@ -58,6 +58,30 @@ def run_score_bench(
     workers: tuple[int, ...] = (1, 2),
     out: Any = None,
 ) -> dict:
+    """Time scoring jobs of DARTS cells by a saved GCN, embedded against Ray workers; print a table.
+
+    Parameters
+    ----------
+    json_out : str, optional
+        Write the result there as JSON.
+    repeats : int, default 3
+        Timed repeats per mode (the median is reported).
+    n_archs : int, default 20000
+        Architectures per job.
+    chunk_size : int, default 2048
+        Architectures per chunk and checkpoint.
+    workers : tuple of int, default (1, 2)
+        Ray worker counts timed (skipped when Ray is not installed).
+    out : text stream, optional
+        Where the table goes (default: stdout).
+
+    Returns
+    -------
+    dict
+        ``{'machine': ..., 'records': [...]}``; each record holds ``mode``, ``workers``,
+        ``n_archs``, ``chunk_size``, ``seconds``, ``archs_per_second``, ``ratio_vs_embedded``,
+        ``seconds_per_chunk`` (Ray with 1 worker: also its fixed and per-chunk overhead).
+    """
     from ..scoring import ModelScorer, ScoreSource, score_job
     from ..scoring._job import _write_checkpoint, score_chunk
 
