@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pyengine._bench import machine_info, write_result
+from pyengine.bench import machine_info, write_result
 
 MODELS = ("dngo", "bohamiann", "sparse_gp", "bonas", "seminas")  # the first is the baseline
 

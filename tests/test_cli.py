@@ -110,12 +110,10 @@ def test_unique_counts_and_writes_classes(tmp_path, capsys):
     assert all(rows[r["representative"]]["class"] == r["class"] for r in rows)
 
 
-def test_bench_graph_json_records(tmp_path, capsys, monkeypatch):
-    from pyengine import _bench
-
+def test_bench_graph_json_records(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    monkeypatch.setattr(_bench, "run_graph_bench", _fast_bench(_bench.run_graph_bench))
-    assert main(["bench", "graph", "--json", str(out), "--repeats", "1", "--sample", "2000"]) == 0
+    argv = ["bench", "graph", "--json", str(out), "--repeats", "1", "--sample", "2000", "--baseline-seconds", "0.05"]
+    assert main(argv) == 0
     doc = json.loads(out.read_text())
     assert {"cpu", "logical_cores"} <= set(doc["machine"])
     names = [r["name"] for r in doc["records"]]
@@ -127,17 +125,10 @@ def test_bench_graph_json_records(tmp_path, capsys, monkeypatch):
     assert "nb101_enumerate" in capsys.readouterr().out
 
 
-def _fast_bench(fn):
-    def run(**kw):
-        return fn(baseline_budget_s=0.05, **kw)
-
-    return run
-
-
 def test_console_script_runs(tmp_path):
     beside = Path(sys.executable).with_name("pyengine")  # the installed entry point of this environment
     exe = str(beside) if beside.exists() else shutil.which("pyengine")
-    cmd = [exe] if exe else [sys.executable, "-m", "pyengine.cli"]
+    cmd = [exe] if exe else [sys.executable, "-m", "pyengine"]
     src = _write(tmp_path, [json.dumps(CHAIN)])
     run = dict(capture_output=True, text=True, timeout=120, cwd=tmp_path)  # not the source tree
     proc = subprocess.run([*cmd, "hash", "nb101", str(src)], **run)
@@ -145,6 +136,9 @@ def test_console_script_runs(tmp_path):
     assert json.loads(proc.stdout)["valid"] is True
     proc = subprocess.run([*cmd, "hash", "nb101", str(tmp_path / "missing")], **run)
     assert proc.returncode == 1 and "cannot read" in proc.stderr
+    for module in ("pyengine", "pyengine.cli"):  # python -m runs the same command line
+        proc = subprocess.run([sys.executable, "-m", module, "hash", "nb101", str(src)], **run)
+        assert proc.returncode == 0 and json.loads(proc.stdout)["valid"] is True, proc.stderr
 
 
 NB201_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
@@ -231,3 +225,131 @@ def test_bench_proxies_on_nb301_records_uses_the_files_recorded_times(tmp_path, 
         assert r["naslib_2core_seconds_per_arch"] is None and r["seconds_per_arch"] > 0
     # NB101's file holds 500 architectures
     assert main(["bench", "proxies", "--space", "nb101", "--proxies", "params", "--archs", "501"]) == 1
+
+
+def test_bench_subcommands_are_the_registered_suites_each_with_its_own_help(capsys):
+    from pyengine.bench import BENCHES
+
+    helps = {}
+    for name in BENCHES.names():
+        with pytest.raises(SystemExit) as exit_:
+            main(["bench", name, "--help"])
+        assert exit_.value.code == 0
+        helps[name] = capsys.readouterr().out
+        assert helps[name].startswith(f"usage: pyengine bench {name} ")
+        assert " ".join(BENCHES.get(name).description.split()[:4]) in " ".join(helps[name].split())
+        assert "--json OUT" in helps[name] and "--repeats" in helps[name]
+    assert len(set(helps.values())) == len(helps)
+    # each suite lists its own options only
+    assert "--sample" in helps["graph"] and "--sizes" not in helps["graph"]
+    assert "--sizes" in helps["predict"] and "--sample" not in helps["predict"] and "--oracles" not in helps["predict"]
+    assert "--chunk-size" in helps["score"] and "--chunk-size" not in helps["proxies"]
+    assert "--archs-per-call" in helps["proxies"] and "--no-cache" in helps["train"]
+    with pytest.raises(SystemExit):
+        main(["bench", "predict", "--sample", "10"])
+    assert "unrecognized arguments: --sample" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench"])
+    assert "required: suite" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    listing = capsys.readouterr().out
+    assert all(f"    {name} " in listing for name in BENCHES.names())
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (
+            ["graph", "--json", "X", "--repeats", "3", "--sample", "10", "--threads", "2", "--oracles", "D"],
+            {"sample": 10, "threads": 2, "oracle_dir": "D", "baseline_budget_s": 1.0},
+        ),
+        (["graph"], {"sample": 200_000, "threads": 0, "oracle_dir": None, "baseline_budget_s": 1.0}),
+        (["encode", "--sizes", "10,20"], {"sizes": (10, 20), "oracle_dir": None, "baseline_budget_s": 1.0}),
+        (["encode"], {"sizes": (10_000, 1_000_000), "oracle_dir": None, "baseline_budget_s": 1.0}),
+        (["predict", "--sizes", "1"], {"sizes": (1,)}),
+        (["predict"], {"sizes": (1, 1_000, 10_000, 100_000)}),
+        (
+            ["train", "--sizes", "1,8", "--archs", "4", "--no-cache"],
+            {"group_sizes": (1, 8), "n_archs": 4, "compilation_cache": False},
+        ),
+        (["train"], {"group_sizes": (1, 8, 32), "n_archs": 32, "compilation_cache": True}),
+        (
+            ["proxies", "--space", "darts", "--proxies", "params,flops", "--archs", "3", "--archs-per-call", "1,2"],
+            {"n_archs": 3, "proxies": ["params", "flops"], "archs_per_call": [1, 2], "space": "darts"},
+        ),
+        (["proxies", "--proxies", "all"], {"n_archs": 32, "proxies": None, "archs_per_call": None, "space": "nb201"}),
+        (["score", "--sizes", "100", "--chunk-size", "10"], {"n_archs": 100, "chunk_size": 10}),
+        (["score"], {"n_archs": 20_000, "chunk_size": 2048}),
+        (["curves", "--sizes", "20"], {"n_curves": 20}),
+        (["curves"], {"n_curves": 2000}),
+    ],
+)
+def test_bench_command_lines_map_to_the_runners_arguments(argv, expected):
+    from pyengine.bench import BENCHES
+    from pyengine.cli import build_parser
+
+    args = build_parser("bench").parse_args(["bench", *argv])
+    kwargs = BENCHES.get(args.suite).from_args(args)
+    assert {k: kwargs[k] for k in expected} == expected
+    assert args.repeats == (3 if "--repeats" in argv else 5) and args.json == ("X" if "--json" in argv else None)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["predict", "--sizes", "0"], "--sizes must be positive integers. Got '0'."),
+        (["encode", "--sizes", "x"], "--sizes must be comma-separated integers. Got 'x'."),
+        (["train", "--sizes", "8,-1"], "--sizes must be positive integers. Got '8,-1'."),
+        (["proxies", "--archs-per-call", "0"], "--archs-per-call must be positive integers. Got '0'."),
+        (["proxies", "--proxies", ","], "--proxies names no proxy"),
+        (["graph", "--baseline-seconds", "0"], "--baseline-seconds must be positive. Got 0.0."),
+    ],
+)
+def test_bench_bad_option_values_exit_1_before_any_work(argv, message, capsys):
+    assert main(["bench", *argv]) == 1
+    assert f"pyengine: error: {message}" in capsys.readouterr().err
+
+
+def test_bench_oracles_override_must_hold_the_ports(tmp_path, capsys):
+    (tmp_path / "nb101_official.py").write_text("")
+    assert main(["bench", "graph", "--oracles", str(tmp_path)]) == 1
+    assert f"--oracles {tmp_path}: no nb201_official.py there" in capsys.readouterr().err
+    assert main(["bench", "encode", "--oracles", str(tmp_path)]) == 1
+    assert "no encodings.py there" in capsys.readouterr().err
+
+
+def test_the_installed_package_benchmarks_against_its_own_baselines(tmp_path):
+    """Outside the source tree (no tests/oracles in reach) the baselines come from the package,
+    and bench graph / bench encode record a baseline figure for their workloads."""
+    run = dict(capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pyengine, pyengine.bench._baselines.encodings as e, pyengine.bench._baselines.nb101_official "
+            "as a, pyengine.bench._baselines.nb201_official as b; print(pyengine.__file__); "
+            "print(a.__file__, b.__file__, e.__file__); print('oracles' in sys.modules)",
+        ],
+        **run,
+    )
+    assert where.returncode == 0, where.stderr
+    package, files, oracles = where.stdout.splitlines()
+    root = Path(package).parent
+    assert all(Path(f).parent == root / "bench" / "_baselines" for f in files.split())
+    assert oracles == "False"
+
+    graph = tmp_path / "graph.json"
+    argv = ["graph", "--repeats", "1", "--sample", "300", "--baseline-seconds", "0.02", "--json", str(graph)]
+    proc = subprocess.run([sys.executable, "-m", "pyengine", "bench", *argv], **run)
+    assert proc.returncode == 0, proc.stderr
+    recs = json.loads(graph.read_text())["records"]
+    assert len(recs) == 4 and all(r["baseline_per_second"] > 0 for r in recs)
+
+    enc = tmp_path / "encode.json"
+    argv = ["encode", "--sizes", "50", "--repeats", "1", "--baseline-seconds", "0.01", "--json", str(enc)]
+    proc = subprocess.run([sys.executable, "-m", "pyengine", "bench", *argv], **run)
+    assert proc.returncode == 0, proc.stderr
+    recs = {(r["space"], r["encoding"]): r for r in json.loads(enc.read_text())["records"]}
+    for key in [("nb101", "path"), ("nb101", "adjacency_one_hot"), ("nb201", "path"), ("darts", "path")]:
+        assert recs[key]["baseline_per_second"] > 0

@@ -4,7 +4,8 @@ own files of the same format).
 ``load_table(name_or_path)`` gives a :class:`Table` for a registered benchmark name (``TABLES``)
 or for any CSV with an architecture column and numeric metric columns. ``default_data_dir()``
 finds the data folder: ``$PYENGINE_DATA`` if set, else the first ``shared/data`` beside or above
-the working directory.
+the working directory. ``join_naslib_zc(table, path)`` matches a NAS-Bench-Suite-Zero file's
+zero-cost scores to a table's rows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ._files import (
     read_nb101_cells_json,
 )
 from ._table import Table
+from ._zero_cost import ZeroCostScores, join_naslib_zc
 
 __all__ = [
     "TABLES",
@@ -40,6 +42,8 @@ __all__ = [
     "read_nas_bench_macro",
     "read_naslib_zc",
     "read_nb101_cells_json",
+    "ZeroCostScores",
+    "join_naslib_zc",
 ]
 
 TABLES: Registry[Table] = Registry("benchmark table")

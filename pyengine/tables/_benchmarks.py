@@ -15,6 +15,7 @@ from ..errors import InvalidValueError
 from ..spaces import SearchSpace, get_space
 from ._files import (
     DataFileError,
+    NaslibZcRecords,
     _load_json,
     _resolve,
     read_csv_columns,
@@ -175,7 +176,11 @@ def load_naslib_zc(path: PathLike = None, *, space: str | None = None, dataset: 
     """NAS-Bench-Suite-Zero records (the extracts here or NASLib's original layout): column
     ``val_accuracy`` (default metric) and one column per zero-cost proxy score; ``dataset``
     picks the file's top-level key (default: the first)."""
-    rec = read_naslib_zc(path, space=space, dataset=dataset)
+    return naslib_zc_table(read_naslib_zc(path, space=space, dataset=dataset))
+
+
+def naslib_zc_table(rec: NaslibZcRecords) -> Table:
+    """The :class:`Table` of records already read by :func:`read_naslib_zc` (see :func:`load_naslib_zc`)."""
     sp = get_space(rec.space)
     try:
         batch = sp.from_naslib(rec.archs)

@@ -138,6 +138,22 @@ def test_cli_evaluate_writes_records_and_plot(tmp_path, capsys, data_dir):
     assert "Unknown metric" in capsys.readouterr().err
 
 
+def test_cli_evaluate_zc_json_keeps_the_scored_rows(tmp_path, capsys, data_dir):
+    from pyengine.cli import main
+
+    out = tmp_path / "zc.json"
+    zc = data_dir / "naslib_zc" / "zc_nasbench201_cifar10.json"
+    argv = ["evaluate", "--table", "nb201_cifar10_200ep", "--predictors", "rf", "--train-sizes", "10"]
+    argv += ["--seeds", "1", "--test-size", "50", "--no-progress"]
+    assert main([*argv, "--zc-json", str(zc), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "725 of the 15625 architectures of nb201_cifar10_200ep have zero-cost scores: those count" in text
+    (rec,) = json.loads(out.read_text())
+    assert rec["predictor"] == "rf" and rec["zc_seconds"] == 0.0  # rf reads no zero-cost score
+    assert main([*argv, "--zc-json", str(tmp_path / "missing.json")]) == 1
+    assert "data file not found" in capsys.readouterr().err
+
+
 def test_each_predictor_reads_its_own_encoding(table, capsys):
     from pyengine.cli import main
 

@@ -10,6 +10,7 @@ like this one (synflow 0.507 s, jacob_cov with batch 64 0.987 s per architecture
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -17,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ._bench import machine_info, write_result
-from .errors import InvalidValueError
+from .. import _options
+from ..errors import CliError, InvalidValueError
+from ._common import machine_info, write_result
+from ._suite import BenchSuite
 
-__all__ = ["run_proxies_bench"]
+__all__ = ["SUITE", "run_proxies_bench"]
 
 # NASLib's recorded mean seconds per architecture, NB201 CIFAR-10 (batch 32)
 NASLIB_RECORDED = {
@@ -48,9 +51,9 @@ def _bench_batch(n_archs: int, space: str = "nb201") -> Any:
     """The first n_archs architectures of the space's NAS-Bench-Suite-Zero file; for NB201 beyond
     its 725, the whole space in order (15,625 cells), repeated if more are asked for (NB101's
     file holds 500 and NB301's 725: more is an error)."""
-    from .spaces import get_space
-    from .spaces._base import batch_len, take
-    from .tables._benchmarks import load_naslib_zc
+    from ..spaces import get_space
+    from ..spaces._base import batch_len, take
+    from ..tables._benchmarks import load_naslib_zc
 
     table = load_naslib_zc(space=space)
     if n_archs <= len(table):
@@ -67,8 +70,8 @@ def _recorded_means(space: str) -> dict[str, float]:
     """NASLib's mean recorded seconds per architecture per proxy (our names) for ``space``."""
     if space == "nb201":
         return dict(NASLIB_RECORDED)
-    from .proxies import PROXIES
-    from .tables._files import read_naslib_zc
+    from ..proxies import PROXIES
+    from ..tables._files import read_naslib_zc
 
     rec = read_naslib_zc(space=space)
     out = {}
@@ -86,16 +89,22 @@ def run_proxies_bench(
     proxies: list[str] | None = None,
     archs_per_call: list[int] | None = None,
     space: str = "nb201",
+    compilation_cache: bool = False,
     out: Any = None,
 ) -> dict:
     """Seconds per architecture of each proxy (and each ``archs_per_call`` when given; default:
     the scorer's own, 1 on CPU and 256 on GPUs), compile time apart, on architectures of
-    ``space`` ("nb201", "nb101" or "darts")."""
+    ``space`` ("nb201", "nb101" or "darts"). With ``compilation_cache``, the persistent
+    compilation cache (``$PYENGINE_CACHE_DIR/xla``) is enabled first."""
     import jax
 
-    from .proxies import PROXIES, ProxyScorer
-    from .spaces._base import batch_len, take
+    from ..proxies import PROXIES, ProxyScorer
+    from ..spaces._base import batch_len, take
 
+    if compilation_cache:
+        from .._compile_cache import enable_compilation_cache
+
+        enable_compilation_cache()
     if space not in BENCH_SPACES:
         raise InvalidValueError(f"The 'space' parameter must be one of {list(BENCH_SPACES)}. Got {space!r} instead.")
     out = out or sys.stdout
@@ -162,3 +171,54 @@ def run_proxies_bench(
             flush=True,
         )
     return write_result({"machine": machine_info(), "records": records}, json_out, out)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--space", default="nb201", choices=list(BENCH_SPACES), help="search space (default nb201)")
+    p.add_argument("--proxies", help="comma-separated names (default: all)")
+    p.add_argument(
+        "--archs",
+        type=_options.positive,
+        default=32,
+        help="architectures timed (NB201 beyond the file's 725: the whole space in order)",
+    )
+    p.add_argument(
+        "--archs-per-call",
+        metavar="N,N",
+        help="architectures per compiled call, each timed (default: 1 on CPU, 256 on GPUs)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="no persistent compilation cache (cold compiles)")
+
+
+def _from_args(args: argparse.Namespace) -> dict[str, Any]:
+    names = None
+    if args.proxies:
+        names = [p.strip() for p in args.proxies.split(",") if p.strip()]
+        if not names:
+            raise CliError("--proxies names no proxy")
+        if names == ["all"]:
+            names = None
+    steps = None
+    if args.archs_per_call:
+        steps = _options.int_list(args.archs_per_call, "--archs-per-call", positive=True)
+    return {
+        "n_archs": args.archs,
+        "proxies": names,
+        "archs_per_call": steps,
+        "space": args.space,
+        "compilation_cache": not args.no_cache,
+    }
+
+
+SUITE = BenchSuite(
+    run=run_proxies_bench,
+    summary="zero-cost proxies: seconds per architecture per proxy",
+    description=(
+        "Milliseconds per architecture and architectures per second of each zero-cost proxy (and each "
+        "--archs-per-call) on the space's NAS-Bench-Suite-Zero architectures at CIFAR shapes, compile "
+        "apart, beside NASLib's recorded times (NB201: reference means and 2-core times; NB301: the file's "
+        "own mean times; NB101's file records none)."
+    ),
+    add_arguments=_add_arguments,
+    from_args=_from_args,
+)

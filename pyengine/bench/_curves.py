@@ -5,6 +5,7 @@ own)."""
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -13,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ._bench import machine_info, write_result
+from .. import _options
+from ._common import machine_info, write_result
+from ._suite import BenchSuite
 
-__all__ = ["run_curves_bench"]
+__all__ = ["SUITE", "run_curves_bench"]
 
 
 def _scipy_families() -> dict[str, tuple[Any, list[float]]]:
@@ -54,8 +57,31 @@ def run_curves_bench(
     baseline_curves: int = 20,
     out: Any = None,
 ) -> dict:
-    from .predictors._curves import LCEPredictor, partial_curves
-    from .tables import load_table
+    """Time LCE on NB201 validation curves beside scipy's ``curve_fit``; print a table.
+
+    Parameters
+    ----------
+    json_out : str, optional
+        Write the result there as JSON.
+    repeats : int, default 3
+        Timed repeats per fidelity (the median is reported).
+    n_curves : int, default 2000
+        Curves fitted in one batched call (the 200 real curves, tiled).
+    fidelities : tuple of int, default (12, 50)
+        Epochs of each curve that the fits see.
+    baseline_curves : int, default 20
+        Curves fitted by ``curve_fit`` per repeat (per curve and family).
+    out : text stream, optional
+        Where the table goes (default: stdout).
+
+    Returns
+    -------
+    dict
+        ``{'machine': ..., 'records': [...]}``; each record holds ``fidelity``, ``n_curves``,
+        ``curves_per_second``, ``first_call_seconds``, ``scipy_curves_per_second``, ``speedup``.
+    """
+    from ..predictors._curves import LCEPredictor, partial_curves
+    from ..tables import load_table
 
     out = out or sys.stdout
     table = load_table("nb201_learning_curves")
@@ -99,3 +125,25 @@ def run_curves_bench(
         records.append(rec)
         print(f"{fid:>9}{rate:>18,.0f}{first:>14.2f}{base_rate:>16,.1f}{rate / base_rate:>7.0f}x", file=out, flush=True)
     return write_result({"machine": machine_info(), "records": records}, json_out, out)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", metavar="N", help="curves fitted (default 2000: the 200 real curves tiled)")
+
+
+def _from_args(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = _options.int_list(args.sizes, "--sizes") if args.sizes else [2000]
+    return {"n_curves": sizes[0]}
+
+
+SUITE = BenchSuite(
+    run=run_curves_bench,
+    summary="learning curves: LCE curves fitted per second",
+    description=(
+        "LCE learning-curve extrapolation on NB201 validation curves: curves fitted per second, every family "
+        "of every curve in one batched program, first call apart, beside scipy's curve_fit per curve and "
+        "family timed in the same run."
+    ),
+    add_arguments=_add_arguments,
+    from_args=_from_args,
+)

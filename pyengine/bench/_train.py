@@ -4,6 +4,7 @@ the same architectures one at a time (a network built and compiled for each arch
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -11,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from ._bench import machine_info, write_result
+from .. import _options
+from ._common import machine_info, write_result
+from ._suite import BenchSuite
 
-__all__ = ["run_train_bench"]
+__all__ = ["SUITE", "run_train_bench"]
 
 
 def _one_at_a_time(trainer_params: dict[str, Any], batch: Any, data: Any) -> tuple[float, float]:
@@ -21,9 +24,9 @@ def _one_at_a_time(trainer_params: dict[str, Any], batch: Any, data: Any) -> tup
     and the median compile share per architecture."""
     import flax.linen as nn
 
-    from .nets import NB201Net
-    from .spaces._base import take
-    from .train import Trainer
+    from ..nets import NB201Net
+    from ..spaces._base import take
+    from ..train import Trainer
 
     class _Fixed(nn.Module):
         net: Any
@@ -64,15 +67,22 @@ def run_train_bench(
     n_archs: int = 32,
     epochs: int = 2,
     baseline_archs: int = 4,
+    compilation_cache: bool = False,
     out: Any = sys.stdout,
 ) -> dict[str, Any]:
     """Architectures per minute (training only, median of ``repeats``) and compile seconds for
-    each group size, and the one-network-per-architecture baseline timed in the same run."""
+    each group size, and the one-network-per-architecture baseline timed in the same run. With
+    ``compilation_cache``, the persistent compilation cache (``$PYENGINE_CACHE_DIR/xla``) is
+    enabled first, so programs compiled by earlier runs are reused."""
     import jax
 
-    from .spaces import get_space
-    from .train import Trainer, load_digits
+    from ..spaces import get_space
+    from ..train import Trainer, load_digits
 
+    if compilation_cache:
+        from .._compile_cache import enable_compilation_cache
+
+        enable_compilation_cache()
     machine = {**machine_info(), "jax": jax.__version__, "jax_backend": jax.default_backend()}
     print(
         f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, jax {machine['jax']} "
@@ -133,3 +143,27 @@ def run_train_bench(
         file=out,
     )
     return write_result({"machine": machine, "records": records}, json_out, out)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", metavar="N,N", help="group sizes: architectures trained at once (default 1,8,32)")
+    p.add_argument("--archs", type=_options.positive, default=32, help="architectures trained per group size")
+    p.add_argument("--no-cache", action="store_true", help="no persistent compilation cache (cold compiles)")
+
+
+def _from_args(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = _options.int_list(args.sizes, "--sizes", positive=True) if args.sizes else [1, 8, 32]
+    return {"group_sizes": tuple(sizes), "n_archs": args.archs, "compilation_cache": not args.no_cache}
+
+
+SUITE = BenchSuite(
+    run=run_train_bench,
+    summary="trainer: NB201 cells trained per minute per group size",
+    description=(
+        "NB201 cells (8 channels, 1 cell per stage) trained per minute on digits for each group size, "
+        "compile seconds apart, beside one network built and compiled per cell as the reference codes do, "
+        "timed in the same run."
+    ),
+    add_arguments=_add_arguments,
+    from_args=_from_args,
+)

@@ -5,6 +5,7 @@ the output and the checkpoint), which bound a cluster's throughput from above.""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -14,18 +15,20 @@ from typing import Any
 
 import numpy as np
 
-from ._bench import _median_time, machine_info, write_result
+from .. import _options
+from ._common import machine_info, median_time, write_result
+from ._suite import BenchSuite
 
-__all__ = ["run_score_bench"]
+__all__ = ["SUITE", "run_score_bench"]
 
 
 def _prepare(tmp: str, n_archs: int) -> tuple[str, str]:
     """A GCN fitted on 100 NAS-Bench-301 records (saved), and n_archs DARTS cells drawn from the
     space as JSON lines."""
-    from .predictors import get_predictor
-    from .spaces import get_space
-    from .spaces._base import take
-    from .tables._benchmarks import load_naslib_zc
+    from ..predictors import get_predictor
+    from ..spaces import get_space
+    from ..spaces._base import take
+    from ..tables._benchmarks import load_naslib_zc
 
     table = load_naslib_zc(space="darts")
     rows = np.arange(min(100, len(table)))
@@ -43,7 +46,7 @@ def _prepare(tmp: str, n_archs: int) -> tuple[str, str]:
 
 
 def _timed(fn: Any, repeats: int) -> float:
-    return _median_time(fn, repeats, warm_up=False)
+    return median_time(fn, repeats, warm_up=False)
 
 
 def run_score_bench(
@@ -55,8 +58,32 @@ def run_score_bench(
     workers: tuple[int, ...] = (1, 2),
     out: Any = None,
 ) -> dict:
-    from .scoring import ModelScorer, ScoreSource, score_job
-    from .scoring._job import _write_checkpoint, score_chunk
+    """Time scoring jobs of DARTS cells by a saved GCN, embedded against Ray workers; print a table.
+
+    Parameters
+    ----------
+    json_out : str, optional
+        Write the result there as JSON.
+    repeats : int, default 3
+        Timed repeats per mode (the median is reported).
+    n_archs : int, default 20000
+        Architectures per job.
+    chunk_size : int, default 2048
+        Architectures per chunk and checkpoint.
+    workers : tuple of int, default (1, 2)
+        Ray worker counts timed (skipped when Ray is not installed).
+    out : text stream, optional
+        Where the table goes (default: stdout).
+
+    Returns
+    -------
+    dict
+        ``{'machine': ..., 'records': [...]}``; each record holds ``mode``, ``workers``,
+        ``n_archs``, ``chunk_size``, ``seconds``, ``archs_per_second``, ``ratio_vs_embedded``,
+        ``seconds_per_chunk`` (Ray with 1 worker: also its fixed and per-chunk overhead).
+    """
+    from ..scoring import ModelScorer, ScoreSource, score_job
+    from ..scoring._job import _write_checkpoint, score_chunk
 
     out = out or sys.stdout
     records: list[dict[str, Any]] = []
@@ -121,8 +148,8 @@ def run_score_bench(
         row("driver only (io)", None, t_driver, {})
         row("embedded", 1, t_local, {})
         try:
-            from ._ray import init_ray
-            from .scoring._ray import ray_executor
+            from .._ray import init_ray
+            from ..scoring._ray import ray_executor
         except ImportError:  # pragma: no cover - the ray extra is absent
             print("ray is not installed: pip install .[ray]", file=out)
         else:
@@ -151,3 +178,26 @@ def run_score_bench(
                         file=out,
                     )
     return write_result({"machine": machine_info(), "records": records}, json_out, out)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", metavar="N", help="architectures scored per job (default 20000)")
+    p.add_argument("--chunk-size", type=_options.positive, default=2048, help="architectures per chunk")
+
+
+def _from_args(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = _options.int_list(args.sizes, "--sizes") if args.sizes else [20_000]
+    return {"n_archs": sizes[0], "chunk_size": args.chunk_size}
+
+
+SUITE = BenchSuite(
+    run=run_score_bench,
+    summary="scoring jobs: embedded against Ray workers",
+    description=(
+        "DARTS cells scored by a saved GCN through score_job, embedded (one process) against Ray with 1 and 2 "
+        "workers, all in the same run; plus the driver's own input/output cost per chunk and Ray's per-job "
+        "and per-chunk overhead."
+    ),
+    add_arguments=_add_arguments,
+    from_args=_from_args,
+)

@@ -7,15 +7,18 @@ printed beside it as a reference."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from typing import Any
 
 import numpy as np
 
-from ._bench import _median_time, draw_batch, machine_info, write_result
+from .. import _options
+from ._common import draw_batch, machine_info, median_time, write_result
+from ._suite import BenchSuite
 
-__all__ = ["run_predict_bench", "NASLIB_REFERENCE"]
+__all__ = ["NASLIB_REFERENCE", "SUITE", "run_predict_bench"]
 
 # NASLib's GCN as measured on this benchmark machine (the project's issue tracker); printed as a
 # reference column, not measured by this run.
@@ -64,10 +67,10 @@ def run_predict_bench(
     whose records hold ``name``, ``space``, ``batch``, ``archs_per_second`` and ``fit_seconds``."""
     import jax
 
-    from .encodings import encode
-    from .predictors import get_predictor
-    from .spaces import get_space
-    from .spaces._base import take
+    from ..encodings import encode
+    from ..predictors import get_predictor
+    from ..spaces import get_space
+    from ..spaces._base import take
 
     out = out or sys.stdout
     machine = {**machine_info(), "jax": jax.__version__, "jax_backend": jax.default_backend()}
@@ -115,7 +118,7 @@ def run_predict_bench(
                 for _ in range(calls):
                     model.predict(batch)
 
-            wall = _median_time(query, repeats) / calls  # the warm-up compiles every bucket used
+            wall = median_time(query, repeats) / calls  # the warm-up compiles every bucket used
             rec: dict[str, Any] = {
                 "name": name,
                 "space": space_name,
@@ -134,7 +137,7 @@ def run_predict_bench(
                         g = encode(space, "gcn", batch)
                         np.asarray(ref_fn(params, *g))
 
-                rec["baseline_archs_per_second"] = n / (_median_time(plain, repeats) / calls)
+                rec["baseline_archs_per_second"] = n / (median_time(plain, repeats) / calls)
                 rec["naslib_reference"] = NASLIB_REFERENCE.get((name, space_name, "query"))
             emit(rec)
     for name, space_name, n in FIT:
@@ -148,7 +151,7 @@ def run_predict_bench(
         def refit(name: str = name, space: Any = space, archs: Any = archs, y: np.ndarray = y) -> None:
             get_predictor(name, space=space, random_state=1).fit(archs, y)
 
-        warm = _median_time(refit, fit_repeats, warm_up=False)  # the first fit above compiled
+        warm = median_time(refit, fit_repeats, warm_up=False)  # the first fit above compiled
         emit(
             {
                 "name": name,
@@ -193,3 +196,25 @@ def run_predict_bench(
         file=out,
     )
     return write_result({"machine": machine, "records": records}, json_out, out)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", metavar="N,N", help="query batch sizes (default 1,1000,10000,100000)")
+
+
+def _from_args(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = _options.int_list(args.sizes, "--sizes", positive=True) if args.sizes else [1, 1_000, 10_000, 100_000]
+    return {"sizes": tuple(sizes)}
+
+
+SUITE = BenchSuite(
+    run=run_predict_bench,
+    summary="neural predictors: query archs/s, fit seconds, all of NB101",
+    description=(
+        "Query architectures per second of gcn and bananas on NB101 and NB201 for each batch size, fit "
+        "seconds at N = 100 (NB201) and 1,000 (NB101), and all of NB101 listed and scored end to end; beside "
+        "the GCN as the reference codes write it, timed in the same run, and NASLib's figures for this machine."
+    ),
+    add_arguments=_add_arguments,
+    from_args=_from_args,
+)

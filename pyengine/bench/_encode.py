@@ -1,9 +1,12 @@
 """Encoding microbenchmarks (``pyengine bench encode``): archs/s per space and encoding for
 batches of 10k and 1M, beside a per-architecture Python encoder timed in the same run (the
-brute-force oracles of ``tests/oracles/encodings.py``) and NASLib's figures for this machine."""
+brute-force encoders of ``pyengine.bench._baselines.encodings``, also the test oracles) and
+NASLib's figures for this machine."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import sys
 import time
@@ -11,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ._bench import _find_oracles, _load, draw_batch, machine_info, write_result
+from .. import _options
+from ..errors import CliError
+from ._common import draw_batch, load_baselines, machine_info, write_result
+from ._suite import BenchSuite
 
-__all__ = ["run_encode_bench", "NASLIB_REFERENCE"]
+__all__ = ["NASLIB_REFERENCE", "SUITE", "run_encode_bench"]
 
 # NASLib's own encoders, archs/s, as measured on this benchmark machine (the project's issue
 # tracker); printed as a reference column, not measured by this run.
@@ -42,7 +48,7 @@ STREAM_CHUNK = 8_192
 
 
 def _baseline(oracle: Any, space: Any, enc: str, batch: Any, budget_s: float) -> float | None:
-    from .spaces._base import batch_len
+    from ..spaces._base import batch_len
 
     if enc == "path" and space.name == "nb101":
 
@@ -73,19 +79,47 @@ def _baseline(oracle: Any, space: Any, enc: str, batch: Any, budget_s: float) ->
 
 
 def run_encode_bench(
-    *, json_out: str | None = None, repeats: int = 3, sizes: tuple[int, ...] = (10_000, 1_000_000), out: Any = None
+    *,
+    json_out: str | None = None,
+    repeats: int = 3,
+    sizes: tuple[int, ...] = (10_000, 1_000_000),
+    oracle_dir: str | os.PathLike[str] | None = None,
+    baseline_budget_s: float = 1.0,
+    out: Any = None,
 ) -> dict[str, Any]:
-    """Time every workload; print a table; optionally write ``{'machine': ..., 'records': [...]}``."""
+    """Time every encoding workload beside the per-architecture Python encoders; print a table.
+
+    Parameters
+    ----------
+    json_out : str, optional
+        Write the result there as JSON.
+    repeats : int, default 3
+        Timed repeats per workload and size (the median is reported).
+    sizes : tuple of int, default (10000, 1000000)
+        Batch sizes; outputs over 2 GiB are produced in chunks and dropped.
+    oracle_dir : str or path-like, optional
+        A folder holding ``encodings.py`` to time instead of the package's encoders.
+    baseline_budget_s : float, default 1.0
+        Seconds each Python encoder runs.
+    out : text stream, optional
+        Where the table goes (default: stdout).
+
+    Returns
+    -------
+    dict
+        ``{'machine': ..., 'records': [...]}``; each record holds ``space``, ``encoding``, ``n``,
+        ``dims``, ``per_second``, ``baseline_per_second`` (None where no Python encoder exists),
+        ``ratio``, ``naslib_reference_per_second``, ``first_call_seconds``, ``wall_seconds``.
+    """
     import jax
 
-    from .encodings import ENCODINGS
-    from .spaces import get_space
-    from .spaces._base import batch_len, take
+    from ..encodings import ENCODINGS
+    from ..spaces import get_space
+    from ..spaces._base import batch_len, take
 
     out = out or sys.stdout
     machine = {**machine_info(), "jax": jax.__version__, "jax_backend": jax.default_backend()}
-    oracles = _find_oracles(None)
-    oracle = _load(oracles, "encodings") if oracles is not None and (oracles / "encodings.py").is_file() else None
+    (oracle,) = load_baselines(oracle_dir, ("encodings",))
     records: list[dict[str, Any]] = []
     rng = np.random.default_rng(0)
     for space_name, enc in WORKLOADS:
@@ -96,7 +130,7 @@ def run_encode_bench(
         first = fn(space, take(big, np.arange(min(sizes))))  # compiles the buckets this size uses
         compile_s = time.perf_counter() - t0
         dims = int(np.prod(first[0].shape[1:] if isinstance(first, tuple) else first.shape[1:]))
-        base = _baseline(oracle, space, enc, big, 1.0) if oracle is not None else None
+        base = _baseline(oracle, space, enc, big, baseline_budget_s)
         for n in sizes:
             batch = take(big, np.arange(n))
             streamed = n * dims * 4 > STREAM_BYTES
@@ -167,3 +201,35 @@ def _print_row(r: dict[str, Any], out: Any, *, header: bool, machine: dict[str, 
         file=out,
         flush=True,
     )
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", metavar="N,N", help="batch sizes (default 10000,1000000)")
+    p.add_argument("--oracles", metavar="DIR", help="folder of an encodings.py to time instead of the package's")
+    p.add_argument(
+        "--baseline-seconds",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds each Python encoder runs (default 1)",
+    )
+
+
+def _from_args(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.baseline_seconds > 0:
+        raise CliError(f"--baseline-seconds must be positive. Got {args.baseline_seconds}.")
+    sizes = _options.int_list(args.sizes, "--sizes", positive=True) if args.sizes else [10_000, 1_000_000]
+    return {"sizes": tuple(sizes), "oracle_dir": args.oracles, "baseline_budget_s": args.baseline_seconds}
+
+
+SUITE = BenchSuite(
+    run=run_encode_bench,
+    summary="encodings: archs/s per space and encoding",
+    description=(
+        "Architectures encoded per second for each space and encoding (path, path_trunc, adjacency_one_hot, "
+        "gcn on nb101, nb201, darts, macro), first call (compilation) apart, beside a per-architecture "
+        "Python encoder timed in the same run and NASLib's figures for this machine."
+    ),
+    add_arguments=_add_arguments,
+    from_args=_from_args,
+)
