@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from .errors import InvalidValueError
 
-__all__ = ["atomic_write", "write_records"]
+__all__ = ["atomic_write", "write_records", "json_record"]
 
 
 @contextlib.contextmanager
@@ -55,3 +55,15 @@ def write_records(records: list[dict[str, Any]], path: str | os.PathLike[str]) -
     """Write records as a JSON list, atomically (a crash never leaves a half-written file)."""
     with atomic_write(path) as fh:
         json.dump(records, fh, indent=1)
+
+
+def json_record(line: str, where: str) -> dict[str, Any]:
+    """The JSON object on one line of a JSON-lines file; ``InvalidValueError`` naming ``where``
+    (e.g. "FILE, line 3") for invalid JSON or a value that is not an object."""
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise InvalidValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno}).") from None
+    if not isinstance(rec, dict):
+        raise InvalidValueError(f"{where}: expected an object. Got {type(rec).__name__}.")
+    return rec

@@ -1,5 +1,5 @@
 """The package's import structure, read statically from the sources: no cycle among the imports
-a module runs when it is imported, and the bottom layer (errors, _io, _plotting, _batch,
+a module runs when it is imported, and the bottom layer (errors, _io, _plotting, _batch, _progress,
 _validation) imports nothing of the package but itself."""
 
 from __future__ import annotations
@@ -8,7 +8,14 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "pyengine"
-BOTTOM = {"pyengine.errors", "pyengine._io", "pyengine._plotting", "pyengine._batch", "pyengine._validation"}
+BOTTOM = {
+    "pyengine.errors",
+    "pyengine._io",
+    "pyengine._plotting",
+    "pyengine._batch",
+    "pyengine._validation",
+    "pyengine._progress",
+}
 
 
 def _modules() -> dict[str, Path]:

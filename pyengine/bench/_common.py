@@ -18,13 +18,19 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ..errors import CliError, InvalidValueError
 
 __all__ = ["baseline_rate", "draw_batch", "load_baselines", "machine_info", "median_time", "write_result"]
 
 
-def machine_info() -> dict[str, Any]:
-    """CPU model, cores and software versions of this machine.
+def machine_info(jax: bool = False) -> dict[str, Any]:
+    """CPU model, cores and software versions of this machine (JAX's too where it is imported,
+    or imported here with ``jax=True``).
+
+    Parameters
+    ----------
+    jax : bool, default False
+        Import JAX first, so that its version, backend and device are reported.
 
     Returns
     -------
@@ -35,6 +41,9 @@ def machine_info() -> dict[str, Any]:
     """
     from .. import __version__
     from ..graph import md5_backend
+
+    if jax:
+        import jax as _jax  # noqa: F401  (imported so that _accelerator reports it)
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -60,6 +69,17 @@ def machine_info() -> dict[str, Any]:
         "md5_backend": md5_backend(),
         **_accelerator(),
     }
+
+
+def print_machine(machine: dict[str, Any], out: Any, details: str | None = None) -> None:
+    """The line a bench's table starts with: CPU, usable cores, ``details`` (default: JAX's version
+    and backend) and Python."""
+    if details is None:
+        details = f"jax {machine.get('jax')} ({machine.get('jax_backend')})"
+    print(
+        f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, {details}, python {machine['python']}",
+        file=out,
+    )
 
 
 def _accelerator() -> dict[str, Any]:
@@ -127,7 +147,7 @@ def draw_batch(space: Any, n: int, rng: np.random.Generator) -> Any:
     """n architectures of a space for a benchmark; NB101 draws from the listed space (cheap at any
     size, every cell valid)."""
     if space.name == "nb101":
-        from ..spaces._base import take
+        from .._batch import take
 
         everything = space.all()
         return take(everything, rng.integers(0, len(everything.num_vertices), size=n))
@@ -156,3 +176,18 @@ def write_result(result: dict[str, Any], json_out: str | None, out: Any) -> dict
             json.dump(result, fh, indent=2)
         print(f"wrote {json_out}", file=out)
     return result
+
+
+def add_baseline_options(p: Any, ports: str, timed: str) -> None:
+    """``--oracles DIR`` (a folder of ``ports`` to time instead of the package's baselines) and
+    ``--baseline-seconds S`` (how long ``timed``), for the suites that time a baseline."""
+    p.add_argument("--oracles", metavar="DIR", help=f"folder of {ports} to time instead of the package's ports")
+    p.add_argument("--baseline-seconds", type=float, default=1.0, metavar="S", help=f"seconds {timed} (default 1)")
+
+
+def baseline_options(args: Any) -> dict[str, Any]:
+    """The runner's ``oracle_dir`` and ``baseline_budget_s`` from :func:`add_baseline_options`'s
+    options; CliError for a budget that is not positive."""
+    if not args.baseline_seconds > 0:
+        raise CliError(f"--baseline-seconds must be positive. Got {args.baseline_seconds}.")
+    return {"oracle_dir": args.oracles, "baseline_budget_s": args.baseline_seconds}

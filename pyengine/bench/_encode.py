@@ -15,8 +15,15 @@ from typing import Any
 import numpy as np
 
 from .. import _options
-from ..errors import CliError
-from ._common import draw_batch, load_baselines, machine_info, write_result
+from ._common import (
+    add_baseline_options,
+    baseline_options,
+    draw_batch,
+    load_baselines,
+    machine_info,
+    print_machine,
+    write_result,
+)
 from ._suite import BenchSuite
 
 __all__ = ["NASLIB_REFERENCE", "SUITE", "run_encode_bench"]
@@ -48,7 +55,7 @@ STREAM_CHUNK = 8_192
 
 
 def _baseline(oracle: Any, space: Any, enc: str, batch: Any, budget_s: float) -> float | None:
-    from ..spaces._base import batch_len
+    from .._batch import batch_len
 
     if enc == "path" and space.name == "nb101":
 
@@ -111,14 +118,13 @@ def run_encode_bench(
         ``dims``, ``per_second``, ``baseline_per_second`` (None where no Python encoder exists),
         ``ratio``, ``naslib_reference_per_second``, ``first_call_seconds``, ``wall_seconds``.
     """
-    import jax
 
+    from .._batch import batch_len, take
     from ..encodings import ENCODINGS
     from ..spaces import get_space
-    from ..spaces._base import batch_len, take
 
     out = out or sys.stdout
-    machine = {**machine_info(), "jax": jax.__version__, "jax_backend": jax.default_backend()}
+    machine = machine_info(jax=True)
     (oracle,) = load_baselines(oracle_dir, ("encodings",))
     records: list[dict[str, Any]] = []
     rng = np.random.default_rng(0)
@@ -180,11 +186,7 @@ def run_encode_bench(
 
 def _print_row(r: dict[str, Any], out: Any, *, header: bool, machine: dict[str, Any]) -> None:
     if header:
-        print(
-            f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, jax {machine['jax']} "
-            f"({machine['jax_backend']}), python {machine['python']}",
-            file=out,
-        )
+        print_machine(machine, out)
         head = (
             f"{'space':<7}{'encoding':<19}{'n':>10}{'archs/s':>14}{'python/s':>11}{'ratio':>9}"
             f"{'naslib/s':>10}{'1st call s':>11}"
@@ -205,21 +207,12 @@ def _print_row(r: dict[str, Any], out: Any, *, header: bool, machine: dict[str, 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", metavar="N,N", help="batch sizes (default 10000,1000000)")
-    p.add_argument("--oracles", metavar="DIR", help="folder of an encodings.py to time instead of the package's")
-    p.add_argument(
-        "--baseline-seconds",
-        type=float,
-        default=1.0,
-        metavar="S",
-        help="seconds each Python encoder runs (default 1)",
-    )
+    add_baseline_options(p, "an encodings.py", "each Python encoder runs")
 
 
 def _from_args(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.baseline_seconds > 0:
-        raise CliError(f"--baseline-seconds must be positive. Got {args.baseline_seconds}.")
     sizes = _options.int_list(args.sizes, "--sizes", positive=True) if args.sizes else [10_000, 1_000_000]
-    return {"sizes": tuple(sizes), "oracle_dir": args.oracles, "baseline_budget_s": args.baseline_seconds}
+    return {"sizes": tuple(sizes), **baseline_options(args)}
 
 
 SUITE = BenchSuite(

@@ -11,8 +11,16 @@ from typing import Any
 import numpy as np
 
 from .. import _options
-from ..errors import CliError
-from ._common import baseline_rate, load_baselines, machine_info, median_time, write_result
+from ._common import (
+    add_baseline_options,
+    baseline_options,
+    baseline_rate,
+    load_baselines,
+    machine_info,
+    median_time,
+    print_machine,
+    write_result,
+)
 from ._suite import BenchSuite
 
 __all__ = ["SUITE", "run_graph_bench"]
@@ -210,11 +218,7 @@ def run_graph_bench(
 
 
 def _print_table(records: list[dict[str, Any]], machine: dict[str, Any], threads: int, out: Any) -> None:
-    print(
-        f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, threads={threads or 'all'}, "
-        f"md5={machine['md5_backend']}, python {machine['python']}",
-        file=out,
-    )
+    print_machine(machine, out, f"threads={threads or 'all'}, md5={machine['md5_backend']}")
     head = f"{'workload':<28}{'pyengine/s':>14}{'official/s':>14}{'ratio':>10}{'wall s':>10}"
     print(head, file=out)
     print("-" * len(head), file=out)
@@ -228,29 +232,11 @@ def _print_table(records: list[dict[str, Any]], machine: dict[str, Any], threads
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", type=_options.positive, default=200_000, help="cells per hashing workload")
     p.add_argument("--threads", type=_options.threads, default=0, help="worker threads (0 = all cores)")
-    p.add_argument(
-        "--oracles",
-        metavar="DIR",
-        help="folder of nb101_official.py and nb201_official.py to time instead of the package's ports",
-    )
-    p.add_argument(
-        "--baseline-seconds",
-        type=float,
-        default=1.0,
-        metavar="S",
-        help="seconds each timed repeat of a baseline runs (default 1)",
-    )
+    add_baseline_options(p, "nb101_official.py and nb201_official.py", "each timed repeat of a baseline runs")
 
 
 def _from_args(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.baseline_seconds > 0:
-        raise CliError(f"--baseline-seconds must be positive. Got {args.baseline_seconds}.")
-    return {
-        "sample": args.sample,
-        "threads": args.threads,
-        "oracle_dir": args.oracles,
-        "baseline_budget_s": args.baseline_seconds,
-    }
+    return {"sample": args.sample, "threads": args.threads, **baseline_options(args)}
 
 
 SUITE = BenchSuite(

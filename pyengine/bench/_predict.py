@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import _options
-from ._common import draw_batch, machine_info, median_time, write_result
+from ._common import draw_batch, machine_info, median_time, print_machine, write_result
 from ._suite import BenchSuite
 
 __all__ = ["NASLIB_REFERENCE", "SUITE", "run_predict_bench"]
@@ -67,18 +67,14 @@ def run_predict_bench(
     whose records hold ``name``, ``space``, ``batch``, ``archs_per_second`` and ``fit_seconds``."""
     import jax
 
+    from .._batch import take
     from ..encodings import encode
     from ..predictors import get_predictor
     from ..spaces import get_space
-    from ..spaces._base import take
 
     out = out or sys.stdout
-    machine = {**machine_info(), "jax": jax.__version__, "jax_backend": jax.default_backend()}
-    print(
-        f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, jax {machine['jax']} "
-        f"({machine['jax_backend']}), python {machine['python']}",
-        file=out,
-    )
+    machine = machine_info(jax=True)
+    print_machine(machine, out)
     records: list[dict[str, Any]] = []
     rng = np.random.default_rng(0)
 

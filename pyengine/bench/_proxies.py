@@ -51,8 +51,8 @@ def _bench_batch(n_archs: int, space: str = "nb201") -> Any:
     """The first n_archs architectures of the space's NAS-Bench-Suite-Zero file; for NB201 beyond
     its 725, the whole space in order (15,625 cells), repeated if more are asked for (NB101's
     file holds 500 and NB301's 725: more is an error)."""
+    from .._batch import batch_len, take
     from ..spaces import get_space
-    from ..spaces._base import batch_len, take
     from ..tables._benchmarks import load_naslib_zc
 
     table = load_naslib_zc(space=space)
@@ -98,8 +98,8 @@ def run_proxies_bench(
     compilation cache (``$PYENGINE_CACHE_DIR/xla``) is enabled first."""
     import jax
 
+    from .._batch import batch_len, take
     from ..proxies import PROXIES, ProxyScorer
-    from ..spaces._base import batch_len, take
 
     if compilation_cache:
         from .._compile_cache import enable_compilation_cache

@@ -25,9 +25,9 @@ __all__ = ["SUITE", "run_score_bench"]
 def _prepare(tmp: str, n_archs: int) -> tuple[str, str]:
     """A GCN fitted on 100 NAS-Bench-301 records (saved), and n_archs DARTS cells drawn from the
     space as JSON lines."""
+    from .._batch import take
     from ..predictors import get_predictor
     from ..spaces import get_space
-    from ..spaces._base import take
     from ..tables._benchmarks import load_naslib_zc
 
     table = load_naslib_zc(space="darts")

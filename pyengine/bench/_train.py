@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import _options
-from ._common import machine_info, write_result
+from ._common import machine_info, print_machine, write_result
 from ._suite import BenchSuite
 
 __all__ = ["SUITE", "run_train_bench"]
@@ -24,8 +24,8 @@ def _one_at_a_time(trainer_params: dict[str, Any], batch: Any, data: Any) -> tup
     and the median compile share per architecture."""
     import flax.linen as nn
 
+    from .._batch import take
     from ..nets import NB201Net
-    from ..spaces._base import take
     from ..train import Trainer
 
     class _Fixed(nn.Module):
@@ -74,7 +74,6 @@ def run_train_bench(
     each group size, and the one-network-per-architecture baseline timed in the same run. With
     ``compilation_cache``, the persistent compilation cache (``$PYENGINE_CACHE_DIR/xla``) is
     enabled first, so programs compiled by earlier runs are reused."""
-    import jax
 
     from ..spaces import get_space
     from ..train import Trainer, load_digits
@@ -83,12 +82,8 @@ def run_train_bench(
         from .._compile_cache import enable_compilation_cache
 
         enable_compilation_cache()
-    machine = {**machine_info(), "jax": jax.__version__, "jax_backend": jax.default_backend()}
-    print(
-        f"machine: {machine['cpu']}, {machine['usable_cores']} usable cores, jax {machine['jax']} "
-        f"({machine['jax_backend']}), python {machine['python']}",
-        file=out,
-    )
+    machine = machine_info(jax=True)
+    print_machine(machine, out)
     data = load_digits()
     space = get_space("nb201")
     batch = space.sample(n_archs, np.random.default_rng(0), unique=True)

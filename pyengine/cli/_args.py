@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from .._io import json_record
 from .._options import int_at_least, int_list, positive, threads
 from ..errors import CliError
 
@@ -56,13 +57,7 @@ def read_records(stream: IO[str], source: str, what: str = "architectures") -> I
     for lineno, line in enumerate(stream, start=1):
         if not line.strip():
             continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CliError(f"{source}, line {lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
-        if not isinstance(rec, dict):
-            raise CliError(f"{source}, line {lineno}: expected an object. Got {type(rec).__name__}.")
-        chunk.append((lineno, rec))
+        chunk.append((lineno, json_record(line, f"{source}, line {lineno}")))
         seen += 1
         if len(chunk) == CHUNK:
             yield chunk

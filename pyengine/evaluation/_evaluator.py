@@ -14,6 +14,7 @@ from sklearn.base import clone
 
 from .. import _plotting
 from .._io import write_records
+from .._progress import reporting
 from ..errors import InvalidTypeError, InvalidValueError, require
 from ..metrics import all_metrics
 from ..predictors._base import get_tags
@@ -382,12 +383,7 @@ class PredictorEvaluator:
         zc, zc_s = self._zero_cost(zc, units)
         shared = (encoded, y_all, self.k, curves, zc, zc_s)
         results: dict[int, dict[str, Any]] = {}
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(units), desc="evaluate", unit="fit", leave=False)
-        try:
+        with reporting(len(units), "evaluate", "fit", progress=progress, on_record=on_record, leave=False) as report:
             if ray is None:
                 done: Any = ((i, _fit_unit(shared, *u)) for i, u in enumerate(units))
             else:
@@ -396,13 +392,7 @@ class PredictorEvaluator:
                 done = map_unordered(ray, _fit_unit, units, shared=shared, workers=workers)
             for i, rec in done:
                 results[i] = rec
-                if on_record is not None:
-                    on_record(rec)
-                if bar is not None:
-                    bar.update(1)
-        finally:
-            if bar is not None:
-                bar.close()
+                report(rec)
         return [results[i] for i in range(len(units)) if i in results]
 
 

@@ -234,26 +234,24 @@ class EarlyStopAccPredictor(_ScoreCurvePredictor):
     """Early stopping (accuracy): the validation accuracy at the last epoch seen."""
 
     name = "early_stop_acc"
+    _sign = 1.0  # higher is better
 
     def __init__(self, curve: str = "val_acc") -> None:
         self.curve = curve
 
     def _score(self, c: PartialCurves) -> np.ndarray:
         _, a = _pick(c, (self.curve,), type(self).__name__)
-        return a[np.arange(len(a)), c.epochs - 1]
+        return self._sign * a[np.arange(len(a)), c.epochs - 1]
 
 
-class EarlyStopLossPredictor(_ScoreCurvePredictor):
+class EarlyStopLossPredictor(EarlyStopAccPredictor):
     """Early stopping (loss): the validation loss at the last epoch seen, negated."""
 
     name = "early_stop_loss"
+    _sign = -1.0  # lower is better
 
     def __init__(self, curve: str = "val_loss") -> None:
         self.curve = curve
-
-    def _score(self, c: PartialCurves) -> np.ndarray:
-        _, a = _pick(c, (self.curve,), type(self).__name__)
-        return -a[np.arange(len(a)), c.epochs - 1]
 
 
 # -- LCE: parametric curve families, fitted in one batched program --------------------------------

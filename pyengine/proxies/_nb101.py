@@ -12,25 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..nets._layers import init_variables
+from ..nets._layers import init_variables  # noqa: F401  (the space adapter's)
 from ..nets._nb101 import NB101Net, nb101_cell_data, nb101_rescale, nb101_split
-
-__all__ = [
-    "network",
-    "cell_data",
-    "groups",
-    "example_cell",
-    "init_variables",
-    "prepare",
-    "scanned",
-    "weight_mask",
-    "probe_fan",
-    "bn_log_sd",
-    "closed_form",
-    "params_m",
-    "flops_m",
-    "WEIGHT_NAMES",
-]
 
 CHANNELS, STACKS, CELLS = 128, 3, 3
 _V = 7

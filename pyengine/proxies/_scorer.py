@@ -63,8 +63,25 @@ DATASETS: dict[str, tuple[int, tuple[int, int, int]]] = {
     "cifar100": (100, (32, 32, 3)),
     "ImageNet16-120": (120, (16, 16, 3)),
 }
-# space -> its network specifics (the same functions in each module)
+# space -> its network specifics: each module defines every name of ADAPTER_NAMES (checked by a
+# test); optional hooks (onehot, weight_groups, CHANNELS, ...) are looked up with getattr
 _ADAPTERS: dict[str, Any] = {"nb201": _nb201, "nb101": _nb101, "darts": _darts}
+ADAPTER_NAMES = (
+    "network",
+    "cell_data",
+    "groups",
+    "example_cell",
+    "init_variables",
+    "prepare",
+    "scanned",
+    "weight_mask",
+    "probe_fan",
+    "bn_log_sd",
+    "closed_form",
+    "params_m",
+    "flops_m",
+    "WEIGHT_NAMES",
+)
 _SPACES = tuple(_ADAPTERS)
 
 

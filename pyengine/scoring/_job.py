@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from .._io import atomic_write
+from .._io import atomic_write, json_record
 from ..errors import CheckpointError, InvalidValueError
 from ..predictors._base import get_tags
 
@@ -120,14 +120,7 @@ class _Lines:
     def records(self) -> list[dict]:
         out = []
         for i, line in enumerate(self.lines):
-            where = f"{self.path}, line {self.first_line + i}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InvalidValueError(f"{where}: invalid JSON ({err.msg} at column {err.colno}).") from None
-            if not isinstance(rec, dict):
-                raise InvalidValueError(f"{where}: expected an object. Got {type(rec).__name__}.")
-            out.append(rec)
+            out.append(json_record(line, f"{self.path}, line {self.first_line + i}"))
         return out
 
 

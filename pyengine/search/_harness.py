@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _plotting
 from .._batch import take
+from .._progress import reporting
 from .._validation import check_positive_int
 from ..errors import InvalidTypeError, InvalidValueError
 from ..tables import Table
@@ -179,20 +180,12 @@ def simulate(
     units = [(name, seed) for name in names for seed in seed_list]
     use_pool = pool == "table"
     done: dict[tuple[str, int], dict[str, Any]] = {}
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    with reporting(len(units), "search", "run", progress=progress, on_record=on_record) as report:
 
-        bar = tqdm(total=len(units), desc="search", unit="run")
+        def finished(rec: dict[str, Any]) -> None:
+            done[(rec["searcher"], rec["seed"])] = rec
+            report(rec)
 
-    def finished(rec: dict[str, Any]) -> None:
-        done[(rec["searcher"], rec["seed"])] = rec
-        if on_record is not None:
-            on_record(rec)
-        if bar is not None:
-            bar.update(1)
-
-    try:
         if ray is not None:
             from .._ray import map_unordered
 
@@ -222,9 +215,6 @@ def simulate(
                     for fut in futures:
                         fut.cancel()
                     raise
-    finally:
-        if bar is not None:
-            bar.close()
     return [done[u] for u in units if u in done]
 
 

@@ -13,7 +13,7 @@ from .._batch import batch_len, concat, first_unique, take
 from .._validation import check_positive_int, check_rng
 from ..errors import InvalidArchitectureError, InvalidTypeError, InvalidValueError
 
-__all__ = ["InvalidArchitectureError", "SearchSpace", "check_rng", "take", "concat", "batch_len"]
+__all__ = ["InvalidArchitectureError", "SearchSpace", "check_count", "invalid_rows"]
 
 
 def invalid_rows(space: str, bad: Sequence[tuple[int, str]]) -> InvalidArchitectureError:
