@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             )
             q.add_argument("--limit", type=positive, help="only the first N architectures of the file")
             q.add_argument("--json", metavar="OUT", help="write the table as JSON")
+            q.add_argument(
+                "--checkpoint",
+                metavar="FILE",
+                help="scores appended here every few architectures; a rerun with the same file resumes "
+                "(default: OUT.ckpt with --json, none without)",
+            )
         q.add_argument("--space", default="nb201", help="search space (nb201 | nb101 | darts)")
         q.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120")
         q.add_argument(
@@ -58,12 +65,21 @@ def run(args: argparse.Namespace) -> int:
     enable_compilation_cache()
     kw = _proxy_inputs(args)
 
-    shown = {"done": 0}
+    shown: dict[str, Any] = {"done": 0, "first": None}
 
     def progress(name: str, done: int, total: int) -> None:
-        # a line whenever another 25 are done (the scorer reports in steps of a few), and at the end
+        # a line whenever another 25 are done (the scorer reports in steps of a few), and at the end,
+        # with the rate and the time left measured from the first report of this run
+        now = time.perf_counter()
+        if shown["first"] is None or done < shown["done"]:
+            shown["first"] = (now, done)
         if not args.no_progress and (done == total or done // 25 > shown["done"] // 25 or done < shown["done"]):
-            print(f"  {name}: {done}/{total}", file=sys.stderr, flush=True)
+            t0, d0 = shown["first"]
+            rate = ""
+            if done > d0:
+                per = (now - t0) / (done - d0)
+                rate = f", {per:.2f} s/arch, ETA {_clock((total - done) * per)}"
+            print(f"  {name}: {done}/{total}{rate}", file=sys.stderr, flush=True)
         shown["done"] = done
 
     if args.action == "evaluate":
@@ -77,7 +93,10 @@ def run(args: argparse.Namespace) -> int:
         if args.limit:
             table = table.subset(np.arange(min(args.limit, len(table))))
         names = proxy_names(args.proxies or "all")
-        rows = evaluate_proxies(table, names, dataset=args.dataset, scorer_kwargs=kw, progress=progress)
+        checkpoint = args.checkpoint or (f"{args.json}.ckpt" if args.json else None)
+        rows = evaluate_proxies(
+            table, names, dataset=args.dataset, scorer_kwargs=kw, progress=progress, checkpoint=checkpoint
+        )
         if args.json:
             with open(args.json, "w", encoding="utf-8") as fh:
                 head = {"space": args.space, "dataset": args.dataset, "n_archs": len(table), **_scorer_settings(kw)}
@@ -119,6 +138,14 @@ def run(args: argparse.Namespace) -> int:
         if out is not sys.stdout:
             out.close()
     return 0
+
+
+def _clock(seconds: float) -> str:
+    """A duration as 1h02m, 3m05s or 42s."""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
 def _proxy_inputs(args: argparse.Namespace) -> dict[str, Any]:
