@@ -110,7 +110,10 @@ def own_vjp(forward: Any, input_grad: Any, kernel_grad: Any) -> Any:
 
     def fwd(x: Any, kernel: Any) -> tuple[Any, tuple[Any, Any]]:
         (xv, kv), flags[:] = _values((x, kernel))
-        return forward(xv, kv), (xv, kv)
+        # the primal through a fresh instance of this function: differentiating the gradient
+        # (grasp's Hessian-vector product) then meets these hand-written gradients again instead
+        # of the convolutions autodiff emits (XLA's CPU backend runs those filter gradients slowly)
+        return own_vjp(forward, input_grad, kernel_grad)(xv, kv), (xv, kv)
 
     def bwd(res: tuple[Any, Any], dy: Any) -> tuple[Any, Any]:
         x, kernel = res
@@ -201,7 +204,9 @@ def remat_switch(index: Any, branches: Sequence[Any], *operands: Any) -> Any:
 
     def fwd(idx: Any, *args: Any) -> tuple[Any, tuple[Any, Any]]:
         (iv, av), flags[:] = _values((idx, args))
-        return jax.lax.switch(iv, branches, *av), (iv, av)
+        # a fresh recomputing switch for the primal, so that a second differentiation recomputes
+        # the selected branch as the first does (see own_vjp)
+        return remat_switch(iv, branches, *av), (iv, av)
 
     def bwd(res: tuple[Any, Any], ct: Any) -> tuple[Any, ...]:
         idx, args = res
