@@ -104,7 +104,7 @@ def evaluate_proxies(
     scorer_kwargs : dict, optional
         Further :class:`ProxyScorer` settings (``batch_size``, ``seed``, ``images``, ...).
     progress : callable, optional
-        ``progress("scored", done, total)`` after each step; ``done`` counts the rows a
+        ``progress("scored", done, total)`` after each chunk; ``done`` counts the rows a
         checkpoint already held.
     checkpoint : str, optional
         A JSON-lines file: every ``chunk`` architectures, their scores and seconds are appended
@@ -169,12 +169,8 @@ def evaluate_proxies(
         part = todo[start : start + chunk]
         base = len(done) + start
 
-        def step(d: int, t: int, base: int = base) -> None:
-            if progress is not None:
-                progress("scored", base + d, n_all)
-
         t0 = time.perf_counter()
-        got = scorer.score(take(table.archs, part), progress=step)
+        got = scorer.score(take(table.archs, part))
         spent = sum(scorer.compile_seconds.values())
         compile_s += spent
         per = max(time.perf_counter() - t0 - spent, 0.0) / len(part)
