@@ -15,6 +15,21 @@ from ..errors import CliError
 from ._args import int_at_least, open_in, open_out, positive, proxy_names, read_records
 from ._commands import add_command_parser
 
+# the options of `proxies evaluate` only
+_EVALUATE_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--zc-json", {"metavar": "FILE", "help": "a NAS-Bench-Suite-Zero JSON (default: the space's extract)"}),
+    ("--limit", {"type": positive, "help": "only the first N architectures of the file"}),
+    ("--json", {"metavar": "OUT", "help": "write the table as JSON"}),
+    (
+        "--checkpoint",
+        {
+            "metavar": "FILE",
+            "help": "scores appended here every 8 architectures; a rerun with the same file resumes "
+            "(default: OUT.ckpt with --json, none without)",
+        },
+    ),
+)
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """The parser of ``pyengine proxies``."""
@@ -29,17 +44,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             q.add_argument("input", metavar="IN.jsonl", help="lines {'arch': ...} ('-' for stdin)")
             q.add_argument("--out", metavar="OUT.jsonl", help="output file (default: stdout)")
         else:
-            q.add_argument(
-                "--zc-json", metavar="FILE", help="a NAS-Bench-Suite-Zero JSON (default: the space's extract)"
-            )
-            q.add_argument("--limit", type=positive, help="only the first N architectures of the file")
-            q.add_argument("--json", metavar="OUT", help="write the table as JSON")
-            q.add_argument(
-                "--checkpoint",
-                metavar="FILE",
-                help="scores appended here every few architectures; a rerun with the same file resumes "
-                "(default: OUT.ckpt with --json, none without)",
-            )
+            for flag, kw in _EVALUATE_OPTIONS:
+                q.add_argument(flag, **kw)
         q.add_argument("--space", default="nb201", help="search space (nb201 | nb101 | darts)")
         q.add_argument("--dataset", default="cifar10", help="cifar10 | cifar100 | ImageNet16-120")
         q.add_argument(
