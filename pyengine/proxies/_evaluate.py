@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from .. import __version__
+from .._batch import take
+from .._jsonl_cache import append_records, read_records
+from .._validation import check_positive_int
+from ..errors import CheckpointError
 from ..metrics import kendall_tau, spearman
+from ._cache import arch_keys
 from ._scorer import PROXIES, ProxyScorer
 
 __all__ = ["evaluate_proxies", "RECORDED_NAMES", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION"]
@@ -44,9 +51,6 @@ def _resume(path: str, job: dict[str, Any], keys: list[str]) -> dict[int, tuple[
     """The rows a checkpoint of the same job holds: row -> (scores, seconds). A new file gets the
     job's header; a file of another job, or rows that do not match the table, raise
     CheckpointError."""
-    from .._jsonl_cache import append_records, read_records
-    from ..errors import CheckpointError
-
     try:
         recs = read_records(path, "proxy evaluation checkpoint")
     except ValueError as err:
@@ -123,10 +127,6 @@ def evaluate_proxies(
         excluded, the rows of a checkpoint included) and ``compile_seconds_all`` (this process's
         compilation). A proxy NASLib did not record has nulls in the ``recorded`` fields.
     """
-    from .._batch import take
-    from .._validation import check_positive_int
-    from ._cache import arch_keys
-
     chunk = check_positive_int(chunk, "chunk", "evaluate_proxies")
     acc = table.column("val_accuracy")
     names = list(dict.fromkeys(PROXIES.canonical_name(n) for n in proxies))
@@ -135,18 +135,15 @@ def evaluate_proxies(
     all_scores = {name: np.full(n_all, np.nan) for name in names}
     seconds = np.full(n_all, np.nan)
     done: dict[int, tuple[dict[str, float], float]] = {}
-    keys = arch_keys(table.space, table.archs)
+    keys: list[str] = []  # each row's architecture key, read and written with a checkpoint
     if checkpoint is not None:
+        keys = arch_keys(table.space, table.archs)
         settings = {k: v for k, v in (scorer_kwargs or {}).items() if k not in ("images", "labels")}
         if "images" in (scorer_kwargs or {}):
-            import hashlib
-
             digest = hashlib.sha1(np.ascontiguousarray(scorer_kwargs["images"]).tobytes())
             if scorer_kwargs.get("labels") is not None:
                 digest.update(np.ascontiguousarray(scorer_kwargs["labels"]).tobytes())
             settings["images_sha1"] = digest.hexdigest()
-        from .. import __version__
-
         job = {
             "pyengine": __version__,
             "space": table.space.name,
@@ -178,8 +175,6 @@ def evaluate_proxies(
             all_scores[name][part] = got[name]
         seconds[part] = per
         if checkpoint is not None:
-            from .._jsonl_cache import append_records
-
             append_records(
                 checkpoint,
                 [
