@@ -268,13 +268,10 @@ def _describe(est: Any, w: _Writer, key: str) -> dict[str, Any]:
 
 
 def save_predictor(est: Any, path: str | os.PathLike) -> None:
-    """Write a fitted predictor to exactly ``path`` (no extension added; replaced atomically)."""
+    """Write a fitted predictor to exactly ``path`` (no extension added; replaced atomically).
+    ``Predictor.save`` checks that it is fitted first."""
     from .. import __version__
 
-    if not any(k.endswith("_") and not k.startswith("_") for k in vars(est)):
-        from sklearn.exceptions import NotFittedError
-
-        raise NotFittedError(f"This {type(est).__name__} is not fitted yet; call fit(X, y) before save().")
     w = _Writer()
     try:
         header = {
