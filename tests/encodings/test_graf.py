@@ -1,8 +1,11 @@
 """The graf encoding: parity with a brute-force oracle that enumerates every path, layouts,
 determinism, the no-recompile contract, refusals, and a predictor fitted on it."""
 
+import jax
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from oracles import encodings as oracle
 
 from pyengine.encodings import BUCKETS, encode
@@ -35,6 +38,14 @@ def test_graf_matches_brute_force_path_enumeration(space_name, n):
     got = encode(sp, "graf", batch)
     assert got.shape == (n, DIMS[space_name]) and got.dtype == np.float32
     np.testing.assert_array_equal(got, _oracle_rows(space_name, batch))
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_graf_matches_brute_force_on_any_seed(seed):
+    for space_name, n in (("nb101", 40), ("nb201", 40), ("darts", 10)):
+        batch = get_space(space_name).sample(n, np.random.default_rng(seed))
+        np.testing.assert_array_equal(encode(space_name, "graf", batch), _oracle_rows(space_name, batch))
 
 
 def test_graf_matches_brute_force_on_the_whole_nb201_space():
@@ -90,6 +101,44 @@ def test_graf_of_isomorphic_cells_is_the_same():
     np.testing.assert_array_equal(encode(sp, "graf", b), encode(sp, "graf", type(b)(cells)))
 
 
+def _random_topological_relabel(cells, rng):
+    """Each cell with its vertices renumbered along a random topological order (input first,
+    output last: a pruned cell has no other source or sink)."""
+    m, lab = cells.matrices.copy(), cells.labels.copy()
+    for i in range(len(cells.num_vertices)):
+        n = int(cells.num_vertices[i])
+        a = cells.matrices[i, :n, :n]
+        order, indeg = [], a.sum(axis=0).astype(int)
+        ready = [v for v in range(n) if indeg[v] == 0]
+        while ready:
+            v = ready.pop(int(rng.integers(len(ready))))
+            order.append(v)
+            for w in np.flatnonzero(a[v]):
+                indeg[w] -= 1
+                if indeg[w] == 0:
+                    ready.append(int(w))
+        m[i, :n, :n] = a[np.ix_(order, order)]
+        lab[i, :n] = cells.labels[i, order]
+    return type(cells)(m, lab, cells.num_vertices)
+
+
+def test_graf_of_nb101_cells_does_not_depend_on_vertex_order():
+    sp = get_space("nb101")
+    cells = sp.sample(300, 11)
+    moved = _random_topological_relabel(cells, np.random.default_rng(3))
+    assert (moved.labels != cells.labels).any()
+    np.testing.assert_array_equal(encode(sp, "graf", moved), encode(sp, "graf", cells))
+
+
+def test_jit_and_eager_graf_kernels_agree():
+    for space_name, fn in (("nb101", K.nb101_graf), ("nb201", K.nb201_graf), ("darts", K.darts_graf)):
+        batch = get_space(space_name).sample(16, 5)
+        jitted = np.asarray(fn(*batch))
+        with jax.disable_jit():
+            eager = np.asarray(fn(*batch))
+        np.testing.assert_array_equal(jitted, eager)
+
+
 @pytest.mark.parametrize("space_name", ["nb101", "nb201", "darts"])
 def test_second_call_of_a_bucket_does_not_recompile(space_name):
     sp = get_space(space_name)
@@ -120,12 +169,12 @@ def test_random_forest_on_graf_ranks_real_nb201_cells(data_dir):
     y = t.column()
     perm = np.random.default_rng(0).permutation(len(t))
     train, test = perm[:50], perm[50:1050]
-    est = get_predictor("rf", space="nb201", encoding="graf", random_state=0)
+    est = get_predictor("rf", space="nb201", encoding="graf", n_jobs=1, random_state=0)
     assert est.fit(t.subset(train).archs, y[train]) is est
     pred = est.predict(t.subset(test).archs)
     assert pred.shape == (1000,) and np.isfinite(pred).all()
     # the same features given as an array fit the same forest
     x = encode(t.space, "graf", t.archs)
-    plain = get_predictor("rf", random_state=0).fit(x[train], y[train]).predict(x[test])
+    plain = get_predictor("rf", n_jobs=1, random_state=0).fit(x[train], y[train]).predict(x[test])
     np.testing.assert_allclose(pred, plain, rtol=1e-6)
     assert kendall_tau(y[test], pred) > 0.3
