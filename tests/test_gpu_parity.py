@@ -31,7 +31,7 @@ def _on(device, fn):
 
 
 @pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
-@pytest.mark.parametrize("name", ["adjacency_one_hot", "path", "gcn", "op_counts"])
+@pytest.mark.parametrize("name", ["adjacency_one_hot", "path", "gcn", "op_counts", "graf"])
 def test_encodings_are_identical(devices, space, name):
     cpu, gpu = devices
     sp = get_space(space)

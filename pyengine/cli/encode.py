@@ -18,7 +18,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """The parser of ``pyengine encode``."""
     p = add_command_parser(subparsers, "encode")
     p.add_argument("space", help="search space name (nb101, nb201, darts, macro, proxyless)")
-    p.add_argument("encoding", help="encoding name (adjacency_one_hot/onehot, categorical, gcn, path, path_trunc)")
+    p.add_argument(
+        "encoding",
+        help="encoding name (adjacency_one_hot/onehot, categorical, gcn, graf, op_counts, path, path_trunc)",
+    )
     p.add_argument(
         "input",
         metavar="IN.jsonl",

@@ -1,7 +1,7 @@
 """Architecture encodings as batched kernels.
 
-``ENCODINGS`` holds ``adjacency_one_hot`` (alias ``onehot``), ``categorical``, ``gcn``, ``op_counts``, ``path``
-and ``path_trunc``. ``encode(space, name, archs)`` takes a space (name or object) and
+``ENCODINGS`` holds ``adjacency_one_hot`` (alias ``onehot``), ``categorical``, ``gcn``, ``graf``,
+``op_counts``, ``path`` and ``path_trunc``. ``encode(space, name, archs)`` takes a space (name or object) and
 architectures in any form the space reads (a batch, strings, record dicts) and returns a float32
 array of shape (n_archs, d), or a :class:`GraphBatch` for ``gcn``.
 """
@@ -22,6 +22,7 @@ ENCODINGS: Registry[Any] = Registry("encoding")
 ENCODINGS.register("adjacency_one_hot", "pyengine.encodings._encoders:adjacency_one_hot", aliases=("onehot",))
 ENCODINGS.register("categorical", "pyengine.encodings._encoders:categorical")
 ENCODINGS.register("gcn", "pyengine.encodings._encoders:gcn")
+ENCODINGS.register("graf", "pyengine.encodings._encoders:graf")
 ENCODINGS.register("op_counts", "pyengine.encodings._encoders:op_counts")
 ENCODINGS.register("path", "pyengine.encodings._encoders:path")
 ENCODINGS.register("path_trunc", "pyengine.encodings._encoders:path_trunc")

@@ -24,6 +24,7 @@ __all__ = [
     "adjacency_one_hot",
     "categorical",
     "gcn",
+    "graf",
     "op_counts",
     "path",
     "path_trunc",
@@ -155,6 +156,7 @@ _KERNELS: dict[str, dict[type, Callable[..., Any]]] = {
         MacroSpace: K.macro_categorical,
     },
     "gcn": {NB101Space: K.nb101_gcn, NB201Space: K.nb201_gcn, DartsSpace: K.darts_gcn, MacroSpace: K.macro_gcn},
+    "graf": {NB101Space: K.nb101_graf, NB201Space: K.nb201_graf, DartsSpace: K.darts_graf},
     "op_counts": {
         NB101Space: K.nb101_op_counts,
         NB201Space: K.nb201_op_counts,
@@ -217,6 +219,33 @@ def gcn(space: SearchSpace, batch: Any) -> GraphBatch:
     """GCN inputs (:class:`GraphBatch`): NB101 7 nodes x 5 features, NB201 8 x 7 (edges as nodes),
     DARTS 30 x 12, chains (n_layers + 2) x (n_choices + 2)."""
     return GraphBatch(*_encode("gcn", space, batch))
+
+
+def graf(space: SearchSpace, batch: Any) -> np.ndarray:
+    """Neural graph features (GRAF, Kadlecova et al., ICML 2024), float32 (n_archs, d): NB101 45,
+    NB201 95, DARTS 1,538.
+
+    Each row holds the op counts, then for every non-empty subset of the space's op types six
+    features of the cell restricted to the edges (or, in NB101, vertices) whose op is in the
+    subset: the shortest and the longest input->output path length in edges, the output's
+    in-degree, the input's out-degree, the mean in-degree over vertices with in-degree > 0 and
+    the mean out-degree over vertices with out-degree > 0.
+
+    - NB101: ops on vertices (conv3x3, conv1x1, maxpool); 3 counts + 7 subsets x 6. The input and
+      output vertices belong to every restricted cell.
+    - NB201: ops on edges; 5 counts (``none`` included, in ``pyengine.graph.nb201.OPS`` order) +
+      15 subsets of the 4 other ops x 6. A ``none`` edge is no edge.
+    - DARTS: per cell (normal, then reduction) 7 counts + 127 subsets of the 7 ops x 6. Paths start
+      at either input and end at the output (the concatenation), which takes an op-free edge from
+      each intermediate node that keeps an incoming edge; that edge counts in a path's length and
+      in the degrees. Parallel edges (both edges of a node from one input) count twice.
+
+    Subset p holds the op types t (in the count order, ``none`` skipped) with bit t of p + 1 set.
+    Where a subset leaves no input->output path, both path lengths are 0 (real paths have at least
+    one edge, so a tree splits "no path" off at any threshold below 1); a cell without edges has
+    every degree 0.
+    """
+    return _encode("graf", space, batch)[0]
 
 
 def op_counts(space: SearchSpace, batch: Any) -> np.ndarray:

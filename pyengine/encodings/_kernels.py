@@ -17,6 +17,73 @@ N101 = 7
 PAD101 = -3
 
 # ---------------------------------------------------------------------------------------------
+# GRAF (graph features of Kadlecova et al., ICML 2024), shared by the cell spaces
+
+GRAF_FEATURES = 6  # per op subset: shortest, longest, sink in-degree, source out-degree, mean in, mean out
+
+
+def graf_subsets(n_types: int) -> np.ndarray:
+    """(2**n_types - 1, n_types) bool: row p is the subset of op types t with bit t of p + 1 set."""
+    masks = np.arange(1, 2**n_types)
+    return ((masks[:, None] >> np.arange(n_types)[None, :]) & 1).astype(bool)
+
+
+def _graf_block(
+    w: jax.Array, src: tuple[int, ...], dst: tuple[int, ...], n_nodes: int, sources: tuple[int, ...], sink: int
+) -> jax.Array:
+    """GRAF's six features of restricted graphs given as edge multiplicities.
+
+    ``w`` (..., E) holds how many parallel edges (src[e], dst[e]) each graph keeps (0: none);
+    the E edges are static, numbered so that src < dst (node order is topological). Returns
+    (..., 6): the shortest and longest path length (edges) from any of ``sources`` to ``sink``
+    (0 where no path exists), the sink's in-degree, the sources' out-degree (summed), the mean
+    in-degree over nodes with in-degree > 0 and the mean out-degree over nodes with out-degree > 0
+    (0 for a graph without edges). Paths come from one relaxation per node in topological order.
+    """
+    keep = w > 0
+    shape = w.shape[:-1]
+    far = float(n_nodes)  # longer than any path: "unreachable" for the shortest-path pass
+    longest: list[jax.Array] = []
+    shortest: list[jax.Array] = []
+    for v in range(n_nodes):
+        if v in sources:
+            longest.append(jnp.zeros(shape, jnp.float32))
+            shortest.append(jnp.zeros(shape, jnp.float32))
+            continue
+        into = [e for e in range(len(src)) if dst[e] == v]
+        if not into:
+            longest.append(jnp.full(shape, -1.0, jnp.float32))
+            shortest.append(jnp.full(shape, far, jnp.float32))
+            continue
+        # relax every edge into v: its source's distance + 1 where the edge is kept and the source reached
+        up = [jnp.where(keep[..., e] & (longest[src[e]] >= 0), longest[src[e]] + 1, -1.0) for e in into]
+        down = [jnp.where(keep[..., e] & (shortest[src[e]] < far), shortest[src[e]] + 1, far) for e in into]
+        longest.append(jnp.stack(up).max(0))
+        shortest.append(jnp.stack(down).min(0))
+    reach = longest[sink] >= 0
+    to_node = np.zeros((len(src), n_nodes), np.float32)
+    from_node = np.zeros((len(src), n_nodes), np.float32)
+    to_node[np.arange(len(src)), list(dst)] = 1.0
+    from_node[np.arange(len(src)), list(src)] = 1.0
+    indeg = w @ to_node
+    outdeg = w @ from_node
+    edges = w.sum(-1)
+    mean_in = edges / jnp.maximum((indeg > 0).sum(-1), 1).astype(jnp.float32)
+    mean_out = edges / jnp.maximum((outdeg > 0).sum(-1), 1).astype(jnp.float32)
+    return jnp.stack(
+        [
+            jnp.where(reach, shortest[sink], 0.0),
+            jnp.where(reach, longest[sink], 0.0),
+            indeg[..., sink],
+            outdeg[..., list(sources)].sum(-1),
+            mean_in,
+            mean_out,
+        ],
+        axis=-1,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # NAS-Bench-101
 
 
@@ -136,6 +203,28 @@ def nb101_op_counts(matrices: jax.Array, labels: jax.Array, num_vertices: jax.Ar
     return jnp.concatenate([counts, a.sum(axis=(1, 2))[:, None]], axis=1).astype(jnp.float32)
 
 
+NB101_GRAF_TYPES = 3  # conv3x3, conv1x1, maxpool (labels 0, 1, 2)
+_NB101_GRAF_SUBSETS = graf_subsets(NB101_GRAF_TYPES)
+NB101_GRAF_DIMS = NB101_GRAF_TYPES + len(_NB101_GRAF_SUBSETS) * GRAF_FEATURES  # 45
+
+
+@jax.jit
+def nb101_graf(matrices: jax.Array, labels: jax.Array, num_vertices: jax.Array) -> jax.Array:
+    """GRAF features (B, 45): the counts of conv3x3, conv1x1 and maxpool, then for each of the 7
+    subsets of these ops (``graf_subsets(3)`` order) the six features of ``_graf_block`` over the
+    cell restricted to the input, the output and the interior vertices whose op is in the subset."""
+    a, lab = nb101_normalize(matrices, labels, num_vertices)
+    interior = lab[:, 1 : N101 - 1]
+    counts = (interior[:, :, None] == jnp.arange(NB101_GRAF_TYPES)[None, None, :]).sum(axis=1)
+    in_subset = jnp.asarray(_NB101_GRAF_SUBSETS)[:, jnp.clip(lab, 0, NB101_GRAF_TYPES - 1)]  # (P, B, 7)
+    allowed = jnp.where(lab[None] >= 0, in_subset, (lab[None] == -1) | (lab[None] == -2))
+    allowed = jnp.moveaxis(allowed, 0, 1).astype(jnp.float32)  # (B, P, 7)
+    src, dst = _TRIU
+    w = a[:, None, src, dst] * allowed[:, :, src] * allowed[:, :, dst]  # (B, P, 21)
+    feats = _graf_block(w, tuple(src.tolist()), tuple(dst.tolist()), N101, (0,), N101 - 1)
+    return jnp.concatenate([counts.astype(jnp.float32), feats.reshape(a.shape[0], -1)], axis=1)
+
+
 # GCN features [output, input, conv3x3, conv1x1, maxpool]: column per label -2, -1, 0, 1, 2
 @jax.jit
 def nb101_gcn(
@@ -194,6 +283,27 @@ def nb201_categorical(ops: jax.Array) -> jax.Array:
 def nb201_op_counts(ops: jax.Array) -> jax.Array:
     """(B, 5): how many of the 6 edges hold each op, in ``pyengine.graph.nb201.OPS`` order."""
     return (ops.astype(jnp.int32)[:, :, None] == jnp.arange(5)[None, None, :]).sum(axis=1).astype(jnp.float32)
+
+
+# edges in arch-string order: 0->1, 0->2, 1->2, 0->3, 1->3, 2->3
+_NB201_SRC = (0, 0, 1, 0, 1, 2)
+_NB201_DST = (1, 2, 2, 3, 3, 3)
+_NB201_GRAF_SUBSETS = graf_subsets(4)  # over skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3
+NB201_GRAF_DIMS = 5 + len(_NB201_GRAF_SUBSETS) * GRAF_FEATURES  # 95
+
+
+@jax.jit
+def nb201_graf(ops: jax.Array) -> jax.Array:
+    """GRAF features (B, 95): the count of each of the 5 ops (``none`` included), then for each of
+    the 15 subsets of the 4 other ops (``graf_subsets(4)`` order over op indices 1..4) the six
+    features of ``_graf_block`` over the edges whose op is in the subset (a ``none`` edge is no
+    edge), paths from node 0 to node 3."""
+    o = ops.astype(jnp.int32)
+    counts = (o[:, :, None] == jnp.arange(5)[None, None, :]).sum(axis=1).astype(jnp.float32)
+    in_subset = jnp.asarray(_NB201_GRAF_SUBSETS)[:, jnp.clip(o - 1, 0, 3)]  # (P, B, 6)
+    w = jnp.moveaxis(in_subset & (o[None] > 0), 0, 1).astype(jnp.float32)  # (B, P, 6)
+    feats = _graf_block(w, _NB201_SRC, _NB201_DST, 4, (0,), 3)
+    return jnp.concatenate([counts, feats.reshape(o.shape[0], -1)], axis=1)
 
 
 def _nb201_gcn_adjacency() -> np.ndarray:
@@ -295,6 +405,39 @@ def darts_op_counts(cells: jax.Array) -> jax.Array:
     """(B, 14): how many of the 8 edges of the normal, then the reduction cell hold each op."""
     op = cells.astype(jnp.int32)[:, :, :, 1]
     return (op[..., None] == jnp.arange(DARTS_OPS)).sum(axis=2).reshape(cells.shape[0], -1).astype(jnp.float32)
+
+
+_DARTS_GRAF_SUBSETS = graf_subsets(DARTS_OPS)
+DARTS_GRAF_CELL_DIMS = DARTS_OPS + len(_DARTS_GRAF_SUBSETS) * GRAF_FEATURES  # 769
+DARTS_GRAF_DIMS = 2 * DARTS_GRAF_CELL_DIMS  # 1538
+# the 14 possible (source -> intermediate node) pairs in slot order, then node -> output (node 6)
+_DARTS_PAIRS = [(i, j) for j in range(2, 6) for i in range(j)]
+_DARTS_GRAF_SRC = tuple(i for i, _ in _DARTS_PAIRS) + (2, 3, 4, 5)
+_DARTS_GRAF_DST = tuple(j for _, j in _DARTS_PAIRS) + (6, 6, 6, 6)
+
+
+@jax.jit
+def darts_graf(cells: jax.Array) -> jax.Array:
+    """GRAF features (B, 1538): per cell (normal, then reduction) the count of each of the 7 ops,
+    then for each of the 127 subsets of ops (``graf_subsets(7)`` order) the six features of
+    ``_graf_block``. The restricted cell keeps the edges whose op is in the subset (parallel edges
+    from one node count twice) and an op-free edge node -> output (node 6, the concatenation) for
+    each intermediate node that keeps an incoming edge; paths start at either input (0 or 1) and
+    their length counts that last edge."""
+    c = cells.astype(jnp.int32)
+    b = c.shape[0]
+    node = np.repeat(np.arange(4), 2)
+    slot = jnp.asarray(np.array(_DARTS_EDGE_SLOT)[node])[None, None, :] + c[:, :, :, 0]  # (B, 2, 8)
+    op = c[:, :, :, 1]
+    counts = (op[..., None] == jnp.arange(DARTS_OPS)).sum(axis=2).astype(jnp.float32)  # (B, 2, 7)
+    in_subset = jnp.moveaxis(jnp.asarray(_DARTS_GRAF_SUBSETS)[:, op], 0, 2).astype(jnp.float32)  # (B, 2, P, 8)
+    slot_hot = (slot[..., None] == jnp.arange(14)).astype(jnp.float32)  # (B, 2, 8, 14)
+    pairs = jnp.einsum("bcpe,bces->bcps", in_subset, slot_hot)  # (B, 2, P, 14)
+    fed = jnp.stack([pairs[..., s : s + j + 2].sum(-1) for j, s in enumerate(_DARTS_EDGE_SLOT)], axis=-1) > 0
+    w = jnp.concatenate([pairs, fed.astype(jnp.float32)], axis=-1)  # (B, 2, P, 18)
+    feats = _graf_block(w, _DARTS_GRAF_SRC, _DARTS_GRAF_DST, 7, (0, 1), 6)  # (B, 2, P, 6)
+    per_cell = jnp.concatenate([counts, feats.reshape(b, 2, -1)], axis=-1)
+    return per_cell.reshape(b, DARTS_GRAF_DIMS)
 
 
 DARTS_GCN_NODES = 30  # per cell: 2 inputs, 8 edge-op nodes, 4 intermediate nodes, 1 output
