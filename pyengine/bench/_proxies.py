@@ -90,12 +90,14 @@ def run_proxies_bench(
     archs_per_call: list[int] | None = None,
     space: str = "nb201",
     compilation_cache: bool = False,
+    workers: int | None = None,
     out: Any = None,
 ) -> dict:
     """Seconds per architecture of each proxy (and each ``archs_per_call`` when given; default:
     the scorer's own, 1 on CPU and 256 on GPUs), compile time apart, on architectures of
     ``space`` ("nb201", "nb101" or "darts"). With ``compilation_cache``, the persistent
-    compilation cache (``$PYENGINE_CACHE_DIR/xla``) is enabled first."""
+    compilation cache (``$PYENGINE_CACHE_DIR/xla``) is enabled first. ``workers``: the scorer's
+    calls in flight at once (default: its own, 2 on CPU)."""
     import jax
 
     from .._batch import batch_len, take
@@ -128,7 +130,7 @@ def run_proxies_bench(
         file=out,
     )
     for name, bs, step in workloads:
-        scorer = ProxyScorer(space, [name], batch_size=bs, archs_per_call=step)
+        scorer = ProxyScorer(space, [name], batch_size=bs, archs_per_call=step, workers=workers)
         # grasp costs about 30x the others per architecture: time it on a few (one call's worth)
         m = min(n, max(4, scorer.archs_per_call)) if name == "grasp" else n
         sub = take(batch, np.arange(m))
@@ -151,6 +153,7 @@ def run_proxies_bench(
             "proxy": name,
             "batch_size": bs,
             "archs_per_call": scorer.archs_per_call,
+            "workers": scorer.workers,
             "n_archs": m,
             "compile_seconds": compile_s,
             "first_call_seconds": first,
@@ -187,6 +190,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N,N",
         help="architectures per compiled call, each timed (default: 1 on CPU, 256 on GPUs)",
     )
+    p.add_argument("--workers", type=_options.positive, help="compiled calls in flight at once (default 2 on CPU)")
     p.add_argument("--no-cache", action="store_true", help="no persistent compilation cache (cold compiles)")
 
 
@@ -207,6 +211,7 @@ def _from_args(args: argparse.Namespace) -> dict[str, Any]:
         "archs_per_call": steps,
         "space": args.space,
         "compilation_cache": not args.no_cache,
+        "workers": args.workers,
     }
 
 

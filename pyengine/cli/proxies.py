@@ -59,6 +59,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             type=positive,
             help="architectures per compiled call (default: 1 on CPU; vmapped chunks on GPUs)",
         )
+        q.add_argument(
+            "--workers",
+            type=positive,
+            help="compiled calls in flight at once (default: 2 on CPU with 2+ cores, 1 on GPUs)",
+        )
         q.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     return p
 
@@ -158,8 +163,9 @@ def _proxy_inputs(args: argparse.Namespace) -> dict[str, Any]:
     """ProxyScorer keywords from --batch-size / --seed / --images (an .npz with ``images`` and
     optional ``labels``, or a .npy of images)."""
     kw: dict[str, Any] = {"batch_size": args.batch_size, "seed": args.seed}
-    if args.archs_per_call is not None:
-        kw["archs_per_call"] = args.archs_per_call
+    for name in ("archs_per_call", "workers"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
     if args.images:
         kw.update(_read_image_batch(args.images))
     return kw

@@ -329,3 +329,21 @@ def test_cached_scores_compute_once_and_survive_a_torn_file(tmp_path):
         fh.write("not json\n")
     with pytest.raises(ValueError, match=r"zero-cost cache .* is corrupt at line 4"):
         cached_scores("nb201", cells, ["synflow"], cache_dir=str(tmp_path))
+
+
+def test_workers_and_shared_passes_give_the_same_scores(zc):
+    """Two calls in flight give the scores of one; jacob_cov and nwot read from the forward pass
+    of the loss gradient in a program with snip equal their own programs' scores to float32
+    rounding."""
+    batch = take(zc.archs, np.arange(5))
+    size = {"channels": 2, "cells_per_stage": 1, "batch_size": 8}
+    names = ["jacob_cov", "nwot", "snip"]
+    one = ProxyScorer("nb201", names, workers=1, **size).score(batch)
+    two = ProxyScorer("nb201", names, workers=2, **size).score(batch)
+    for name in names:
+        np.testing.assert_array_equal(one[name], two[name], err_msg=name)
+    for name in ("jacob_cov", "nwot"):
+        alone = ProxyScorer("nb201", [name], workers=1, **size).score(batch)[name]
+        np.testing.assert_allclose(one[name], alone, rtol=2e-4, err_msg=name)
+    with pytest.raises(ValueError, match="'workers' parameter of ProxyScorer"):
+        ProxyScorer("nb201", ["snip"], workers=0)
