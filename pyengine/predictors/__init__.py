@@ -11,7 +11,8 @@ predictor on the encoding plus curve features plus zero-cost scores, chosen by n
 default (``features="auto"``), from what ``fit`` gets (recorded in ``features_``).
 
 Neural (flax + optax, ensembles trained as one vmapped program): ``gcn`` (Wen et al.'s
-bidirectional GCN), ``gcn_two_stage`` (its classifier + regressor cascade), ``bananas`` (an
+bidirectional GCN), ``gcn_two_stage`` (its classifier + regressor cascade), ``transformer`` (a
+graph transformer: attention masked by the DAG's reachability both ways), ``bananas`` (an
 ensemble of 5 MLPs on the path encoding) and ``mlp`` (one MLP on any encoding). With
 ``n_ensemble >= 2``, ``predict(X, return_std=True)`` gives the standard deviation over the members
 (ddof=0); with one member it raises :class:`NoUncertaintyError`.
@@ -60,6 +61,7 @@ __all__ = [
     "NeuralPredictor",
     "GCNPredictor",
     "TwoStageGCNPredictor",
+    "TransformerPredictor",
     "MLPPredictor",
     "DNGOPredictor",
     "BananasPredictor",
@@ -106,12 +108,14 @@ if TYPE_CHECKING:  # the neural predictors import flax and optax: loaded on firs
     from ._mlp import BananasPredictor, DNGOPredictor, MLPPredictor
     from ._nn import NeuralPredictor
     from ._semi import BONASPredictor, SemiNASPredictor
+    from ._transformer import TransformerPredictor
 
 _LAZY = {
     "BohamiannPredictor": "_bayes",
     "SparseGPPredictor": "_bayes",
     "GCNPredictor": "_gcn",
     "TwoStageGCNPredictor": "_gcn",
+    "TransformerPredictor": "_transformer",
     "BananasPredictor": "_mlp",
     "DNGOPredictor": "_mlp",
     "MLPPredictor": "_mlp",
@@ -145,6 +149,9 @@ PREDICTORS.register("gp", _F + "GaussianProcessPredictor")
 PREDICTORS.register("blr", _F + "BayesianLinearPredictor", aliases=("bayesian_linear",))
 PREDICTORS.register("gcn", "pyengine.predictors._gcn:GCNPredictor", aliases=("neural_predictor",))
 PREDICTORS.register("gcn_two_stage", "pyengine.predictors._gcn:TwoStageGCNPredictor", aliases=("two_stage",))
+PREDICTORS.register(
+    "transformer", "pyengine.predictors._transformer:TransformerPredictor", aliases=("graph_transformer",)
+)
 PREDICTORS.register("bananas", "pyengine.predictors._mlp:BananasPredictor")
 PREDICTORS.register("mlp", "pyengine.predictors._mlp:MLPPredictor")
 PREDICTORS.register("dngo", "pyengine.predictors._mlp:DNGOPredictor")

@@ -195,6 +195,9 @@ class GCNPredictor(NeuralPredictor):
             raise InvalidValueError(
                 f"The 'loss' parameter of {type(self).__name__} must be 'mse' or 'mae'. Got {self.loss!r} instead."
             )
+        self._validate_bounds()
+
+    def _validate_bounds(self) -> None:
         if self.bounds is not None:
             b = self.bounds
             if (

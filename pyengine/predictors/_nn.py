@@ -53,7 +53,7 @@ _STREAM_ROWS = 65536  # raw architectures encoded per step when scoring a large 
 class TrainConfig(NamedTuple):
     """Static settings of one training program (hashable: a compiled program per distinct value)."""
 
-    loss: str  # "mse", "mae" or "bce" (logits)
+    loss: str  # "mse", "mae", "rank" (pairwise logistic + mse) or "bce" (logits)
     epochs: int
     batch_size: int
     lr: float
@@ -64,11 +64,23 @@ class TrainConfig(NamedTuple):
 
 
 def _loss(kind: str, pred: jax.Array, y: jax.Array) -> jax.Array:
-    if kind == "mse":
+    if kind in ("mse", "rank"):
         return (pred - y) ** 2
     if kind == "mae":
         return jnp.abs(pred - y)
     return optax.sigmoid_binary_cross_entropy(pred, y)
+
+
+def _batch_loss(kind: str, pred: jax.Array, y: jax.Array, w: jax.Array) -> jax.Array:
+    """The loss of a minibatch: the ``w``-weighted mean of :func:`_loss`; for "rank" plus the
+    pairwise logistic loss -log sigmoid(pred_i - pred_j) over the ordered pairs (i, j) of rows
+    with y_i > y_j (both weighted)."""
+    mean = jnp.sum(_loss(kind, pred, y) * w) / jnp.maximum(jnp.sum(w), 1.0)
+    if kind != "rank":
+        return mean
+    pairs = (y[:, None] > y[None, :]).astype(jnp.float32) * w[:, None] * w[None, :]
+    logistic = jax.nn.softplus(-(pred[:, None] - pred[None, :]))
+    return mean + jnp.sum(pairs * logistic) / jnp.maximum(jnp.sum(pairs), 1.0)
 
 
 def _take(x: Any, idx: jax.Array) -> Any:
@@ -83,7 +95,7 @@ def _train_program(module: nn.Module, cfg: TrainConfig) -> Callable[..., Any]:
     def eval_loss(params: Any, x: Any, y: jax.Array, n: jax.Array) -> jax.Array:
         pred = module.apply({"params": params}, x, train=False)
         w = (jnp.arange(y.shape[0]) < n).astype(jnp.float32)
-        return jnp.sum(_loss(cfg.loss, pred, y) * w) / jnp.maximum(jnp.sum(w), 1.0)
+        return _batch_loss(cfg.loss, pred, y, w)
 
     def member(key: jax.Array, x: Any, y: jax.Array, n: jax.Array, xv: Any, yv: jax.Array, nv: jax.Array) -> Any:
         k_init, k_run = jax.random.split(key)
@@ -94,7 +106,7 @@ def _train_program(module: nn.Module, cfg: TrainConfig) -> Callable[..., Any]:
 
         def loss_fn(p: Any, idx: jax.Array, w: jax.Array, k: jax.Array) -> jax.Array:
             pred = module.apply({"params": p}, _take(x, idx), train=True, rngs={"dropout": k})
-            return jnp.sum(_loss(cfg.loss, pred, y[idx]) * w) / jnp.sum(w)
+            return _batch_loss(cfg.loss, pred, y[idx], w)
 
         def epoch(e: jax.Array, carry: tuple) -> tuple:
             params, opt, best, best_loss, since, k = carry

@@ -13,7 +13,13 @@ import pyengine
 from pyengine.predictors import FORMAT_VERSION, PREDICTORS, ModelFileError, get_predictor, read_header
 
 GOLDEN = Path(__file__).parent / "golden"
-NEURAL = {"gcn": {"epochs": 15}, "gcn_two_stage": {"epochs": 15}, "bananas": {"epochs": 15}, "mlp": {"epochs": 15}}
+NEURAL = {
+    "gcn": {"epochs": 15},
+    "gcn_two_stage": {"epochs": 15},
+    "transformer": {"epochs": 15},
+    "bananas": {"epochs": 15},
+    "mlp": {"epochs": 15},
+}
 
 
 @pytest.fixture(scope="module")

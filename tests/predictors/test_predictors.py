@@ -33,7 +33,7 @@ ON_ARCHITECTURES = [
 
 # fits long enough to rank well: the quality check runs in the slow suite, the contract in brief
 # (test_contract_in_brief) in the fast one
-LONG_FITS = ("gcn", "gcn_two_stage", "bonas", "seminas")
+LONG_FITS = ("gcn", "gcn_two_stage", "transformer", "bonas", "seminas")
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_contract_and_quality(name, nb201):
             est.predict(te, return_std=True)
 
 
-@pytest.mark.parametrize("name", ["gcn"])
+@pytest.mark.parametrize("name", ["gcn", "transformer"])
 def test_contract_in_brief(name, nb201):
     """The estimator contract of a predictor whose quality check is slow, fitted for 3 epochs (BONAS
     and SemiNAS in brief: tests/predictors/test_semi.py; every predictor's save and load:

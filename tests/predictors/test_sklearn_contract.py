@@ -145,7 +145,7 @@ def test_pyengine_tags_of_every_predictor():
     from pyengine.predictors import get_tags as pyengine_tags
 
     curve_family = {"sotl", "sotl_e", "early_stop_acc", "early_stop_loss", "lce", "lcsvr", "lce_m"}
-    graph = {"gcn", "gcn_two_stage", "bonas"}
+    graph = {"gcn", "gcn_two_stage", "transformer", "bonas"}
     # bananas and seminas are ensembles by default; omni and lce_m have their base model's spread
     with_std = {"rf", "ngb", "gp", "blr", "dngo", "bohamiann", "sparse_gp", "bonas", "lce", "bananas", "seminas"}
     with_std |= {"omni", "lce_m"}

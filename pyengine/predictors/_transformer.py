@@ -1,0 +1,204 @@
+"""A graph transformer on the ``gcn`` encoding: self-attention over a cell's nodes masked by the
+DAG's reachability in both directions (information flows forward from a node's ancestors and
+backward from its descendants, as NN-Former, FlowerFormer and PINAT let it), trained by the
+shared ensemble program like the GCN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen as nn
+
+from ..errors import InvalidValueError
+from ._gcn import GCNPredictor
+from ._nn import NeuralPredictor, TrainConfig, _float_in, _positive_int
+from ._persist import register_module
+
+__all__ = ["GraphTransformer", "TransformerPredictor", "reachability"]
+
+
+def reachability(adjacency: jax.Array) -> jax.Array:
+    """R[..., i, j] = 1 where a directed path (of length 0 or more) leads from node i to node j.
+
+    adjacency : array of shape (..., v, v), entry [i, j] = edge i -> j
+    Returns an array of the same shape, float32 0/1 (the transitive closure of A + I, by
+    repeated squaring: ceil(log2(v)) matmuls).
+    """
+    v = adjacency.shape[-1]
+    r = jnp.minimum(adjacency.astype(jnp.float32) + jnp.eye(v, dtype=jnp.float32), 1.0)
+    for _ in range(max(int(np.ceil(np.log2(max(v, 2)))), 1)):
+        r = jnp.minimum(r @ r, 1.0)
+    return r
+
+
+@register_module
+class GraphTransformer(nn.Module):
+    """Graph transformer of one architecture batch.
+
+    Input: (adjacency (B, v, v), features (B, v, d), mask (B, v)). Node features are embedded
+    (Dense to ``d_model``); each of ``n_layers`` pre-norm blocks is multi-head self-attention
+    (half the heads attend to the node's ancestors, half to its descendants, the node itself
+    included in both; padding nodes are never attended to) and a GELU feed-forward block, each
+    with a residual and dropout. Readout: layer norm, masked mean over the real nodes, a GELU
+    MLP to one value. Output (B,): a linear value, or sigmoid(value) with ``bounded``.
+    """
+
+    n_layers: int = 3
+    d_model: int = 64
+    n_heads: int = 4
+    ffn: int = 128
+    dropout: float = 0.1
+    bounded: bool = False
+
+    @nn.compact
+    def __call__(self, graph: tuple[jax.Array, jax.Array, jax.Array], train: bool = False) -> jax.Array:
+        adjacency, features, mask = graph
+        m = mask.astype(bool)
+        reach = reachability(adjacency) > 0  # [b, i, j]: i reaches j
+        keys_real = m[:, None, :]
+        ancestors = jnp.swapaxes(reach, -1, -2) & keys_real  # query j reads key i when i reaches j
+        descendants = reach & keys_real
+        half = self.n_heads // 2 if self.n_heads > 1 else 1
+        head_mask = jnp.concatenate(
+            [
+                jnp.repeat(ancestors[:, None], half, axis=1),
+                jnp.repeat(descendants[:, None], self.n_heads - half, axis=1),
+            ],
+            axis=1,
+        )[:, : self.n_heads]  # (B, heads, v, v)
+        dh = self.d_model // self.n_heads
+        drop = nn.Dropout(self.dropout, deterministic=not train)
+        h = nn.Dense(self.d_model, name="embed")(features.astype(jnp.float32))
+        for layer in range(self.n_layers):
+            y = nn.LayerNorm(name=f"norm_attn_{layer}")(h)
+            qkv = nn.Dense(3 * self.d_model, name=f"qkv_{layer}")(y)
+            q, k, v = jnp.split(qkv.reshape(*qkv.shape[:2], 3, self.n_heads, dh), 3, axis=2)
+            q, k, v = q[:, :, 0], k[:, :, 0], v[:, :, 0]  # (B, v, heads, dh)
+            logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(dh)
+            logits = jnp.where(head_mask, logits, -1e9)
+            att = jax.nn.softmax(logits, axis=-1)
+            y = jnp.einsum("bhqk,bkhd->bqhd", att, v).reshape(*h.shape[:2], self.d_model)
+            h = h + drop(nn.Dense(self.d_model, name=f"attn_out_{layer}")(y))
+            y = nn.LayerNorm(name=f"norm_ffn_{layer}")(h)
+            y = nn.Dense(self.ffn, name=f"ffn_in_{layer}")(y)
+            y = nn.Dense(self.d_model, name=f"ffn_out_{layer}")(jax.nn.gelu(y))
+            h = h + drop(y)
+        h = nn.LayerNorm(name="norm_out")(h)
+        w = m.astype(jnp.float32)
+        pooled = jnp.einsum("bv,bvk->bk", w, h) / jnp.maximum(jnp.sum(w, axis=1, keepdims=True), 1.0)
+        z = nn.Dense(1, name="head_out")(drop(jax.nn.gelu(nn.Dense(self.d_model, name="head_in")(pooled))))[:, 0]
+        return jax.nn.sigmoid(z) if self.bounded else z
+
+
+class TransformerPredictor(GCNPredictor):
+    """A graph transformer regressor (:class:`GraphTransformer`) on the ``gcn`` encoding, under
+    the GCN's estimator contract: same inputs (architectures of ``space`` or a GraphBatch),
+    ensembles trained as one vmapped program, bucketed inference, save/load.
+
+    Parameters
+    ----------
+    space : str or SearchSpace, optional; needed when X holds architectures rather than a GraphBatch
+    n_layers : int, default 3
+    d_model : int, default 64; a multiple of ``n_heads``
+    n_heads : int, default 4; half attend to ancestors, half to descendants
+    ffn : int, default 128; the feed-forward block's width
+    dropout : float, default 0.1
+    bounds : (lo, hi), optional; as :class:`GCNPredictor`
+    loss : "mse", "mae" or "rank", default "rank"
+        "rank": the pairwise logistic loss over the ordered pairs of each minibatch (a binary
+        cross-entropy on which of two architectures is better, as PINAT trains with) plus the
+        mean squared error on z-scored targets, which keeps predictions on the targets' scale.
+    n_ensemble : int, default 1
+    epochs : int, default 200
+    batch_size : int, default 16
+    lr : float, default 1e-3; AdamW-style decay as the GCN (L2 added to the gradient), cosine
+        annealed per epoch to 0
+    weight_decay : float, default 1e-4
+    early_stopping, validation_fraction, patience : as :class:`GCNPredictor`
+    random_state : int, optional
+
+    Isomorphic relabellings of a cell are not used as augmentation: reachability masks, node
+    features and the mean readout carry no node order, so every relabelling of a cell gives the
+    same prediction already (a test checks it).
+    """
+
+    name = "transformer"
+    graph_input = True
+
+    def __init__(
+        self,
+        space: Any = None,
+        n_layers: int = 3,
+        d_model: int = 64,
+        n_heads: int = 4,
+        ffn: int = 128,
+        dropout: float = 0.1,
+        bounds: tuple[float, float] | None = None,
+        loss: str = "rank",
+        n_ensemble: int = 1,
+        epochs: int = 200,
+        batch_size: int = 16,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        patience: int = 30,
+        random_state: int | None = None,
+    ) -> None:
+        self.space = space
+        self.n_layers = n_layers
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.ffn = ffn
+        self.dropout = dropout
+        self.bounds = bounds
+        self.loss = loss
+        self.n_ensemble = n_ensemble
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+
+    def _setting(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def _validate(self) -> None:
+        NeuralPredictor._validate(self)
+        for p in ("n_layers", "d_model", "n_heads", "ffn"):
+            _positive_int(self, p)
+        if self.d_model % self.n_heads:
+            raise InvalidValueError(
+                f"The 'd_model' parameter of {type(self).__name__} must be a multiple of n_heads={self.n_heads}. "
+                f"Got {self.d_model} instead."
+            )
+        _float_in(self, "dropout", 0.0, 1.0, hi_open=True)
+        if self.loss not in ("mse", "mae", "rank"):
+            raise InvalidValueError(
+                f"The 'loss' parameter of {type(self).__name__} must be 'mse', 'mae' or 'rank'. "
+                f"Got {self.loss!r} instead."
+            )
+        self._validate_bounds()
+
+    def _module(self, arrays: tuple[np.ndarray, ...], bounded: bool | None = None) -> nn.Module:
+        del arrays  # the embedding is a Dense layer: one-hot or not, the same module
+        return GraphTransformer(
+            n_layers=int(self.n_layers),
+            d_model=int(self.d_model),
+            n_heads=int(self.n_heads),
+            ffn=int(self.ffn),
+            dropout=float(self.dropout),
+            bounded=self.bounds is not None if bounded is None else bounded,
+        )
+
+    def _config(self, loss: str | None = None) -> TrainConfig:
+        return super()._config(loss)
+
+    def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:
+        return NeuralPredictor._check_encoded(self, x)
