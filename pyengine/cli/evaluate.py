@@ -244,6 +244,9 @@ def _print_protocol(rows: list[dict[str, Any]], protocol: Any, table: Any, metri
             kt = f"{r['mean']:.3f} ({r['std']:.3f})"
             print(f"{r['train_size']:>6}  {r['predictor']:<44}{r['runs']:>5}{r['test_size']:>8.0f}{kt:>16}  measured")
         else:
-            src = f"{r['venue']} {r['year']}: {r['source']}"
-            print(f"{r['train_size']:>6}  {r['predictor']:<44}{'':>5}{'':>8}{r['mean']:>16.3f}  published, {src}")
+            src = f"published ({r['venue']} {r['year']})"
+            print(f"{r['train_size']:>6}  {r['predictor']:<44}{'':>5}{'':>8}{r['mean']:>16.3f}  {src}")
+    papers = {r["paper"]: r for r in rows if r["kind"] == "published"}
+    for paper, r in papers.items():
+        print(f"published: {paper}, {r['venue']} {r['year']} ({r['source']}; {r['note']})")
     print(f"note: {protocol.note}")
