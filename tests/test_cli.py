@@ -386,3 +386,14 @@ def test_evaluate_protocol_errors(capsys, data_dir, extra, match):
     assert main(["evaluate", "--predictors", "rf", "--seeds", "1", *extra]) == 1
     err = capsys.readouterr().err
     assert "pyengine: error:" in err and match in err
+
+
+def test_evaluate_protocol_on_another_column(tmp_path, capsys, data_dir):
+    out = tmp_path / "c100.json"
+    argv = ["evaluate", "--protocol", "published", "--space", "nb201", "--table", "nb201_12ep"]
+    argv += ["--metric", "imagenet16_valacc", "--train-sizes", "78", "--seeds", "1", "--predictors", "rf"]
+    assert main([*argv, "--no-progress", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "metric imagenet16_valacc" in text and "published (" not in text  # no ImageNet16-120 figures carried
+    (rec,) = json.loads(out.read_text())
+    assert rec["table"] == "nb201_12ep" and rec["metric"] == "imagenet16_valacc" and rec["test_size"] == 15625 - 78
