@@ -353,3 +353,47 @@ def test_the_installed_package_benchmarks_against_its_own_baselines(tmp_path):
     recs = {(r["space"], r["encoding"]): r for r in json.loads(enc.read_text())["records"]}
     for key in [("nb101", "path"), ("nb101", "adjacency_one_hot"), ("nb201", "path"), ("darts", "path")]:
         assert recs[key]["baseline_per_second"] > 0
+
+
+def test_evaluate_published_protocol_end_to_end(tmp_path, capsys, data_dir):
+    out = tmp_path / "proto.json"
+    argv = ["evaluate", "--protocol", "published", "--space", "nb201", "--train-sizes", "78", "--seeds", "1"]
+    assert main([*argv, "--predictors", "rf", "--no-progress", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "protocol published on nb201" in text and "measured" in text
+    assert "HyperNAS" in text and "0.677" in text  # the published figure at N = 78
+    (rec,) = json.loads(out.read_text())
+    assert (rec["protocol"], rec["space"], rec["test_pool"]) == ("published", "nb201", "rest")
+    assert (rec["predictor"], rec["train_size"], rec["seed"]) == ("rf", 78, 0)
+    assert rec["test_size"] == 15625 - 78 and rec["encoding"] == "graf"
+    assert rec["table"] == "nb201_cifar10_200ep" and rec["metric"] == "cifar10_valid_valacc"
+    assert rec["kendalltau"] > 0.4
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--protocol", "papers", "--space", "nb201"], "Unknown protocol 'papers'"),
+        (["--protocol", "published", "--space", "darts"], "no settings for space 'darts'"),
+        (["--protocol", "published"], "--protocol needs --space"),
+        (["--protocol", "published", "--space", "nb201", "--train-sizes", "16000"], "leaves 0 test"),
+        (["--protocol", "published", "--space", "nb201", "--test-size", "100"], "--test-size do not apply"),
+        (["--protocol", "published", "--space", "nb201", "--table", "nb101_1k"], "holds nb101 architectures"),
+        ([], "--table is required"),
+    ],
+)
+def test_evaluate_protocol_errors(capsys, data_dir, extra, match):
+    assert main(["evaluate", "--predictors", "rf", "--seeds", "1", *extra]) == 1
+    err = capsys.readouterr().err
+    assert "pyengine: error:" in err and match in err
+
+
+def test_evaluate_protocol_on_another_column(tmp_path, capsys, data_dir):
+    out = tmp_path / "c100.json"
+    argv = ["evaluate", "--protocol", "published", "--space", "nb201", "--table", "nb201_12ep"]
+    argv += ["--metric", "imagenet16_valacc", "--train-sizes", "78", "--seeds", "1", "--predictors", "rf"]
+    assert main([*argv, "--no-progress", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "metric imagenet16_valacc" in text and "published (" not in text  # no ImageNet16-120 figures carried
+    (rec,) = json.loads(out.read_text())
+    assert rec["table"] == "nb201_12ep" and rec["metric"] == "imagenet16_valacc" and rec["test_size"] == 15625 - 78

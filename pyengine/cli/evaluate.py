@@ -16,20 +16,28 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """The parser of ``pyengine evaluate``."""
     p = add_command_parser(subparsers, "evaluate")
     p.add_argument("--space", help="search space of the table (checked; needed for a CSV of another space's strings)")
-    p.add_argument("--table", required=True, help="a registered table name (e.g. nb201_cifar10_200ep) or a CSV path")
+    p.add_argument(
+        "--table", help="a registered table name (e.g. nb201_cifar10_200ep) or a CSV path (default: --protocol's)"
+    )
+    p.add_argument(
+        "--protocol",
+        metavar="NAME",
+        help="a named protocol on --space: 'published' trains on the papers' N and tests on every other cell",
+    )
     p.add_argument("--metric", help="the column to predict (default: the table's validation accuracy)")
     p.add_argument(
         "--predictors",
-        default="rf,xgb,lgb,ngb",
-        help="comma-separated predictor names (default rf,xgb,lgb,ngb; xgb, lgb and ngb need the boosting extra)",
+        help="comma-separated predictor names (default rf,xgb,lgb,ngb; xgb, lgb and ngb need the boosting extra; "
+        "with --protocol: rf,gcn)",
     )
     p.add_argument("--train-sizes", help="comma-separated training sizes (default 5,8,14,24,42,71,121,205,500)")
-    p.add_argument("--seeds", type=positive, default=10, help="N runs with seeds 0..N-1 (default 10)")
-    p.add_argument("--test-size", type=int_at_least(2, "--test-size"), default=1000, help="test architectures")
-    p.add_argument("--sampling", choices=["uniform", "mutation"], default="uniform", help="how test sets are drawn")
+    p.add_argument("--seeds", type=positive, help="N runs with seeds 0..N-1 (default 10; --protocol's: 5)")
+    p.add_argument("--test-size", type=int_at_least(2, "--test-size"), help="test architectures (default 1000)")
+    p.add_argument("--sampling", choices=["uniform", "mutation"], help="how test sets are drawn (default uniform)")
     p.add_argument(
         "--encoding",
-        help="encoding of the vector-input predictors (default: each one's own; gcn always reads graphs)",
+        help="encoding of the vector-input predictors (default: each one's own, graf with --protocol; gcn always "
+        "reads graphs)",
     )
     p.add_argument(
         "--set",
@@ -68,6 +76,14 @@ def run(args: argparse.Namespace) -> int:
     """Run ``pyengine evaluate``; the exit status."""
     from ..evaluation import DEFAULT_TRAIN_SIZES, PredictorEvaluator, plot_grid, plot_kendall, summarize, training_time
 
+    if args.protocol:
+        return _run_protocol(args)
+    if not args.table:
+        raise CliError("--table is required (or --protocol with --space)")
+    args.predictors = args.predictors or "rf,xgb,lgb,ngb"
+    args.seeds = args.seeds or 10
+    args.test_size = args.test_size or 1000
+    args.sampling = args.sampling or "uniform"
     table = load_table(args.table, args.space)
     if args.plot_grid and training_time(table, args.time_column) is None:
         raise CliError(
@@ -153,3 +169,84 @@ def _print_summary(rows: list[dict[str, Any]], table: str, metric: str | None) -
             f"{r['predictor']:<10}{r['train_size']:>7}{r['runs']:>6}{kt:>18}{r['spearman']:>10.3f}"
             f"{r['sparse_kendalltau']:>11.3f}{r['fit_seconds']:>8.2f}"
         )
+
+
+_NOT_WITH_PROTOCOL = (
+    "test_size",
+    "sampling",
+    "fidelity",
+    "fidelity_table",
+    "fidelity_metric",
+    "omni_features",
+    "zc_json",
+    "time_column",
+    "plot_grid",
+)
+
+
+def _run_protocol(args: argparse.Namespace) -> int:
+    """``pyengine evaluate --protocol NAME --space SPACE``: the protocol's sizes, seeds and test sets,
+    the summary beside the published figures; records carry the protocol's name and space."""
+    from ..evaluation import get_protocol, metric_dataset, plot_kendall, protocol_evaluator, protocol_summary
+
+    given = [f"--{k.replace('_', '-')}" for k in _NOT_WITH_PROTOCOL if getattr(args, k, None) is not None]
+    if given:
+        raise CliError(f"--protocol sets the test set (every other cell); {', '.join(given)} do not apply")
+    if not args.space:
+        raise CliError("--protocol needs --space (the protocol's settings are per space)")
+    protocol = get_protocol(args.protocol, args.space)
+    table = load_table(args.table or protocol.table, args.space)
+    predictors = [p.strip() for p in (args.predictors or "rf,gcn").split(",") if p.strip()]
+    metric = args.metric or table.default_metric
+    evaluator = protocol_evaluator(
+        protocol,
+        table,
+        predictors,
+        train_sizes=int_list(args.train_sizes, "--train-sizes") if args.train_sizes else None,
+        seeds=args.seeds,
+        metric=metric,
+        encoding=args.encoding or "graf",
+        tune=args.tune,
+        defaults=args.defaults,
+        predictor_params=predictor_params(args.set),
+    )
+    records, keep = record_sink(args.json)
+    extra = {"protocol": protocol.name, "space": protocol.space, "test_pool": "rest"}
+    try:
+        evaluator.run(
+            progress=not args.no_progress and sys.stderr.isatty(),
+            on_record=lambda rec: keep({**rec, **extra}),
+            ray=args.ray,
+            workers=args.workers,
+        )
+    finally:
+        if records:
+            _print_protocol(protocol_summary(records, protocol.space, metric_dataset(metric)), protocol, table, metric)
+    if args.json:
+        print(f"wrote {len(records)} records to {args.json}")
+    plot = args.plot or (str(args.json).rsplit(".", 1)[0] + ".png" if args.json else None)
+    if plot:
+        plot_kendall(records, plot, title=f"{protocol.name} protocol, {table.name}: {metric}")
+        print(f"wrote {plot}")
+    return 0
+
+
+def _print_protocol(rows: list[dict[str, Any]], protocol: Any, table: Any, metric: str) -> None:
+    print(
+        f"protocol {protocol.name} on {protocol.space}: table {table.name}, metric {metric}; train on N, test on "
+        "every other row; Kendall tau, mean over seeds (std)"
+    )
+    head = f"{'N':>6}  {'predictor':<44}{'runs':>5}{'test':>8}{'kendalltau':>16}  source"
+    print(head)
+    print("-" * (len(head) + 30))
+    for r in rows:
+        if r["kind"] == "measured":
+            kt = f"{r['mean']:.3f} ({r['std']:.3f})"
+            print(f"{r['train_size']:>6}  {r['predictor']:<44}{r['runs']:>5}{r['test_size']:>8.0f}{kt:>16}  measured")
+        else:
+            src = f"published ({r['venue']} {r['year']})"
+            print(f"{r['train_size']:>6}  {r['predictor']:<44}{'':>5}{'':>8}{r['mean']:>16.3f}  {src}")
+    papers = {r["paper"]: r for r in rows if r["kind"] == "published"}
+    for paper, r in papers.items():
+        print(f"published: {paper}, {r['venue']} {r['year']} ({r['source']}; {r['note']})")
+    print(f"note: {protocol.note}")

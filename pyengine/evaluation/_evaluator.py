@@ -37,7 +37,11 @@ class PredictorEvaluator:
     metric : str, optional; the table column to predict (default: the table's default metric)
     train_sizes : sequence of int, default (5, 8, 14, 24, 42, 71, 121, 205, 500)
     seeds : int or sequence of int, default 10; an int N means seeds 0..N-1
-    test_size : int, default 1000
+    test_size : int or "rest", default 1000
+        An int: one test set of that size per seed, shared by the training sizes. ``"rest"``:
+        for each training size, every other row of the table with a value of the metric (the
+        split of the published NAS predictor protocols; uniform sampling only), so the test set
+        is the complement of the training set and shrinks as it grows.
     sampling : "uniform" or "mutation"
         uniform: the test set and, disjoint from it, each training set are uniform draws from the
         table. mutation (White et al.): the test set is drawn from the one-edit neighbours of the
@@ -75,7 +79,9 @@ class PredictorEvaluator:
     ``run()`` returns one record per (predictor, train_size, seed) holding ``predictor``,
     ``train_size``, ``seed``, every metric of :func:`pyengine.metrics.all_metrics`,
     ``fit_seconds`` and ``query_seconds_per_arch``. For a seed the training sets of the sizes are
-    nested (each a prefix of one draw), so larger sizes only add architectures.
+    nested (each a prefix of one draw), so larger sizes only add architectures; with
+    ``test_size="rest"`` each test set is the rest of that draw, and a record's ``test_size`` is
+    the number of rows it was scored on.
 
     The cost axes of White et al. (2021), from the table's training-time column (``time_column``:
     its name, None without one):
@@ -104,7 +110,7 @@ class PredictorEvaluator:
         metric: str | None = None,
         train_sizes: Iterable[int] = DEFAULT_TRAIN_SIZES,
         seeds: int | Iterable[int] = 10,
-        test_size: int = 1000,
+        test_size: int | str = 1000,
         sampling: str = "uniform",
         encoding: str | None = None,
         tune: bool = False,
@@ -185,13 +191,20 @@ class PredictorEvaluator:
             raise InvalidValueError(
                 f"The 'seeds' parameter of PredictorEvaluator must be a positive int or a list. Got {self.seeds!r}."
             )
-        if not isinstance(self.test_size, int) or self.test_size < 2:
+        rest = self.test_size == "rest"
+        if not rest and (isinstance(self.test_size, bool) or not isinstance(self.test_size, int) or self.test_size < 2):
             raise InvalidValueError(
-                f"The 'test_size' parameter of PredictorEvaluator must be an int >= 2. Got {self.test_size!r}."
+                f"The 'test_size' parameter of PredictorEvaluator must be an int >= 2 or 'rest'. "
+                f"Got {self.test_size!r}."
             )
         if self.sampling not in SAMPLINGS:
             raise InvalidValueError(
                 f"The 'sampling' parameter of PredictorEvaluator must be one of {SAMPLINGS}. Got {self.sampling!r}."
+            )
+        if rest and self.sampling != "uniform":
+            raise InvalidValueError(
+                f"test_size='rest' (every row outside the training set) needs uniform sampling. "
+                f"Got sampling={self.sampling!r}."
             )
         if not self.predictors:
             raise InvalidValueError(
@@ -332,20 +345,33 @@ class PredictorEvaluator:
         extra = {PREDICTORS.canonical_name(k): v for k, v in (self.predictor_params or {}).items()}
         # every unit (seed, predictor, size) is planned first: bad sizes fail before any fit
         units: list[tuple[dict[str, Any], Any, str, np.ndarray, np.ndarray]] = []
+        rest = self.test_size == "rest"
+        if rest and max(sizes) > len(rows) - 2:
+            raise InvalidValueError(
+                f"Training size {max(sizes)} leaves {max(len(rows) - max(sizes), 0)} test architectures of the "
+                f"{len(rows)} in {self.table.name} with a value of {metric!r}; test_size='rest' needs at least 2."
+            )
         for seed in seeds:
             rng = np.random.default_rng(seed)
-            pool = self._test_pool(rows, y_all, rng)
-            test = pool[: self.test_size]
-            if len(test) < 2:
-                raise InvalidValueError(f"Only {len(test)} test architectures could be drawn from {self.table.name}.")
-            train_pool = rng.permutation(np.setdiff1d(rows, test))
-            if max(sizes) > len(train_pool):
-                raise InvalidValueError(
-                    f"Training size {max(sizes)} exceeds the {len(train_pool)} architectures left after a test "
-                    f"set of {len(test)} in {self.table.name}."
-                )
+            if rest:  # each training set is a prefix of one permutation, its test set the remainder
+                train_pool = rng.permutation(rows)
+            else:
+                pool = self._test_pool(rows, y_all, rng)
+                test = pool[: self.test_size]
+                if len(test) < 2:
+                    raise InvalidValueError(
+                        f"Only {len(test)} test architectures could be drawn from {self.table.name}."
+                    )
+                train_pool = rng.permutation(np.setdiff1d(rows, test))
+                if max(sizes) > len(train_pool):
+                    raise InvalidValueError(
+                        f"Training size {max(sizes)} exceeds the {len(train_pool)} architectures left after a "
+                        f"test set of {len(test)} in {self.table.name}."
+                    )
             for name, template in preds:
                 for n in sizes:
+                    if rest:
+                        test = train_pool[n:]
                     if template is None:
                         model = get_predictor(name)
                         wanted = {"random_state": seed, "tune": self.tune, "defaults": self.defaults}
