@@ -300,6 +300,7 @@ class PredictorEvaluator:
         sizes, seeds, preds = self._check()
         from ..encodings import encode
         from ..predictors import PREDICTORS, get_predictor
+        from ..predictors._omni import OmniPredictor
 
         y_all = self.table.column(self.metric)
         metric = self.metric or self.table.default_metric
@@ -370,7 +371,7 @@ class PredictorEvaluator:
                         if "zc" in model.get_params():
                             model.set_params(zc=self.zc_features)
                             model.zc_names()  # an unknown name fails before any fit
-                        elif not hasattr(model, "zc_names"):
+                        elif not isinstance(model, OmniPredictor):  # OMNI names its own zero-cost features
                             raise InvalidValueError(
                                 f"Predictor {name} takes no zero-cost features (no 'zc' parameter); drop it or "
                                 "the zero-cost features."

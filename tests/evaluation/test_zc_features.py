@@ -44,6 +44,8 @@ def test_the_evaluator_refuses_unknown_scores_and_predictors_without_zc(table):
 
     with pytest.raises(ValueError, match="Predictor LinearRegression takes no zero-cost features"):
         PredictorEvaluator(table, [LinearRegression()], train_sizes=[10], seeds=1, test_size=50, zc_features=FREE).run()
+    with pytest.raises(ValueError, match="Predictor bonas takes no zero-cost features"):
+        PredictorEvaluator(table, ["bonas"], train_sizes=[10], seeds=1, test_size=50, zc_features=FREE).run()
 
 
 def test_cli_zc_features_end_to_end(tmp_path, capsys, data_dir):
