@@ -59,6 +59,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--omni-features", metavar="LIST", help="OMNI's features, e.g. onehot,fidelity,jacob_cov")
     p.add_argument("--zc-json", metavar="FILE", help="zero-cost scores (NAS-Bench-Suite-Zero JSON) for OMNI")
     p.add_argument(
+        "--zc-features",
+        metavar="LIST",
+        help="zero-cost scores appended to every predictor's inputs, e.g. synflow,params,flops (from --zc-json, "
+        "else computed and cached)",
+    )
+    p.add_argument(
         "--time-column",
         metavar="COLUMN",
         help="the table's training-time column for init/query seconds (default: its train_seconds_E column)",
@@ -125,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         zc=zc,
         zc_seconds=zc_seconds,
         omni_features=args.omni_features,
+        zc_features=args.zc_features,
         time_column=args.time_column,
     )
     records, keep = record_sink(args.json)

@@ -62,14 +62,19 @@ class PredictorEvaluator:
         ``fidelity_metric`` as the value at epoch ``fidelity`` of the same architectures.
     fidelity_table, fidelity_metric : a second table of the same architectures and its column
     zc : mapping name -> array of shape (n_table_rows,), optional; zero-cost scores aligned with
-        the table's rows, features for OMNI. A zero-cost feature that OMNI names and ``zc`` lacks
-        is computed by :func:`pyengine.proxies.cached_scores` (``zc_settings``: its dataset,
-        batch size and seed, default CIFAR-10 shapes, 32, 0) for the rows the run uses, once
-        per machine.
+        the table's rows, features for OMNI and for the predictors given ``zc_features``. A
+        zero-cost feature that a predictor names and ``zc`` lacks is computed by
+        :func:`pyengine.proxies.cached_scores` (``zc_settings``: its dataset, batch size and
+        seed, default CIFAR-10 shapes, 32, 0) for the rows the run uses, once per machine.
     zc_seconds : mapping name -> array of shape (n_table_rows,), optional; seconds each score
         took (NAS-Bench-Suite-Zero records them; computed scores bring their own)
     zc_settings : dict, optional; ``dataset``, ``batch_size``, ``seed`` of computed scores
     omni_features : str or list, optional; OMNI's features (default: its own)
+    zc_features : str or list, optional; zero-cost scores (names of ``pyengine.proxies.PROXIES``,
+        e.g. "synflow,params,flops") appended to the inputs of every predictor that takes a
+        ``zc`` parameter (the feature-based ones, ``mlp``, ``bananas``, ``dngo``, ``gcn``,
+        ``gcn_two_stage``); a predictor without one (other than OMNI, which names its own) is
+        an error. Their seconds count in ``zc_seconds`` and ``query_seconds``.
     time_column : str, optional; the table's training-time column for the cost fields (default:
         the first column named ``train_seconds_E`` / ``train_time_E``, E epochs in total, or
         ``train_seconds_per_epoch`` / ``train_time_per_epoch``; see :func:`training_time`)
@@ -125,6 +130,7 @@ class PredictorEvaluator:
         time_column: str | None = None,
         zc_seconds: dict[str, Any] | None = None,
         zc_settings: dict[str, Any] | None = None,
+        zc_features: Any = None,
     ) -> None:
         self.table = table
         self.predictors = predictors
@@ -146,6 +152,7 @@ class PredictorEvaluator:
         self.time_column = time_column
         self.zc_seconds = zc_seconds
         self.zc_settings = zc_settings
+        self.zc_features = zc_features
 
     def _curves(self) -> Any:
         """Partial curves of every table row at the fidelity (None without a fidelity)."""
@@ -306,6 +313,7 @@ class PredictorEvaluator:
         sizes, seeds, preds = self._check()
         from ..encodings import encode
         from ..predictors import PREDICTORS, get_predictor
+        from ..predictors._omni import OmniPredictor
 
         y_all = self.table.column(self.metric)
         metric = self.metric or self.table.default_metric
@@ -385,6 +393,15 @@ class PredictorEvaluator:
                             model.set_params(random_state=seed)
                     if name == "omni" and self.omni_features is not None:
                         model.set_params(features=self.omni_features)
+                    if self.zc_features is not None:
+                        if "zc" in model.get_params():
+                            model.set_params(zc=self.zc_features)
+                            model.zc_names()  # an unknown name fails before any fit
+                        elif not isinstance(model, OmniPredictor):  # OMNI names its own zero-cost features
+                            raise InvalidValueError(
+                                f"Predictor {name} takes no zero-cost features (no 'zc' parameter); drop it or "
+                                "the zero-cost features."
+                            )
                     if model.get_params().get("space", "") is None:  # e.g. seminas draws from the space
                         model.set_params(space=self.table.space.name)
                     uses = get_tags(model).needs_curves

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from ._base import Predictor
 from ._contract import blas_threads, check_n_jobs, check_random_state, fit_threads, is_architectures
 from ._fitted_models import _NGBoostArrays, _Trees, read_trees, write_trees
 from ._persist import register_codec
+from ._zc import ZeroCostInputs
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ def _kendall_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return kendall_tau(y_true, y_pred)
 
 
-class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
+class FeaturePredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
     """Base of the feature-based predictors.
 
     Parameters
@@ -38,6 +40,11 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
         Needed when ``fit`` / ``predict`` get architectures rather than a feature matrix.
     encoding : str, default "adjacency_one_hot"
         Encoding of architectures (a name in ``pyengine.encodings.ENCODINGS``).
+    zc : tuple of str or comma-separated str, default ()
+        Zero-cost scores appended to the features (names of ``pyengine.proxies.PROXIES``, e.g.
+        ``("synflow", "params", "flops")``): given to ``fit`` / ``predict`` as ``zc={name: array
+        (n,)}``, or computed from the architectures X (cached on disk); signed-log transformed
+        and z-scored on the training set. See :mod:`pyengine.predictors._zc`.
     params : dict, optional
         Further keyword arguments of the underlying model (any of its parameters), over the
         defaults; a key that is also a parameter of the predictor must not be set both ways.
@@ -57,10 +64,11 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
     its own, reachable by ``set_params`` and ``GridSearchCV``; None takes the default that
     ``defaults`` picks.
 
-    ``fit(X, y, extra=None)``: X is a feature matrix of shape (n, d) (any 2-D array-like: an array,
+    ``fit(X, y, extra=None, zc=None)``: X is a feature matrix of shape (n, d) (any 2-D array-like: an array,
     a DataFrame, a list of lists) or architectures of ``space`` (a batch, strings or records);
     ``extra`` (n, m) holds further features appended to the encoding (zero-cost scores,
-    learning-curve statistics). ``predict(X, extra=None, return_std=False)`` returns (n,)
+    learning-curve statistics), then the ``zc`` columns. ``predict(X, extra=None,
+    return_std=False, zc=None)`` returns (n,)
     predictions, and their standard deviation where the model has one. ``score(X, y)`` is the
     Kendall tau of the predictions.
     """
@@ -82,6 +90,7 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
         space: Any = None,
         encoding: str = "adjacency_one_hot",
         *,
+        zc: str | Sequence[str] = (),
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
         tune: bool = False,
@@ -90,6 +99,7 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
     ) -> None:
         self.space = space
         self.encoding = encoding
+        self.zc = zc
         self.params = params
         self.defaults = defaults
         self.tune = tune
@@ -122,6 +132,7 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
         check_random_state(self)
         if hasattr(self, "n_jobs"):
             check_n_jobs(self)
+        self.zc_names()
 
     def _explicit(self) -> dict[str, Any]:
         """The model's keyword arguments set on this predictor: ``params`` and the hyperparameters
@@ -135,8 +146,9 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
             )
         return {**(self.params or {}), **given}
 
-    def _features(self, x: Any, extra: Any, reset: bool) -> np.ndarray:
-        if is_architectures(x):
+    def _features(self, x: Any, extra: Any, reset: bool, zc: Any = None) -> np.ndarray:
+        archs = is_architectures(x)
+        if archs:
             if self.space is None:
                 raise InvalidValueError(
                     f"{type(self).__name__} got architectures but no 'space'; pass space=... or a feature matrix."
@@ -170,6 +182,9 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
                 r, c = (int(v) for v in np.argwhere(~np.isfinite(e))[0])
                 raise InvalidValueError(f"'extra' holds NaN or infinity at row {r}, column {c}.")
             feats = np.concatenate([feats, e], axis=1)
+        z = self._zc_features(x, zc, feats.shape[0], fit=reset, is_archs=archs)
+        if z is not None:
+            feats = np.concatenate([feats, z], axis=1)
         if not np.isfinite(feats).all():
             r, c = (int(v) for v in np.argwhere(~np.isfinite(feats))[0])
             raise InvalidValueError(f"Features hold NaN or infinity at row {r}, column {c}.")
@@ -180,11 +195,11 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
             )
         return feats
 
-    def fit(self, X: Any, y: Any, extra: Any = None) -> FeaturePredictor:
+    def fit(self, X: Any, y: Any, extra: Any = None, zc: Any = None) -> FeaturePredictor:
         self._validate_params()
         if y is None:
             raise InvalidValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        feats = self._features(X, extra, reset=True)
+        feats = self._features(X, extra, reset=True, zc=zc)
         target = np.asarray(y)
         if target.ndim == 2 and target.shape[1] == 1:
             warnings.warn(
@@ -231,9 +246,9 @@ class FeaturePredictor(Predictor, RegressorMixin, BaseEstimator):
         self.n_features_in_ = feats.shape[1]
         return self
 
-    def predict(self, X: Any, extra: Any = None, return_std: bool = False) -> Any:
+    def predict(self, X: Any, extra: Any = None, return_std: bool = False, zc: Any = None) -> Any:
         self._check_fitted()
-        feats = self._features(X, extra, reset=False)
+        feats = self._features(X, extra, reset=False, zc=zc)
         with blas_threads(len(feats)):
             mean = np.asarray(self.model_.predict(feats), dtype=np.float64).reshape(-1)
             if not return_std:
@@ -282,6 +297,7 @@ class RandomForestPredictor(FeaturePredictor):
         min_samples_leaf: int | float | None = None,
         bootstrap: bool | None = None,
         n_jobs: int | None = None,
+        zc: str | Sequence[str] = (),
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
         tune: bool = False,
@@ -289,7 +305,14 @@ class RandomForestPredictor(FeaturePredictor):
         random_state: int | None = None,
     ) -> None:
         super().__init__(
-            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+            space,
+            encoding,
+            zc=zc,
+            params=params,
+            defaults=defaults,
+            tune=tune,
+            n_iter=n_iter,
+            random_state=random_state,
         )
         self.n_estimators = n_estimators
         self.max_depth = max_depth
@@ -360,6 +383,7 @@ class XGBoostPredictor(FeaturePredictor):
         reg_alpha: float | None = None,
         reg_lambda: float | None = None,
         n_jobs: int | None = None,
+        zc: str | Sequence[str] = (),
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
         tune: bool = False,
@@ -367,7 +391,14 @@ class XGBoostPredictor(FeaturePredictor):
         random_state: int | None = None,
     ) -> None:
         super().__init__(
-            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+            space,
+            encoding,
+            zc=zc,
+            params=params,
+            defaults=defaults,
+            tune=tune,
+            n_iter=n_iter,
+            random_state=random_state,
         )
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -448,6 +479,7 @@ class LightGBMPredictor(FeaturePredictor):
         reg_alpha: float | None = None,
         reg_lambda: float | None = None,
         n_jobs: int | None = None,
+        zc: str | Sequence[str] = (),
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
         tune: bool = False,
@@ -455,7 +487,14 @@ class LightGBMPredictor(FeaturePredictor):
         random_state: int | None = None,
     ) -> None:
         super().__init__(
-            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+            space,
+            encoding,
+            zc=zc,
+            params=params,
+            defaults=defaults,
+            tune=tune,
+            n_iter=n_iter,
+            random_state=random_state,
         )
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -506,6 +545,7 @@ class NGBoostPredictor(FeaturePredictor):
         learning_rate: float | None = None,
         max_depth: int | None = None,
         minibatch_frac: float | None = None,
+        zc: str | Sequence[str] = (),
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
         tune: bool = False,
@@ -513,7 +553,14 @@ class NGBoostPredictor(FeaturePredictor):
         random_state: int | None = None,
     ) -> None:
         super().__init__(
-            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+            space,
+            encoding,
+            zc=zc,
+            params=params,
+            defaults=defaults,
+            tune=tune,
+            n_iter=n_iter,
+            random_state=random_state,
         )
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -593,6 +640,7 @@ class GaussianProcessPredictor(FeaturePredictor):
         *,
         nu: float | None = None,
         ard: bool | None = None,
+        zc: str | Sequence[str] = (),
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
         tune: bool = False,
@@ -600,7 +648,14 @@ class GaussianProcessPredictor(FeaturePredictor):
         random_state: int | None = None,
     ) -> None:
         super().__init__(
-            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+            space,
+            encoding,
+            zc=zc,
+            params=params,
+            defaults=defaults,
+            tune=tune,
+            n_iter=n_iter,
+            random_state=random_state,
         )
         self.nu = nu
         self.ard = ard
@@ -672,6 +727,7 @@ class BayesianLinearPredictor(FeaturePredictor):
         alpha_2: float | None = None,
         lambda_1: float | None = None,
         lambda_2: float | None = None,
+        zc: str | Sequence[str] = (),
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
         tune: bool = False,
@@ -679,7 +735,14 @@ class BayesianLinearPredictor(FeaturePredictor):
         random_state: int | None = None,
     ) -> None:
         super().__init__(
-            space, encoding, params=params, defaults=defaults, tune=tune, n_iter=n_iter, random_state=random_state
+            space,
+            encoding,
+            zc=zc,
+            params=params,
+            defaults=defaults,
+            tune=tune,
+            n_iter=n_iter,
+            random_state=random_state,
         )
         self.max_iter = max_iter
         self.tol = tol
@@ -696,8 +759,8 @@ class BayesianLinearPredictor(FeaturePredictor):
     def _std(self, model: Any, x: np.ndarray) -> np.ndarray:
         return model.predict(x, return_std=True)[1]
 
-    def fit(self, X: Any, y: Any, extra: Any = None) -> BayesianLinearPredictor:
-        super().fit(X, y, extra)
+    def fit(self, X: Any, y: Any, extra: Any = None, zc: Any = None) -> BayesianLinearPredictor:
+        super().fit(X, y, extra, zc=zc)
         self.n_iter_ = int(self.model_.n_iter_)  # iterations BayesianRidge ran (its max_iter caps them)
         return self
 

@@ -4,7 +4,7 @@ classifier + regressor cascade, as flax models trained by the shared ensemble pr
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import jax
@@ -36,7 +36,9 @@ def normalized_adjacency(adjacency: jax.Array) -> tuple[jax.Array, jax.Array]:
 class GCN(nn.Module):
     """Bidirectional GCN of one architecture batch.
 
-    Input: (adjacency (B, v, v), features (B, v, d), mask (B, v)). Each layer is
+    Input: (adjacency (B, v, v), features (B, v, d), mask (B, v)), optionally with graph-level
+    features (B, k) (zero-cost scores) that are concatenated to the pooled readout, so the head
+    reads hidden + k values. Each layer is
     H' = Dropout(½ ReLU(Â H W_f) + ½ ReLU(Â_T H W_b)), with W_f and W_b (no bias, Xavier-uniform)
     applied as one matmul with [W_f | W_b]. With ``gather_first`` the features are one-hot and the
     first layer's matmul is a row gather of [W_f | W_b]. Readout: masked mean over real vertices,
@@ -54,7 +56,7 @@ class GCN(nn.Module):
 
     @nn.compact
     def __call__(self, graph: tuple[jax.Array, jax.Array, jax.Array], train: bool = False) -> jax.Array:
-        adjacency, features, mask = graph
+        adjacency, features, mask = graph[:3]
         a_hat, a_t = normalized_adjacency(adjacency.astype(jnp.float32))
         h = features.astype(jnp.float32)
         xavier = nn.initializers.xavier_uniform()
@@ -77,7 +79,9 @@ class GCN(nn.Module):
             h = nn.Dropout(self.dropout, deterministic=not train)(h)
         m = mask.astype(jnp.float32)
         pooled = jnp.einsum("bv,bvk->bk", m, h) / jnp.maximum(jnp.sum(m, axis=1, keepdims=True), 1.0)
-        w1 = self.param("fc1", _torch_linear_init, (self.hidden, self.fc_hidden))
+        if len(graph) > 3:  # graph-level features join the readout, before the head
+            pooled = jnp.concatenate([pooled, graph[3].astype(jnp.float32)], axis=-1)
+        w1 = self.param("fc1", _torch_linear_init, (pooled.shape[-1], self.fc_hidden))
         w2 = self.param("fc2", _torch_linear_init, (self.fc_hidden, 1))
         if train:
             z = nn.Dropout(self.dropout, deterministic=False)(pooled @ w1) @ w2
@@ -125,6 +129,11 @@ class GCNPredictor(NeuralPredictor):
         fits the training set better (the reference settings underfit NB201, whose few
         near-10% cells dominate a squared loss). ``loss`` and ``lr``, when given, override both.
     random_state : int, optional
+    zc : tuple of str or comma-separated str, default ()
+        Zero-cost scores (names of ``pyengine.proxies.PROXIES``) concatenated, signed-log
+        transformed and z-scored, to the pooled graph readout before the fully connected head;
+        given as ``fit(X, y, zc={name: array})`` / ``predict(X, zc=...)`` or computed from the
+        architectures (:mod:`pyengine.predictors._zc`).
     """
 
     name = "gcn"
@@ -149,6 +158,7 @@ class GCNPredictor(NeuralPredictor):
         patience: int = 30,
         defaults: str = "reference",
         random_state: int | None = None,
+        zc: str | Sequence[str] = (),
     ) -> None:
         self.space = space
         self.n_layers = n_layers
@@ -167,6 +177,7 @@ class GCNPredictor(NeuralPredictor):
         self.patience = patience
         self.defaults = defaults
         self.random_state = random_state
+        self.zc = zc
 
     _DEFAULTS = {
         "reference": {"loss": "mse", "lr": 1e-4},
@@ -291,6 +302,7 @@ class TwoStageGCNPredictor(GCNPredictor):
         patience: int = 30,
         defaults: str = "reference",
         random_state: int | None = None,
+        zc: str | Sequence[str] = (),
     ) -> None:
         super().__init__(
             space=space,
@@ -310,16 +322,17 @@ class TwoStageGCNPredictor(GCNPredictor):
             patience=patience,
             defaults=defaults,
             random_state=random_state,
+            zc=zc,
         )
         self.threshold = threshold
         self.quantile = quantile
 
-    def fit(self, X: Any, y: Any) -> TwoStageGCNPredictor:
+    def fit(self, X: Any, y: Any, zc: Any = None) -> TwoStageGCNPredictor:
         self._validate()
         if self.threshold is not None:
             _float_in(self, "threshold", -np.inf, np.inf)
         _float_in(self, "quantile", 0.0, 1.0, lo_open=True, hi_open=True)
-        arrays = self._encode_host(X)
+        arrays = self._with_zc(X, self._encode_host(X), zc, fit=True)
         target = self._targets(y, len(arrays[0]))
         thr = float(self.threshold) if self.threshold is not None else float(np.quantile(target, self.quantile))
         good = target >= thr
@@ -354,22 +367,24 @@ class TwoStageGCNPredictor(GCNPredictor):
         self._record_inputs(X, arrays)
         return self
 
-    def _proba(self, X: Any, n: int) -> np.ndarray:
+    def _proba(self, X: Any, n: int, zc: Any = None) -> np.ndarray:
         if self.classifier_params_ is None:
             return np.ones(n)
-        logits = self._members(self.classifier_module_, self.classifier_params_, X).astype(np.float64)
+        logits = self._members(self.classifier_module_, self.classifier_params_, X, zc).astype(np.float64)
         return (1.0 / (1.0 + np.exp(-logits))).mean(axis=0)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any, zc: Any = None) -> np.ndarray:
         """Probability (n,) that each architecture reaches the threshold (ensemble mean)."""
         self._check_fitted()
         if _is_stream(X):
+            if zc is not None:
+                raise InvalidValueError("'zc' goes with a batch of architectures, not a stream; let each be computed.")
             return np.concatenate([self.predict_proba(b) for b in _nonempty(X)])
         if self.classifier_params_ is None:
-            return np.ones(self._members(self.module_, self.params_, X).shape[1])
-        return self._proba(X, 0)
+            return np.ones(self._members(self.module_, self.params_, X, zc).shape[1])
+        return self._proba(X, 0, zc)
 
-    def predict(self, X: Any, return_std: bool = False) -> Any:
+    def predict(self, X: Any, return_std: bool = False, zc: Any = None) -> Any:
         """Predictions (n,); with ``return_std`` also the regressors' standard deviation over the
         members (ddof=0) where the classifier passes an architecture, 0 where it does not.
         An ensemble of one member raises :class:`NoUncertaintyError` for ``return_std``."""
@@ -377,14 +392,16 @@ class TwoStageGCNPredictor(GCNPredictor):
         if return_std:
             self._check_std()
         if _is_stream(X):  # batch by batch: memory stays flat
+            if zc is not None:
+                raise InvalidValueError("'zc' goes with a batch of architectures, not a stream; let each be computed.")
             parts = [self.predict(b, return_std=return_std) for b in _nonempty(X)]
             if not return_std:
                 return np.concatenate(parts)
             mean, std = (np.concatenate(p) for p in zip(*parts, strict=True))
             return mean, std
-        z = self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        z = self._members(self.module_, self.params_, X, zc).astype(np.float64) * self.y_scale_ + self.y_mean_
         reg = z.mean(axis=0)
-        p = self._proba(X, len(reg))
+        p = self._proba(X, len(reg), zc)
         passed = p >= 0.5
         out = np.where(passed, np.maximum(reg, self.threshold_), self.threshold_ - (1.0 - p) * self.gap_)
         if not return_std:

@@ -3,6 +3,7 @@ MLP on any encoding, trained by the shared ensemble program."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -53,6 +54,11 @@ class MLPPredictor(NeuralPredictor):
     weight_decay : float, default 0.0
     early_stopping, validation_fraction, patience : as in :class:`GCNPredictor`
     random_state : int, optional
+    zc : tuple of str or comma-separated str, default ()
+        Zero-cost scores (names of ``pyengine.proxies.PROXIES``) appended, signed-log
+        transformed and z-scored, to the encoding; given as ``fit(X, y, zc={name: array})`` /
+        ``predict(X, zc=...)`` or computed from the architectures
+        (:mod:`pyengine.predictors._zc`).
 
     Notes
     -----
@@ -78,6 +84,7 @@ class MLPPredictor(NeuralPredictor):
         validation_fraction: float = 0.1,
         patience: int = 30,
         random_state: int | None = None,
+        zc: str | Sequence[str] = (),
     ) -> None:
         self.space = space
         self.encoding = encoding
@@ -93,6 +100,7 @@ class MLPPredictor(NeuralPredictor):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.random_state = random_state
+        self.zc = zc
 
     def _validate(self) -> None:
         super()._validate()
@@ -150,6 +158,7 @@ class BananasPredictor(MLPPredictor):
         validation_fraction: float = 0.1,
         patience: int = 30,
         random_state: int | None = None,
+        zc: str | Sequence[str] = (),
     ) -> None:
         super().__init__(
             space=space,
@@ -166,6 +175,7 @@ class BananasPredictor(MLPPredictor):
             validation_fraction=validation_fraction,
             patience=patience,
             random_state=random_state,
+            zc=zc,
         )
 
 
@@ -197,6 +207,7 @@ class DNGOPredictor(MLPPredictor):
         validation_fraction: float = 0.1,
         patience: int = 30,
         random_state: int | None = None,
+        zc: str | Sequence[str] = (),
     ) -> None:
         super().__init__(
             space=space,
@@ -213,6 +224,7 @@ class DNGOPredictor(MLPPredictor):
             validation_fraction=validation_fraction,
             patience=patience,
             random_state=random_state,
+            zc=zc,
         )
 
     def _validate(self) -> None:
@@ -231,20 +243,20 @@ class DNGOPredictor(MLPPredictor):
             h = np.maximum(h @ np.asarray(d["kernel"])[0] + np.asarray(d["bias"])[0], 0.0)
         return h.astype(np.float64)
 
-    def fit(self, X: Any, y: Any) -> DNGOPredictor:
+    def fit(self, X: Any, y: Any, zc: Any = None) -> DNGOPredictor:
         from sklearn.linear_model import BayesianRidge
 
-        super().fit(X, y)
-        arrays = self._encode_host(X)
+        super().fit(X, y, zc=zc)
+        arrays = self._with_zc(X, self._encode_host(X), zc, fit=False)
         target = self._targets(y, len(arrays[0]))
         self.blr_ = BayesianRidge(fit_intercept=True).fit(
             self._basis(arrays[0]), (target - self.y_mean_) / self.y_scale_
         )
         return self
 
-    def predict(self, X: Any, return_std: bool = False) -> Any:
+    def predict(self, X: Any, return_std: bool = False, zc: Any = None) -> Any:
         self._check_fitted()
-        arrays = self._host_inputs(X)
+        arrays = self._host_inputs(X, zc)
         mean, std = self.blr_.predict(self._basis(arrays[0]), return_std=True)
         mean = mean * self.y_scale_ + self.y_mean_
         return (mean, std * self.y_scale_) if return_std else mean

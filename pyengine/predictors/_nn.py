@@ -34,6 +34,7 @@ from ..encodings import GraphBatch
 from ..errors import InvalidTypeError, InvalidValueError, NoUncertaintyError
 from ._base import Predictor
 from ._contract import check_random_state, is_architectures
+from ._zc import ZeroCostInputs
 
 __all__ = [
     "NeuralPredictor",
@@ -258,7 +259,7 @@ def _is_stream(x: Any) -> bool:
     return isinstance(x, (collections.abc.Iterator, collections.abc.Generator))
 
 
-class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
+class NeuralPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
     """Base of the neural predictors (``gcn``, ``bananas``, ``mlp``).
 
     Subclasses store their parameters in ``__init__`` and define ``_module()`` (the flax model of
@@ -266,6 +267,13 @@ class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
     ``space`` (a batch, strings or records), or already encoded inputs (a feature matrix (n, d),
     or a :class:`~pyengine.encodings.GraphBatch` for graph models). ``predict`` also takes an
     iterator of batches, scored in a stream.
+
+    A subclass with a ``zc`` parameter (``mlp``, ``bananas``, ``dngo``, ``gcn``,
+    ``gcn_two_stage``) takes zero-cost scores too: ``fit(X, y, zc=None)``, ``predict(X,
+    return_std=False, zc=None)``, given or computed as :mod:`pyengine.predictors._zc` describes.
+    Vector models read them appended to the encoding; graph models append them to the pooled
+    graph readout, before the head. With zero-cost inputs, architectures are encoded on the
+    host (a stream of batches is scored batch by batch, each batch's scores computed).
     """
 
     name = "neural"
@@ -304,6 +312,7 @@ class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
         return str(self.encoding)  # type: ignore[attr-defined]
 
     def _validate(self) -> None:
+        self.zc_names()
         for p in ("n_ensemble", "epochs", "batch_size"):
             _positive_int(self, p)
         if self.lr is not None:  # None: the model's own default
@@ -379,6 +388,17 @@ class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
     def _encoding_params(self) -> dict[str, Any]:
         return {}
 
+    def _with_zc(self, X: Any, arrays: tuple[np.ndarray, ...], zc: Any, fit: bool) -> tuple[np.ndarray, ...]:
+        """``arrays`` with the zero-cost features of X: appended to the vector (n, d + k), or,
+        for graph models, as a fourth array (n, k) that the model concatenates to its readout."""
+        z = self._zc_features(X, zc, len(arrays[0]), fit=fit, is_archs=not self._is_encoded(X))
+        if z is None:
+            return arrays
+        z = z.astype(np.float32)
+        if self.graph_input:
+            return (*arrays[:3], z)
+        return (np.concatenate([np.asarray(arrays[0], np.float32), z], axis=1),)
+
     def _input_signature(self, arrays: tuple[np.ndarray, ...]) -> tuple:
         return tuple(a.shape[1:] for a in arrays)
 
@@ -440,9 +460,9 @@ class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
             self.space_name_ = self._space().name
         self.n_features_in_ = int(arrays[1].shape[-1]) if self.graph_input else int(np.prod(arrays[0].shape[1:]))
 
-    def fit(self, X: Any, y: Any) -> NeuralPredictor:
+    def fit(self, X: Any, y: Any, zc: Any = None) -> NeuralPredictor:
         self._validate()
-        arrays = self._encode_host(X)
+        arrays = self._with_zc(X, self._encode_host(X), zc, fit=True)
         target = self._targets(y, len(arrays[0]))
         self.y_mean_, self.y_scale_ = self._target_scaling(target)
         t = ((target - self.y_mean_) / self.y_scale_).astype(np.float32)
@@ -452,10 +472,13 @@ class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
         return self
 
     # -- predict -----------------------------------------------------------------------------------
-    def _host_inputs(self, X: Any) -> tuple[np.ndarray, ...]:
+    def _host_inputs(self, X: Any, zc: Any = None) -> tuple[np.ndarray, ...]:
         """Encoded inputs of X (architectures, an encoded matrix or GraphBatch, or a stream of
-        batches, concatenated), checked against what the predictor was fitted on."""
+        batches, concatenated), with its zero-cost features, checked against what the predictor
+        was fitted on."""
         if _is_stream(X):
+            if zc is not None:
+                raise InvalidValueError("'zc' goes with a batch of architectures, not a stream; let each be computed.")
             parts = [self._host_inputs(b) for b in X]
             if not parts:
                 raise InvalidValueError("The stream of architectures to score was empty.")
@@ -464,7 +487,7 @@ class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
             space = self._space()
             if getattr(self, "space_name_", space.name) != space.name:
                 raise InvalidValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
-        arrays = self._encode_host(X)
+        arrays = self._with_zc(X, self._encode_host(X), zc, fit=False)
         if self._input_signature(arrays) != self.signature_:
             raise InvalidValueError(
                 f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
@@ -474,14 +497,18 @@ class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
             raise InvalidValueError("No architectures to score.")
         return arrays
 
-    def _members(self, module: nn.Module, params: Any, X: Any) -> np.ndarray:
+    def _members(self, module: nn.Module, params: Any, X: Any, zc: Any = None) -> np.ndarray:
         """Raw member outputs (E, n) of ``module`` for X (encoded inputs, architectures or a
-        stream of batches)."""
+        stream of batches) and its zero-cost scores ``zc``."""
         if _is_stream(X):
+            if zc is not None:
+                raise InvalidValueError("'zc' goes with a batch of architectures, not a stream; let each be computed.")
             parts = [self._members(module, params, b) for b in X]
             if not parts:
                 raise InvalidValueError("The stream of architectures to score was empty.")
             return np.concatenate(parts, axis=1)
+        if self.zc_names():
+            return ensemble_apply(module, params, self._host_inputs(X, zc))
         if self._is_encoded(X):
             arrays = self._check_encoded(X)
             if self._input_signature(arrays) != self.signature_:
@@ -509,20 +536,21 @@ class NeuralPredictor(Predictor, RegressorMixin, BaseEstimator):
         ]
         return np.concatenate(parts, axis=1)
 
-    def predict(self, X: Any, return_std: bool = False) -> Any:
+    def predict(self, X: Any, return_std: bool = False, zc: Any = None) -> Any:
         """Predictions (n,) in the units of ``y``: the ensemble mean; with ``return_std`` also the
         standard deviation over the members (ddof=0), shape (n,). An ensemble of one member has
-        no spread: ``return_std`` then raises :class:`NoUncertaintyError`."""
+        no spread: ``return_std`` then raises :class:`NoUncertaintyError`. ``zc``: zero-cost
+        scores of X, {name: array (n,)}, for a predictor fitted with ``zc`` names."""
         self._check_fitted()
         if return_std:
             self._check_std()
-        z = self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        z = self._members(self.module_, self.params_, X, zc).astype(np.float64) * self.y_scale_ + self.y_mean_
         mean = z.mean(axis=0)
         if not return_std:
             return mean
         return mean, self._members_std(z)
 
-    def predict_members(self, X: Any) -> np.ndarray:
+    def predict_members(self, X: Any, zc: Any = None) -> np.ndarray:
         """Each ensemble member's predictions, shape (n_ensemble, n)."""
         self._check_fitted()
-        return self._members(self.module_, self.params_, X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        return self._members(self.module_, self.params_, X, zc).astype(np.float64) * self.y_scale_ + self.y_mean_

@@ -13,8 +13,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from ..errors import InvalidTypeError, InvalidValueError
 from ._base import Predictor, get_tags
 from ._curves import PartialCurves, _as_curves
+from ._zc import ZC_SETTINGS, signed_log, zc_column
 
-__all__ = ["OmniPredictor", "LCEMPredictor", "OMNI_FEATURES"]
+__all__ = ["OmniPredictor", "LCEMPredictor", "OMNI_FEATURES", "signed_log"]
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 OMNI_FEATURES = ("onehot", "fidelity", "sotl", "sotl_e", "lce")
 _CURVE_FEATURES = ("fidelity", "sotl", "sotl_e", "lce")
 # settings of the zero-cost scores that features="auto" computes (pyengine.proxies.cached_scores)
-_ZC_SETTINGS = {"dataset": "cifar10", "batch_size": 32, "seed": 0}
+_ZC_SETTINGS = ZC_SETTINGS
 
 
 def _encoding_name(name: str) -> str | None:
@@ -34,12 +35,6 @@ def _encoding_name(name: str) -> str | None:
         return None
     canon = ENCODINGS.canonical_name(name)
     return None if canon == "gcn" else canon
-
-
-def signed_log(x: np.ndarray) -> np.ndarray:
-    """sign(x) log(1 + |x|): zero-cost scores span many orders of magnitude (synflow reaches
-    1e50, nwot -1e6), which a kernel or a network reads badly; ranks are unchanged."""
-    return np.sign(x) * np.log1p(np.abs(x))
 
 
 class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
@@ -301,18 +296,7 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
         return a[np.arange(len(c)), c.epochs - 1]
 
     def _zc_column(self, name: str, v: np.ndarray, fit: bool) -> np.ndarray:
-        bad = np.isnan(v) | (v == np.inf)
-        if bad.any():
-            raise InvalidValueError(f"Zero-cost score {name!r} is {v[bad][0]} for architecture {int(np.argmax(bad))}.")
-        low = v == -np.inf
-        if self.zc_transform == "signed_log":
-            v = signed_log(v)
-        if fit:
-            finite = v[~low]
-            if finite.size == 0:
-                raise InvalidValueError(f"Zero-cost score {name!r} is -inf for every training architecture.")
-            self.zc_floor_[name] = float(finite.min() - 1.0)
-        return np.where(low, self.zc_floor_[name], v)
+        return zc_column(name, v, self.zc_transform, self.zc_floor_, fit)
 
     def fit(self, X: Any, y: Any, curves: PartialCurves | None = None, zc: Any = None) -> OmniPredictor:
         from . import PREDICTORS, get_predictor

@@ -5,6 +5,7 @@ shared ensemble program like the GCN."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -38,7 +39,8 @@ def reachability(adjacency: jax.Array) -> jax.Array:
 class GraphTransformer(nn.Module):
     """Graph transformer of one architecture batch.
 
-    Input: (adjacency (B, v, v), features (B, v, d), mask (B, v)). Node features are embedded
+    Input: (adjacency (B, v, v), features (B, v, d), mask (B, v)), optionally with graph-level
+    features (B, k) (zero-cost scores) concatenated to the pooled readout. Node features are embedded
     (Dense to ``d_model``); each of ``n_layers`` pre-norm blocks is multi-head self-attention
     (half the heads attend to the node's ancestors, half to its descendants, the node itself
     included in both; padding nodes are never attended to) and a GELU feed-forward block, each
@@ -55,7 +57,7 @@ class GraphTransformer(nn.Module):
 
     @nn.compact
     def __call__(self, graph: tuple[jax.Array, jax.Array, jax.Array], train: bool = False) -> jax.Array:
-        adjacency, features, mask = graph
+        adjacency, features, mask = graph[:3]
         m = mask.astype(bool)
         reach = reachability(adjacency) > 0  # [b, i, j]: i reaches j
         keys_real = m[:, None, :]
@@ -89,6 +91,8 @@ class GraphTransformer(nn.Module):
         h = nn.LayerNorm(name="norm_out")(h)
         w = m.astype(jnp.float32)
         pooled = jnp.einsum("bv,bvk->bk", w, h) / jnp.maximum(jnp.sum(w, axis=1, keepdims=True), 1.0)
+        if len(graph) > 3:  # graph-level features (zero-cost scores) join the readout, before the head
+            pooled = jnp.concatenate([pooled, graph[3].astype(jnp.float32)], axis=-1)
         z = nn.Dense(1, name="head_out")(drop(jax.nn.gelu(nn.Dense(self.d_model, name="head_in")(pooled))))[:, 0]
         return jax.nn.sigmoid(z) if self.bounded else z
 
@@ -119,6 +123,8 @@ class TransformerPredictor(GCNPredictor):
     weight_decay : float, default 1e-4
     early_stopping, validation_fraction, patience : as :class:`GCNPredictor`
     random_state : int, optional
+    zc : tuple of str or comma-separated str, default ()
+        Zero-cost scores joining the pooled readout before the head, as :class:`GCNPredictor`.
 
     Isomorphic relabellings of a cell are not used as augmentation: reachability masks, node
     features and the mean readout carry no node order, so every relabelling of a cell gives the
@@ -147,6 +153,7 @@ class TransformerPredictor(GCNPredictor):
         validation_fraction: float = 0.1,
         patience: int = 30,
         random_state: int | None = None,
+        zc: str | Sequence[str] = (),
     ) -> None:
         self.space = space
         self.n_layers = n_layers
@@ -165,6 +172,7 @@ class TransformerPredictor(GCNPredictor):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.random_state = random_state
+        self.zc = zc
 
     def _setting(self, name: str) -> Any:
         return getattr(self, name)
