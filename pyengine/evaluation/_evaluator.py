@@ -454,14 +454,14 @@ def _fit_unit(
     if get_tags(model).needs_curves:
         extra = {"curves": curves.take(train)}
     zc_names = model.zc_names() if hasattr(model, "zc_names") else []
-    if hasattr(model, "zc_names"):
-        extra["zc"] = None if zc is None else {n: v[train] for n, v in zc.items()}
+    if hasattr(model, "zc_names") and zc is not None:  # without given scores a model computes its own
+        extra["zc"] = {n: v[train] for n, v in zc.items()}
     t0 = time.perf_counter()
     model.fit(_rows(feats, train), y_all[train], **extra)
     fit_s = time.perf_counter() - t0
     if "curves" in extra:
         extra["curves"] = curves.take(test)
-    if "zc" in extra and zc is not None:
+    if "zc" in extra:
         extra["zc"] = {n: v[test] for n, v in zc.items()}
     t0 = time.perf_counter()
     pred = np.asarray(model.predict(_rows(feats, test), **extra), dtype=np.float64)
