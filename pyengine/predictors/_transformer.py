@@ -126,6 +126,8 @@ class TransformerPredictor(GCNPredictor):
     zc : tuple of str or comma-separated str, default ()
         Zero-cost scores joining the pooled readout before the head, as :class:`GCNPredictor`.
 
+    Notes
+    -----
     Isomorphic relabellings of a cell are not used as augmentation: reachability masks, node
     features and the mean readout carry no node order, so every relabelling of a cell gives the
     same prediction already (a test checks it).
