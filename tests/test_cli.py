@@ -269,6 +269,7 @@ def test_bench_subcommands_are_the_registered_suites_each_with_its_own_help(caps
         (["encode"], {"sizes": (10_000, 1_000_000), "oracle_dir": None, "baseline_budget_s": 1.0}),
         (["predict", "--sizes", "1"], {"sizes": (1,)}),
         (["predict"], {"sizes": (1, 1_000, 10_000, 100_000)}),
+        (["predict", "--models", "gcn,transformer"], {"models": ("gcn", "transformer")}),
         (
             ["train", "--sizes", "1,8", "--archs", "4", "--no-cache"],
             {"group_sizes": (1, 8), "n_archs": 4, "compilation_cache": False},
@@ -299,6 +300,7 @@ def test_bench_command_lines_map_to_the_runners_arguments(argv, expected):
     "argv, message",
     [
         (["predict", "--sizes", "0"], "--sizes must be positive integers. Got '0'."),
+        (["predict", "--models", "xgb"], "--models must name some of gcn, transformer, bananas. Got 'xgb'."),
         (["encode", "--sizes", "x"], "--sizes must be comma-separated integers. Got 'x'."),
         (["train", "--sizes", "8,-1"], "--sizes must be positive integers. Got '8,-1'."),
         (["proxies", "--archs-per-call", "0"], "--archs-per-call must be positive integers. Got '0'."),

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import _options
+from ..errors import CliError
 from ._common import draw_batch, machine_info, median_time, print_machine, write_result
 from ._suite import BenchSuite
 
@@ -29,8 +30,24 @@ NASLIB_REFERENCE = {
     ("gcn", "nb101", "fit", 1000): 259.0,
 }
 
-QUERY = [("gcn", "nb101"), ("gcn", "nb201"), ("bananas", "nb101"), ("bananas", "nb201")]
-FIT = [("gcn", "nb201", 100), ("gcn", "nb101", 1000), ("bananas", "nb201", 100), ("bananas", "nb101", 1000)]
+QUERY = [
+    ("gcn", "nb101"),
+    ("gcn", "nb201"),
+    ("transformer", "nb101"),
+    ("transformer", "nb201"),
+    ("bananas", "nb101"),
+    ("bananas", "nb201"),
+]
+FIT = [
+    ("gcn", "nb201", 100),
+    ("gcn", "nb201", 156),
+    ("gcn", "nb101", 1000),
+    ("transformer", "nb201", 156),
+    ("transformer", "nb101", 1000),
+    ("bananas", "nb201", 100),
+    ("bananas", "nb101", 1000),
+]
+MODELS = ("gcn", "transformer", "bananas")
 
 
 def _reference_forward(params: Any, adjacency: Any, features: Any, mask: Any) -> Any:
@@ -61,10 +78,12 @@ def run_predict_bench(
     repeats: int = 5,
     sizes: tuple[int, ...] = (1, 1_000, 10_000, 100_000),
     fit_repeats: int = 3,
+    models: tuple[str, ...] = MODELS,
     out: Any = None,
 ) -> dict[str, Any]:
-    """Time every workload; print a table; optionally write ``{'machine': ..., 'records': [...]}``
-    whose records hold ``name``, ``space``, ``batch``, ``archs_per_second`` and ``fit_seconds``."""
+    """Time every workload of ``models`` (default all of ``MODELS``; the whole-NB101 run with
+    gcn); print a table; optionally write ``{'machine': ..., 'records': [...]}`` whose records
+    hold ``name``, ``space``, ``batch``, ``archs_per_second`` and ``fit_seconds``."""
     import jax
 
     from .._batch import take
@@ -88,20 +107,20 @@ def run_predict_bench(
         ref = rec.get("naslib_reference")
         ref_s = f"{ref:,}" if isinstance(ref, int) else (f"{ref}" if ref else "-")
         print(
-            f"{rec['name']:<8}{rec['space']:<7}{rec['workload']:<8}{rec['batch']:>9,}{rate:>13}{base_s:>13}"
+            f"{rec['name']:<12}{rec['space']:<7}{rec['workload']:<8}{rec['batch']:>9,}{rate:>13}{base_s:>13}"
             f"{ratio:>8}{fit:>9}{ref_s:>10}",
             file=out,
             flush=True,
         )
 
     head = (
-        f"{'model':<8}{'space':<7}{'work':<8}{'batch/N':>9}{'archs/s':>13}{'plain/s':>13}{'ratio':>8}"
+        f"{'model':<12}{'space':<7}{'work':<8}{'batch/N':>9}{'archs/s':>13}{'plain/s':>13}{'ratio':>8}"
         f"{'fit s':>9}{'naslib':>10}"
     )
     print(head, file=out)
     print("-" * len(head), file=out)
     ref_fn = jax.jit(_reference_forward)
-    for name, space_name in QUERY:
+    for name, space_name in (q for q in QUERY if q[0] in models):
         space = get_space(space_name)
         big = draw_batch(space, max(sizes), rng)
         y = rng.random(256)
@@ -136,7 +155,7 @@ def run_predict_bench(
                 rec["baseline_archs_per_second"] = n / (median_time(plain, repeats) / calls)
                 rec["naslib_reference"] = NASLIB_REFERENCE.get((name, space_name, "query"))
             emit(rec)
-    for name, space_name, n in FIT:
+    for name, space_name, n in (f for f in FIT if f[0] in models):
         space = get_space(space_name)
         archs = draw_batch(space, n, rng)
         y = rng.random(n)
@@ -161,6 +180,8 @@ def run_predict_bench(
                 "naslib_reference": NASLIB_REFERENCE.get((name, space_name, "fit", n)),
             }
         )
+    if "gcn" not in models:
+        return write_result({"machine": machine, "records": records}, json_out, out)
     # the whole of NB101: enumerate, encode and score every cell
     space = get_space("nb101")
     model = get_predictor("gcn", space=space, epochs=2, random_state=0).fit(
@@ -196,20 +217,29 @@ def run_predict_bench(
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", metavar="N,N", help="query batch sizes (default 1,1000,10000,100000)")
+    p.add_argument("--models", metavar="NAME,NAME", help=f"models timed (default {','.join(MODELS)})")
 
 
 def _from_args(args: argparse.Namespace) -> dict[str, Any]:
     sizes = _options.int_list(args.sizes, "--sizes", positive=True) if args.sizes else [1, 1_000, 10_000, 100_000]
-    return {"sizes": tuple(sizes)}
+    kw: dict[str, Any] = {"sizes": tuple(sizes)}
+    if args.models:
+        models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+        unknown = [m for m in models if m not in MODELS]
+        if unknown or not models:
+            raise CliError(f"--models must name some of {', '.join(MODELS)}. Got {args.models!r}.")
+        kw["models"] = models
+    return kw
 
 
 SUITE = BenchSuite(
     run=run_predict_bench,
     summary="neural predictors: query archs/s, fit seconds, all of NB101",
     description=(
-        "Query architectures per second of gcn and bananas on NB101 and NB201 for each batch size, fit "
-        "seconds at N = 100 (NB201) and 1,000 (NB101), and all of NB101 listed and scored end to end; beside "
-        "the GCN as the reference codes write it, timed in the same run, and NASLib's figures for this machine."
+        "Query architectures per second of gcn, transformer and bananas on NB101 and NB201 for each batch "
+        "size, fit seconds at N = 100 and 156 (NB201) and 1,000 (NB101), and all of NB101 listed and scored end "
+        "to end; beside the GCN as the reference codes write it, timed in the same run, and NASLib's figures "
+        "for this machine."
     ),
     add_arguments=_add_arguments,
     from_args=_from_args,
