@@ -8,13 +8,14 @@ Wrong types raise :class:`~pyengine.errors.InvalidTypeError`, wrong values
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .errors import InvalidTypeError, InvalidValueError
 
-__all__ = ["message", "check_int", "check_positive_int", "check_non_negative", "check_rng"]
+__all__ = ["message", "check_int", "check_positive_int", "check_non_negative", "check_rng", "name_list"]
 
 
 def message(name: str, owner: str, expected: str, got: Any) -> str:
@@ -58,3 +59,15 @@ def check_rng(rng: Any, owner: str) -> np.random.Generator:
     if _is_int(rng):
         return np.random.default_rng(int(rng))
     raise InvalidTypeError(message("rng", owner, "a numpy.random.Generator or an int seed", type(rng)))
+
+
+def name_list(value: Any, name: str, owner: str, expected: str) -> list[str]:
+    """``value`` (a comma-separated str or a sequence of str) as its names, stripped, empty ones
+    dropped; anything else raises InvalidTypeError saying it must be ``expected``."""
+    if isinstance(value, str):
+        names = value.split(",")
+    elif isinstance(value, Sequence) and all(isinstance(s, str) for s in value):
+        names = list(value)
+    else:
+        raise InvalidTypeError(message(name, owner, expected, value))
+    return [n for n in (s.strip() for s in names) if n]

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from .._validation import name_list
 from ..errors import InvalidTypeError, InvalidValueError
 from ._base import Predictor, get_tags
 from ._curves import PartialCurves, _as_curves
@@ -126,16 +127,7 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
 
     def _names(self) -> list[str]:
         f = self.features
-        if isinstance(f, str):
-            names = [s.strip() for s in f.split(",")]
-        elif isinstance(f, Sequence) and all(isinstance(s, str) for s in f):
-            names = [s.strip() for s in f]
-        else:
-            raise InvalidTypeError(
-                f"The 'features' parameter of {type(self).__name__} must be 'auto', a comma-separated str or a "
-                f"sequence of str. Got {f!r} instead."
-            )
-        names = [n for n in names if n]
+        names = name_list(f, "features", type(self).__name__, "'auto', a comma-separated str or a sequence of str")
         if not names:
             raise InvalidValueError(
                 f"The 'features' parameter of {type(self).__name__} must name at least one feature."

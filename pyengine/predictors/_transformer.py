@@ -15,7 +15,7 @@ from flax import linen as nn
 
 from ..errors import InvalidValueError
 from ._gcn import GCNPredictor
-from ._nn import NeuralPredictor, TrainConfig, _float_in, _positive_int
+from ._nn import NeuralPredictor, _float_in, _positive_int
 from ._persist import register_module
 
 __all__ = ["GraphTransformer", "TransformerPredictor", "reachability"]
@@ -206,9 +206,6 @@ class TransformerPredictor(GCNPredictor):
             dropout=float(self.dropout),
             bounded=self.bounds is not None if bounded is None else bounded,
         )
-
-    def _config(self, loss: str | None = None) -> TrainConfig:
-        return super()._config(loss)
 
     def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:
         return NeuralPredictor._check_encoded(self, x)

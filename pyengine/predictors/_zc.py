@@ -18,11 +18,12 @@ a score missing for some rows or an array of the wrong length raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from .._validation import name_list
 from ..errors import InvalidTypeError, InvalidValueError
 
 __all__ = ["ZC_SETTINGS", "ZeroCostInputs", "signed_log", "zc_column"]
@@ -70,19 +71,9 @@ class ZeroCostInputs:
         z = getattr(self, "zc", ())
         if z is None:
             return []
-        if isinstance(z, str):
-            names = [s.strip() for s in z.split(",")]
-        elif isinstance(z, Sequence) and all(isinstance(s, str) for s in z):
-            names = [s.strip() for s in z]
-        else:
-            raise InvalidTypeError(
-                f"The 'zc' parameter of {type(self).__name__} must be a tuple of zero-cost proxy names or a "
-                f"comma-separated str. Got {z!r} instead."
-            )
+        names = name_list(z, "zc", type(self).__name__, "a tuple of zero-cost proxy names or a comma-separated str")
         out: dict[str, str] = {}
         for n in names:
-            if not n:
-                continue
             if n not in PROXIES:
                 raise InvalidValueError(
                     f"The 'zc' parameter of {type(self).__name__} names {n!r}, which is no zero-cost proxy. "
