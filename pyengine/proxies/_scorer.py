@@ -154,20 +154,20 @@ class _Context:
         out = self.net.apply(variables, x, self.cell, True, mutable=list(mutable) or False, **kw)
         return out if mutable else (out, {})
 
-    def loss(self, weights: Any, pert: Any = None) -> Any:
-        logits, _ = self.apply(weights, self.x, pert)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, self.labels).mean()
-
     def grads(self) -> tuple[Any, Any]:
         """(dL/dweights, dL/dperturbations) in one backward pass."""
 
         def run() -> tuple[Any, Any]:
             gw, gp, extras = self._first_order(self.weights)
-            for key, value in extras.items():
-                self._memo.setdefault(key, value)
+            self._keep(extras)
             return gw, gp
 
         return self._memoized("grads", run)
+
+    def _keep(self, extras: dict[str, Any]) -> None:
+        """Memoize what a forward pass yielded besides the gradient (see :meth:`_first_order`)."""
+        for key, value in extras.items():
+            self._memo.setdefault(key, value)
 
     def _first_order(self, weights: Any) -> tuple[Any, Any, dict[str, Any]]:
         """(dL/dweights, dL/dperturbations, extras) from one forward pass: its pullback taken with
@@ -177,8 +177,7 @@ class _Context:
         x = self.x
 
         def forward(w: Any, pert: Any, *xs: Any) -> tuple[Any, Any]:
-            logits, state = self.apply(w, xs[0] if xs else x, pert, mutable=mutable)
-            return logits, state
+            return self.apply(w, xs[0] if xs else x, pert, mutable=mutable)
 
         primals = (weights, self.pert, x) if self._want_jacobian else (weights, self.pert)
         logits, pull, state = jax.vjp(forward, *primals, has_aux=True)
@@ -265,8 +264,7 @@ class _Context:
 
         hg, (gw, gp, extras) = jax.grad(z, has_aux=True)(self.weights)
         self._memo.setdefault("grads", (gw, gp))
-        for key, value in extras.items():
-            self._memo.setdefault(key, value)
+        self._keep(extras)
         return self.grouped_sum(lambda w, h: -w * h, self.weights, hg)
 
     def fisher(self) -> Any:
