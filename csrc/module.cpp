@@ -131,6 +131,41 @@ py::dict nb101_process(const CArray<std::uint8_t>& matrices, const CArray<std::i
   return d;
 }
 
+// The per-cell path of the CUDA kernel (cell::process_one), run on the host: status, canonical
+// keys, hashes and malformed codes, without throwing for malformed cells.
+py::dict nb101_process_scalar(const CArray<std::uint8_t>& matrices, const CArray<std::int8_t>& labels,
+                              const CArray<std::int32_t>& num_vertices, bool with_hash, int threads) {
+  check_ndim(matrices, 3, "matrices");
+  check_ndim(labels, 2, "labels");
+  check_ndim(num_vertices, 1, "num_vertices");
+  const py::ssize_t B = matrices.shape(0), N = matrices.shape(1);
+  if (matrices.shape(2) != N) throw std::invalid_argument("'matrices' must have shape (batch, n, n)");
+  if (labels.shape(0) != B || labels.shape(1) != N) throw std::invalid_argument("'labels' must have shape (batch, n)");
+  if (num_vertices.shape(0) != B) throw std::invalid_argument("'num_vertices' must have shape (batch,)");
+  py::array_t<std::uint8_t> status({B});
+  py::array_t<std::int64_t> keys({B});
+  py::array_t<std::int32_t> malformed({B});
+  py::array hashes = hex_array(static_cast<std::size_t>(B));
+  nb101::BatchView in;
+  in.matrices = matrices.data();
+  in.labels = labels.data();
+  in.num_vertices = num_vertices.data();
+  in.batch = static_cast<std::size_t>(B);
+  in.n_max = static_cast<std::size_t>(N);
+  {
+    py::gil_scoped_release release;
+    nb101::process_scalar(in, status.mutable_data(), keys.mutable_data(),
+                          with_hash ? static_cast<char*>(hashes.mutable_data()) : nullptr, malformed.mutable_data(),
+                          threads);
+  }
+  py::dict d;
+  d["status"] = status;
+  d["canonical_keys"] = keys;
+  d["malformed"] = malformed;
+  if (with_hash) d["hashes"] = hashes;
+  return d;
+}
+
 py::array nb101_hash_compact(const CArray<std::int8_t>& n, const CArray<std::uint32_t>& bits,
                              const CArray<std::int8_t>& labels, int threads) {
   const auto cells = compact_from_arrays(n, bits, labels);
@@ -279,6 +314,8 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("nb101_process", &nb101_process, py::arg("matrices"), py::arg("labels"), py::arg("num_vertices"),
         py::arg("with_hash") = true, py::arg("with_canonical") = true, py::arg("threads") = 0);
+  m.def("nb101_process_scalar", &nb101_process_scalar, py::arg("matrices"), py::arg("labels"),
+        py::arg("num_vertices"), py::arg("with_hash") = true, py::arg("threads") = 0);
   m.def("nb101_hash_compact", &nb101_hash_compact, py::arg("num_vertices"), py::arg("bits"), py::arg("labels"),
         py::arg("threads") = 0);
   m.def("nb101_enumerate", &nb101_enumerate, py::arg("with_hash") = true, py::arg("threads") = 0);

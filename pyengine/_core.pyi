@@ -15,6 +15,9 @@ def nb101_process(
     with_canonical: bool = True,
     threads: int = 0,
 ) -> dict[str, np.ndarray]: ...
+def nb101_process_scalar(
+    matrices: np.ndarray, labels: np.ndarray, num_vertices: np.ndarray, with_hash: bool = True, threads: int = 0
+) -> dict[str, np.ndarray]: ...
 def nb101_hash_compact(
     num_vertices: np.ndarray, bits: np.ndarray, labels: np.ndarray, threads: int = 0
 ) -> np.ndarray: ...

@@ -27,6 +27,7 @@ __all__ = [
     "CurveError",
     "DataFileError",
     "DatasetError",
+    "DeviceUnavailableError",
     "ExhaustedError",
     "HistoryError",
     "InvalidArchitectureError",
@@ -140,6 +141,11 @@ class SupernetDivergedError(SupernetError):
 
 class RayUnavailableError(PyengineError, ValueError):
     """Ray is not installed, or the cluster address does not answer."""
+
+
+class DeviceUnavailableError(PyengineError, RuntimeError):
+    """A computation asked for a GPU where none can be used (no CUDA device, or CuPy cannot
+    reach one); the message says what is missing."""
 
 
 class MissingDependencyError(PyengineError, ImportError):

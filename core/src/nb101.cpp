@@ -11,85 +11,17 @@
 namespace pyengine::nb101 {
 namespace {
 
-inline int popcount(std::uint32_t x) { return __builtin_popcount(x); }
-inline std::uint32_t edge_bit(int x, int y) { return 1u << (y * (y - 1) / 2 + x); }
+using cell::edge_bit;
+using cell::for_each_order;
+using cell::HashState;
+using cell::label_code;
+using cell::Masks;
+using cell::masks_of;
+using cell::permuted_bits;
+
+inline int popcount(std::uint32_t x) { return hd::popcount32(x); }
 
 constexpr std::uint32_t kPow3[kMaxVertices] = {1, 3, 9, 27, 81, 243, 729};
-
-// In- and out-neighbour masks of a compact cell.
-struct Masks {
-  std::uint8_t in[kMaxVertices] = {};
-  std::uint8_t out[kMaxVertices] = {};
-};
-
-Masks masks_of(int n, std::uint32_t bits) {
-  Masks m;
-  n = std::min(n, kMaxVertices);
-  for (int y = 1; y < n; ++y) {
-    for (int x = 0; x < y; ++x) {
-      if (bits & edge_bit(x, y)) {
-        m.in[y] = static_cast<std::uint8_t>(m.in[y] | (1u << x));
-        m.out[x] = static_cast<std::uint8_t>(m.out[x] | (1u << y));
-      }
-    }
-  }
-  return m;
-}
-
-// Calls fn(order) for every topological order of the DAG that keeps vertex 0 first and vertex
-// n-1 last (order[p] is the vertex at position p). fn returns false to stop early.
-template <class Fn>
-void for_each_order(int n, const Masks& m, Fn&& fn) {
-  std::uint8_t order[kMaxVertices];
-  order[0] = 0;
-  order[n - 1] = static_cast<std::uint8_t>(n - 1);
-  const std::uint8_t interior = static_cast<std::uint8_t>(((1u << (n - 1)) - 1) & ~1u);
-  bool stop = false;
-  auto rec = [&](auto&& self, int pos, std::uint8_t placed) -> void {
-    if (stop) return;
-    if (pos == n - 1) {
-      if (!fn(static_cast<const std::uint8_t*>(order))) stop = true;
-      return;
-    }
-    std::uint8_t avail = static_cast<std::uint8_t>(interior & ~placed);
-    while (avail) {
-      const int v = __builtin_ctz(avail);
-      avail = static_cast<std::uint8_t>(avail & (avail - 1));
-      if ((m.in[v] & ~placed) == 0) {
-        order[pos] = static_cast<std::uint8_t>(v);
-        self(self, pos + 1, static_cast<std::uint8_t>(placed | (1u << v)));
-        if (stop) return;
-      }
-    }
-  };
-  rec(rec, 1, 1u);
-}
-
-// Official bits of the cell relabelled so that order[p] moves to position p.
-std::uint32_t permuted_bits(int n, const Masks& m, const std::uint8_t* order) {
-  std::uint8_t pos[kMaxVertices];
-  for (int p = 0; p < n; ++p) pos[order[p]] = static_cast<std::uint8_t>(p);
-  std::uint32_t out = 0;
-  for (int x = 0; x < n; ++x) {
-    std::uint8_t o = m.out[x];
-    while (o) {
-      const int y = __builtin_ctz(o);
-      o = static_cast<std::uint8_t>(o & (o - 1));
-      out |= edge_bit(pos[x], pos[y]);
-    }
-  }
-  return out;
-}
-
-std::uint32_t label_code(int n, const std::int8_t* labels, const std::uint8_t* order) {
-  std::uint32_t code = 0;
-  for (int p = 1; p < n - 1; ++p) code = code * 3 + static_cast<std::uint32_t>(labels[order[p]]);
-  return code;
-}
-
-inline std::int64_t pack_key(int n, std::uint32_t bits, std::uint32_t code) {
-  return (static_cast<std::int64_t>(n) << 40) | (static_cast<std::int64_t>(bits) << 8) | code;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Official hash pipeline: all cells of a group advance one refinement round at a time, and every
@@ -102,56 +34,16 @@ struct InitialTable {
   // Digest of Python's str((out_degree, in_degree, label)) for degrees 0..7.
   std::uint8_t dig[8][8][kLabelSpan][16];
   InitialTable() {
-    char buf[64];
+    std::uint8_t buf[16];
     for (int o = 0; o < 8; ++o)
       for (int i = 0; i < 8; ++i)
-        for (int l = 0; l < kLabelSpan; ++l) {
-          const int len = std::snprintf(buf, sizeof buf, "(%d, %d, %d)", o, i, l + kLabelMin);
-          md5(buf, static_cast<std::size_t>(len), dig[o][i][l]);
-        }
+        for (int l = 0; l < kLabelSpan; ++l) md5(buf, cell::initial_message(o, i, l + kLabelMin, buf), dig[o][i][l]);
   }
 };
 
 const InitialTable& initial_table() {
   static const InitialTable table;
   return table;
-}
-
-struct HashState {
-  int n;
-  Masks m;
-  std::uint8_t dig[kMaxVertices][16];
-  char hex[kMaxVertices][32];
-  std::uint8_t order[kMaxVertices];  // vertices sorted by current digest
-  std::uint64_t key[kMaxVertices][2]; // digests as big-endian integers (hex order)
-};
-
-inline std::uint64_t load_be64(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
-
-inline bool digest_less(const HashState& s, int a, int b) {
-  return s.key[a][0] < s.key[b][0] || (s.key[a][0] == s.key[b][0] && s.key[a][1] < s.key[b][1]);
-}
-
-void sort_by_digest(HashState& s) {
-  s.n = std::min(s.n, kMaxVertices);
-  for (int v = 0; v < s.n; ++v) {
-    s.order[v] = static_cast<std::uint8_t>(v);
-    s.key[v][0] = load_be64(s.dig[v]);
-    s.key[v][1] = load_be64(s.dig[v] + 8);
-  }
-  for (int i = 1; i < s.n; ++i) {
-    const std::uint8_t key = s.order[i];
-    int j = i - 1;
-    while (j >= 0 && digest_less(s, key, s.order[j])) {
-      s.order[j + 1] = s.order[j];
-      --j;
-    }
-    s.order[j + 1] = key;
-  }
 }
 
 constexpr std::size_t kGroup = 256;
@@ -192,18 +84,17 @@ class Hasher {
     int max_n = 0;
     for (std::size_t c = 0; c < g; ++c) {
       HashState& s = st_[c];
-      s.n = std::min<int>(cells[c].n, kMaxVertices);  // check_compact guarantees it
-      s.m = masks_of(s.n, cells[c].bits);
+      cell::hash_begin(s, cells[c].n, cells[c].bits);  // check_compact guarantees 2..7 vertices
       max_n = std::max(max_n, s.n);
       for (int v = 0; v < s.n; ++v) {
         const int o = popcount(s.m.out[v]), i = popcount(s.m.in[v]);
         std::memcpy(s.dig[v], table.dig[o][i][cells[c].labels[v] - kLabelMin], 16);
-        md5_hex(s.dig[v], s.hex[v]);
       }
-      sort_by_digest(s);
+      cell::refresh(s);
     }
-    // Worst case per cell and round: 7 messages of at most 7*32+2 bytes, or one of 7*36 bytes.
-    arena_.resize(g * kMaxVertices * md5_padded_len(kMaxVertices * 32 + 2));
+    // Worst case per cell and round: 7 messages of at most 6*32+2+32 bytes, or one of at most
+    // cell::kMessageBytes.
+    arena_.resize(g * kMaxVertices * md5_padded_len(cell::kMessageBytes));
     for (int round = 0; round <= max_n; ++round) {
       offsets_.clear();
       target_.clear();
@@ -213,44 +104,11 @@ class Hasher {
         HashState& s = st_[c];
         if (round < s.n) {
           for (int v = 0; v < s.n; ++v) {
-            std::uint8_t* p = arena_.data() + used;
-            std::size_t len = 0;
-            for (int k = 0; k < s.n; ++k) {
-              const int w = s.order[k];
-              if (s.m.in[v] & (1u << w)) {
-                std::memcpy(p + len, s.hex[w], 32);
-                len += 32;
-              }
-            }
-            p[len++] = '|';
-            for (int k = 0; k < s.n; ++k) {
-              const int w = s.order[k];
-              if (s.m.out[v] & (1u << w)) {
-                std::memcpy(p + len, s.hex[w], 32);
-                len += 32;
-              }
-            }
-            p[len++] = '|';
-            std::memcpy(p + len, s.hex[v], 32);
-            len += 32;
+            const std::size_t len = cell::vertex_message(s, v, arena_.data() + used);
             add_message(used, static_cast<std::uint32_t>(c * 8 + static_cast<std::size_t>(v)), len);
           }
         } else if (round == s.n) {
-          // str(sorted(hashes)): "['h0', 'h1', ...]"
-          std::uint8_t* p = arena_.data() + used;
-          std::size_t len = 0;
-          p[len++] = '[';
-          for (int k = 0; k < s.n; ++k) {
-            if (k) {
-              p[len++] = ',';
-              p[len++] = ' ';
-            }
-            p[len++] = '\'';
-            std::memcpy(p + len, s.hex[s.order[k]], 32);
-            len += 32;
-            p[len++] = '\'';
-          }
-          p[len++] = ']';
+          const std::size_t len = cell::final_message(s, arena_.data() + used);
           add_message(used, static_cast<std::uint32_t>(c * 8 + 7), len);
         }
       }
@@ -271,10 +129,7 @@ class Hasher {
       }
       for (std::size_t c = 0; c < g; ++c) {
         HashState& s = st_[c];
-        if (round < s.n) {
-          for (int v = 0; v < s.n; ++v) md5_hex(s.dig[v], s.hex[v]);
-          sort_by_digest(s);
-        }
+        if (round < s.n) cell::refresh(s);
       }
     }
   }
@@ -322,27 +177,14 @@ std::string hash_one(const Compact& cell) {
 
 std::int64_t canonical_key(const Compact& cell) {
   check_compact(cell);
-  const int n = cell.n;
-  const Masks m = masks_of(n, cell.bits);
-  std::uint32_t best_bits = ~0u, best_code = ~0u;
-  for_each_order(n, m, [&](const std::uint8_t* order) {
-    const std::uint32_t b = permuted_bits(n, m, order);
-    if (b > best_bits) return true;
-    const std::uint32_t code = label_code(n, cell.labels, order);
-    if (b < best_bits || code < best_code) {
-      best_bits = b;
-      best_code = code;
-    }
-    return true;
-  });
-  return pack_key(n, best_bits, best_code);
+  return cell::canonical_key(cell.n, cell.bits, cell.labels);
 }
 
 std::int64_t pack_key(const Compact& cell) {
   check_compact(cell);
   std::uint8_t identity[kMaxVertices];
   for (int v = 0; v < kMaxVertices; ++v) identity[v] = static_cast<std::uint8_t>(v);
-  return pack_key(cell.n, cell.bits, label_code(cell.n, cell.labels, identity));
+  return cell::pack_key(cell.n, cell.bits, label_code(cell.n, cell.labels, identity));
 }
 
 Compact decode_key(std::int64_t key) {
@@ -367,126 +209,47 @@ Compact decode_key(std::int64_t key) {
 void process(const BatchView& in, const BatchOutput& out, int threads) {
   const std::size_t N = in.n_max;
   if (in.batch > 0 && N == 0) throw std::invalid_argument("NB101 cells need at least one vertex");
+  if (N > kMaxPaddedVertices)
+    throw std::invalid_argument("NB101 cells of " + std::to_string(N) + " vertices are too large");
   parallel_for(in.batch, threads, 512, [&](std::size_t begin, std::size_t end) {
     std::vector<Compact> valid;
     std::vector<std::size_t> valid_index;
-    std::vector<std::uint8_t> from_in(N), from_out(N), keep(N);
-    std::vector<int> stack;
-    std::vector<int> new_index(N);
+    std::vector<std::uint8_t> keep(N), scratch(N);
     for (std::size_t i = begin; i < end; ++i) {
       const std::int32_t nv = in.num_vertices[i];
-      if (nv < 1 || static_cast<std::size_t>(nv) > N)
-        throw std::invalid_argument("cell " + std::to_string(i) + ": num_vertices is " + std::to_string(nv) +
-                                    ", expected 1.." + std::to_string(N));
-      const auto n = static_cast<std::size_t>(nv);
       const std::uint8_t* M = in.matrices + i * N * N;
       const std::int8_t* L = in.labels + i * N;
-      bool upper = true;
-      for (std::size_t r = 0; r < n; ++r)
-        for (std::size_t c = 0; c < n; ++c) {
-          const std::uint8_t e = M[r * N + c];
-          if (e > 1)
-            throw std::invalid_argument("cell " + std::to_string(i) + ": matrix entry [" + std::to_string(r) + "][" +
-                                        std::to_string(c) + "] is " + std::to_string(e) + ", expected 0 or 1");
-          if (e && c <= r) upper = false;
-        }
-      Status status = Status::kValid;
-      std::size_t kept_count = 0;
-      if (!upper) {
-        status = Status::kNotUpperTriangular;
-      } else {
-        // Official ModelSpec._prune: DFS forward from the input, backward from the output.
-        std::fill(from_in.begin(), from_in.end(), 0);
-        std::fill(from_out.begin(), from_out.end(), 0);
-        from_in[0] = 1;
-        stack.assign(1, 0);
-        while (!stack.empty()) {
-          const auto t = static_cast<std::size_t>(stack.back());
-          stack.pop_back();
-          for (std::size_t v = t + 1; v < n; ++v)
-            if (M[t * N + v] && !from_in[v]) {
-              from_in[v] = 1;
-              stack.push_back(static_cast<int>(v));
-            }
-        }
-        from_out[n - 1] = 1;
-        stack.assign(1, static_cast<int>(n - 1));
-        while (!stack.empty()) {
-          const auto t = static_cast<std::size_t>(stack.back());
-          stack.pop_back();
-          for (std::size_t v = 0; v < t; ++v)
-            if (M[v * N + t] && !from_out[v]) {
-              from_out[v] = 1;
-              stack.push_back(static_cast<int>(v));
-            }
-        }
-        for (std::size_t v = 0; v < n; ++v) {
-          keep[v] = static_cast<std::uint8_t>(from_in[v] && from_out[v]);
-          kept_count += keep[v];
-        }
-        if (kept_count < 2) {
-          status = Status::kDisconnected;
-          kept_count = 0;
-        }
+      cell::Processed r;
+      std::int32_t bad = 0;
+      const int malformed =
+          cell::process_cell(M, L, nv, static_cast<std::int32_t>(N), keep.data(), scratch.data(), &r, &bad);
+      if (malformed == cell::kBadNumVertices)
+        throw std::invalid_argument("cell " + std::to_string(i) + ": num_vertices is " + std::to_string(nv) +
+                                    ", expected 1.." + std::to_string(N));
+      if (malformed == cell::kBadEntry) {
+        const auto b = static_cast<std::size_t>(bad);
+        throw std::invalid_argument("cell " + std::to_string(i) + ": matrix entry [" + std::to_string(b / N) + "][" +
+                                    std::to_string(b % N) + "] is " + std::to_string(M[b]) + ", expected 0 or 1");
       }
-      const bool pruned = status == Status::kValid;  // pruning produced a cell
-      std::size_t edges = 0;
-      if (pruned) {
-        std::size_t k = 0;
-        for (std::size_t v = 0; v < n; ++v) new_index[v] = keep[v] ? static_cast<int>(k++) : -1;
-        for (std::size_t r = 0; r < n; ++r)
-          if (keep[r])
-            for (std::size_t c = r + 1; c < n; ++c) edges += (keep[c] && M[r * N + c]) ? 1 : 0;
-        // Official _check_spec order: vertices, edges, first op, last op, interior ops.
-        std::size_t first = 0, last = n - 1;
-        if (kept_count > static_cast<std::size_t>(kMaxVertices)) {
-          status = Status::kTooManyVertices;
-        } else if (edges > static_cast<std::size_t>(kMaxEdges)) {
-          status = Status::kTooManyEdges;
-        } else if (L[first] != kInput) {
-          status = Status::kBadFirstOp;
-        } else if (L[last] != kOutput) {
-          status = Status::kBadLastOp;
-        } else {
-          for (std::size_t v = 1; v + 1 < n; ++v)
-            if (keep[v] && (L[v] < 0 || L[v] >= kNumInteriorOps)) status = Status::kBadOps;
-        }
+      if (out.status) out.status[i] = static_cast<std::uint8_t>(r.status);
+      if (out.kept) std::memcpy(out.kept + i * N, keep.data(), N);
+      if (out.pruned_matrices || out.pruned_labels) {
+        // write_pruned fills both; a caller may want one of them only.
+        std::vector<std::uint8_t> P(out.pruned_matrices ? 0 : N * N);
+        std::vector<std::int8_t> PL(out.pruned_labels ? 0 : N);
+        cell::write_pruned(M, L, nv, static_cast<std::int32_t>(N), keep.data(),
+                           out.pruned_matrices ? out.pruned_matrices + i * N * N : P.data(),
+                           out.pruned_labels ? out.pruned_labels + i * N : PL.data());
       }
-      if (out.status) out.status[i] = static_cast<std::uint8_t>(status);
-      if (out.kept) {
-        std::uint8_t* K = out.kept + i * N;
-        for (std::size_t v = 0; v < N; ++v) K[v] = (pruned && v < n) ? keep[v] : 0;
-      }
-      if (out.pruned_matrices) {
-        std::uint8_t* P = out.pruned_matrices + i * N * N;
-        std::memset(P, 0, N * N);
-        if (pruned)
-          for (std::size_t r = 0; r < n; ++r)
-            if (keep[r])
-              for (std::size_t c = r + 1; c < n; ++c)
-                if (keep[c] && M[r * N + c])
-                  P[static_cast<std::size_t>(new_index[r]) * N + static_cast<std::size_t>(new_index[c])] = 1;
-      }
-      if (out.pruned_labels) {
-        std::int8_t* PL = out.pruned_labels + i * N;
-        std::fill(PL, PL + N, kPadding);
-        if (pruned)
-          for (std::size_t v = 0; v < n; ++v)
-            if (keep[v]) PL[new_index[v]] = L[v];
-      }
-      if (out.pruned_vertices) out.pruned_vertices[i] = pruned ? static_cast<std::int32_t>(kept_count) : 0;
+      if (out.pruned_vertices) out.pruned_vertices[i] = r.pruned ? r.kept : 0;
       if (out.hashes) std::memset(out.hashes + 32 * i, 0, 32);
       if (out.canonical_keys) out.canonical_keys[i] = -1;
-      if (status == Status::kValid) {
+      if (r.status == Status::kValid) {
         Compact c;
-        c.n = static_cast<std::uint8_t>(kept_count);
-        for (std::size_t r = 0; r < n; ++r)
-          if (keep[r]) {
-            c.labels[new_index[r]] = L[r];
-            for (std::size_t col = r + 1; col < n; ++col)
-              if (keep[col] && M[r * N + col]) c.bits |= edge_bit(new_index[r], new_index[col]);
-          }
-        if (out.canonical_keys) out.canonical_keys[i] = canonical_key(c);
+        c.n = static_cast<std::uint8_t>(r.n);
+        c.bits = r.bits;
+        std::memcpy(c.labels, r.labels, kMaxVertices);
+        if (out.canonical_keys) out.canonical_keys[i] = cell::canonical_key(c.n, c.bits, c.labels);
         valid.push_back(c);
         valid_index.push_back(i);
       }
@@ -497,6 +260,21 @@ void process(const BatchView& in, const BatchOutput& out, int threads) {
       h.run(valid.data(), valid.size(), hex.data());
       for (std::size_t k = 0; k < valid.size(); ++k) std::memcpy(out.hashes + 32 * valid_index[k], hex.data() + 32 * k, 32);
     }
+  });
+}
+
+void process_scalar(const BatchView& in, std::uint8_t* status, std::int64_t* canonical_keys, char* hashes,
+                    std::int32_t* malformed, int threads) {
+  const std::size_t N = in.n_max;
+  if (in.batch > 0 && N == 0) throw std::invalid_argument("NB101 cells need at least one vertex");
+  if (N > kMaxPaddedVertices)
+    throw std::invalid_argument("NB101 cells of " + std::to_string(N) + " vertices are too large");
+  parallel_for(in.batch, threads, 512, [&](std::size_t begin, std::size_t end) {
+    std::vector<std::uint8_t> keep(N), scratch(N);
+    for (std::size_t i = begin; i < end; ++i)
+      cell::process_one(in.matrices + i * N * N, in.labels + i * N, in.num_vertices[i], static_cast<std::int32_t>(N),
+                        keep.data(), scratch.data(), status + i, canonical_keys + i, hashes ? hashes + 32 * i : nullptr,
+                        malformed + i);
   });
 }
 

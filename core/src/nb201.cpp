@@ -56,9 +56,7 @@ std::string unique_str(const std::int8_t* ops) {
 
 std::int32_t cell_index(const std::int8_t* ops) {
   check_ops(ops);
-  std::int32_t idx = 0;
-  for (int e = 0; e < kNumEdges; ++e) idx = idx * kNumOps + ops[e];
-  return idx;
+  return cell::index_of(ops);
 }
 
 void cell_ops(std::int32_t index, std::int8_t* ops) {

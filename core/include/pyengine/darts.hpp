@@ -13,11 +13,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pyengine/hd/darts.hpp"
+
 namespace pyengine::darts {
 
-constexpr int kNodes = 4;
-constexpr int kEdges = 8;
-constexpr int kOps = 7;
+// kNodes, kEdges, kOps and the per-cell functions: pyengine/hd/darts.hpp (shared with the CUDA
+// kernels).
 
 // Throws std::invalid_argument naming the cell and edge when a cell breaks the rules above.
 void check_cell(const std::int8_t* cell, std::size_t index);

@@ -7,34 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "pyengine/hd/nb101.hpp"
+
 namespace pyengine::nb101 {
 
-// Official integer op labels; any other value is an unknown op.
-constexpr std::int8_t kInput = -1;
-constexpr std::int8_t kOutput = -2;
-constexpr std::int8_t kConv3x3 = 0;
-constexpr std::int8_t kConv1x1 = 1;
-constexpr std::int8_t kMaxPool3x3 = 2;
-// Label written into padded slots of output arrays.
-constexpr std::int8_t kPadding = -3;
+// Op labels, limits and Status: pyengine/hd/nb101.hpp (shared with the CUDA kernels).
 
-constexpr int kMaxVertices = 7;
-constexpr int kMaxEdges = 9;
-constexpr int kNumInteriorOps = 3;
 // Number of unique valid cells (classes of the official hash) in the space.
 constexpr std::size_t kSpaceSize = 423624;
-
-enum class Status : std::uint8_t {
-  kValid = 0,
-  kNotUpperTriangular = 1,
-  kDisconnected = 2,
-  kTooManyVertices = 3,
-  kTooManyEdges = 4,
-  kBadFirstOp = 5,
-  kBadLastOp = 6,
-  kBadOps = 7,
-};
-constexpr int kNumStatus = 8;
 
 // Reason string for a status: "valid", "not_upper_triangular", "disconnected", ...
 const char* status_name(Status s);
@@ -71,6 +51,12 @@ struct BatchOutput {
 // Validates, prunes, hashes and canonicalises a batch. Malformed input (an entry other than 0/1,
 // a vertex count outside 1..n_max) throws std::invalid_argument naming the cell.
 void process(const BatchView& in, const BatchOutput& out, int threads);
+
+// The same per cell as process() (status, canonical keys, hashes: null to skip), computed by
+// cell::process_one one cell at a time, exactly as the CUDA kernel's threads do; malformed cells
+// do not throw but get the codes of cell::process_one in malformed (batch,).
+void process_scalar(const BatchView& in, std::uint8_t* status, std::int64_t* canonical_keys, char* hashes,
+                    std::int32_t* malformed, int threads);
 
 // Official module hash (hex digests, 32 chars each, no terminator) of valid compact cells.
 void hash_compact(const Compact* cells, std::size_t count, char* hex_out, int threads);

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "pyengine/hd/nb201.hpp"
+
 namespace pyengine::nb201 {
 
-constexpr int kNumEdges = 6;
-constexpr int kNumOps = 5;
-constexpr std::int32_t kNumCells = 15625;
-constexpr std::int32_t kNumClasses = 6466;
+// kNumEdges, kNumOps, kNumCells, kNumClasses and cell::index_of: pyengine/hd/nb201.hpp (shared
+// with the CUDA kernels).
 
 // Official Structure.to_unique_str(consider_zero=True) of one cell (ops: kNumEdges op indices).
 // Throws std::invalid_argument for an op index outside 0..4.
