@@ -161,3 +161,35 @@ def test_without_a_usable_gpu_the_device_path_says_why():
         _device.nb101_process(m, labels, nv)
     with pytest.raises(PyengineError, match="cupy|CUDA device"):
         _device.nb201_canonicalize(np.zeros((2, 6), np.int8))
+
+
+# -- on a GPU ----------------------------------------------------------------------------------------
+@pytest.mark.gpu
+def test_kernels_match_the_cpu_core_on_a_gpu():
+    if not _device.available():
+        pytest.skip("no usable GPU (CuPy and a CUDA device)")
+    import cupy
+
+    rng = np.random.default_rng(11)
+    m, labels, nv = _random_batch(rng, 1_000_000, 7)
+    want = _core.nb101_process(m, labels, nv, True, True, 0)
+    got = _device.nb101_process(m, labels, nv)
+    np.testing.assert_array_equal(cupy.asnumpy(got["status"]), want["status"])
+    np.testing.assert_array_equal(cupy.asnumpy(got["canonical_keys"]), want["canonical_keys"])
+    np.testing.assert_array_equal(cupy.asnumpy(got["hashes"]).view("S32").ravel(), want["hashes"].astype("S32"))
+    m[5, 1, 3] = 3
+    with pytest.raises(InvalidValueError, match=r"cell 5: matrix entry \[1\]\[3\] is 3"):
+        _device.nb101_process(m, labels, nv)
+
+    ops = rng.integers(0, 5, (50_000, 6)).astype(np.int8)
+    rep, cls = _device.nb201_canonicalize(ops)
+    want_rep, want_cls = nb201.canonicalize(ops)
+    np.testing.assert_array_equal(cupy.asnumpy(rep), want_rep)
+    np.testing.assert_array_equal(cupy.asnumpy(cls), want_cls)
+
+    cells = _random_darts(rng, 20_000)
+    out = _device.darts_canonicalize(cells)
+    keys, forms, canon = _core.darts_canonicalize(cells, 0)
+    np.testing.assert_array_equal(cupy.asnumpy(out["keys"]), keys)
+    np.testing.assert_array_equal(cupy.asnumpy(out["forms"]), forms)
+    np.testing.assert_array_equal(cupy.asnumpy(out["canonical"]), canon)
