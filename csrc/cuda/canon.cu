@@ -1,6 +1,6 @@
 // CUDA kernels of graph canonicalization: one thread per cell, each running the same per-cell
 // functions as the C++ core (core/include/pyengine/hd/). Compiled at run time by NVRTC through
-// CuPy (pyengine/graph/_device.py), so a CPU-only install needs no CUDA toolkit; nvcc compiles
+// CuPy (pyengine/graph/device.py), so a CPU-only install needs no CUDA toolkit; nvcc compiles
 // the same file unchanged (tests/graph/test_cuda_sources.py checks both compilers).
 #include "pyengine/hd/darts.hpp"
 #include "pyengine/hd/nb101.hpp"

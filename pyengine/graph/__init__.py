@@ -5,15 +5,18 @@ hash, exact canonical forms and the enumeration of all 423,624 cells.
 
 ``pyengine.graph.nb201``: arch strings, cell indices and the official isomorphism classes (6,466).
 
+``pyengine.graph.device``: the same on a CUDA device (kernels compiled at run time by NVRTC
+through CuPy, results identical to the CPU core's).
+
 ``pyengine.graph.md5_backend`` / ``set_md5_backend`` / ``md5_backends`` choose the MD5 kernel
 (``"scalar"``, ``"avx2"``, ``"avx512"``); the fastest one the CPU supports is used by default.
 """
 
 from .._native import core as _core
 from ..errors import InvalidTypeError
-from . import darts, nb101, nb201
+from . import darts, device, nb101, nb201
 
-__all__ = ["darts", "nb101", "nb201", "md5_backend", "md5_backends", "set_md5_backend"]
+__all__ = ["darts", "device", "nb101", "nb201", "md5_backend", "md5_backends", "set_md5_backend"]
 
 
 def md5_backends() -> list[str]:

@@ -16,7 +16,8 @@ import pytest
 
 from pyengine._native import core as _core
 from pyengine.errors import InvalidValueError, PyengineError
-from pyengine.graph import _device, darts, nb101, nb201
+from pyengine.graph import darts, nb101, nb201
+from pyengine.graph import device as _device
 
 
 def _random_batch(rng, batch, n_max, *, p=0.5):
