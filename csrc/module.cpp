@@ -166,6 +166,37 @@ py::dict nb101_process_scalar(const CArray<std::uint8_t>& matrices, const CArray
   return d;
 }
 
+py::dict nb101_random_specs(std::uint64_t seed, std::uint64_t start, py::ssize_t count, double edge_prob, int threads) {
+  if (count < 0) throw std::invalid_argument("count must be >= 0, got " + std::to_string(count));
+  constexpr py::ssize_t V = nb101::kMaxVertices;
+  py::array_t<std::uint8_t> matrices({count, V, V});
+  py::array_t<std::int8_t> labels({count, V});
+  {
+    py::gil_scoped_release release;
+    nb101::random_specs(seed, start, static_cast<std::size_t>(count), edge_prob, matrices.mutable_data(),
+                        labels.mutable_data(), threads);
+  }
+  py::dict d;
+  d["matrices"] = matrices;
+  d["labels"] = labels;
+  return d;
+}
+
+py::dict nb101_stream_keys(std::uint64_t seed, std::uint64_t start, py::ssize_t count, double edge_prob, int threads) {
+  if (count < 0) throw std::invalid_argument("count must be >= 0, got " + std::to_string(count));
+  py::array_t<std::uint8_t> status({count});
+  py::array_t<std::int64_t> keys({count});
+  {
+    py::gil_scoped_release release;
+    nb101::stream_keys(seed, start, static_cast<std::size_t>(count), edge_prob, status.mutable_data(),
+                       keys.mutable_data(), threads);
+  }
+  py::dict d;
+  d["status"] = status;
+  d["canonical_keys"] = keys;
+  return d;
+}
+
 py::array nb101_hash_compact(const CArray<std::int8_t>& n, const CArray<std::uint32_t>& bits,
                              const CArray<std::int8_t>& labels, int threads) {
   const auto cells = compact_from_arrays(n, bits, labels);
@@ -316,6 +347,10 @@ PYBIND11_MODULE(_core, m) {
         py::arg("with_hash") = true, py::arg("with_canonical") = true, py::arg("threads") = 0);
   m.def("nb101_process_scalar", &nb101_process_scalar, py::arg("matrices"), py::arg("labels"),
         py::arg("num_vertices"), py::arg("with_hash") = true, py::arg("threads") = 0);
+  m.def("nb101_random_specs", &nb101_random_specs, py::arg("seed"), py::arg("start"), py::arg("count"),
+        py::arg("edge_prob") = 0.5, py::arg("threads") = 0);
+  m.def("nb101_stream_keys", &nb101_stream_keys, py::arg("seed"), py::arg("start"), py::arg("count"),
+        py::arg("edge_prob") = 0.5, py::arg("threads") = 0);
   m.def("nb101_hash_compact", &nb101_hash_compact, py::arg("num_vertices"), py::arg("bits"), py::arg("labels"),
         py::arg("threads") = 0);
   m.def("nb101_enumerate", &nb101_enumerate, py::arg("with_hash") = true, py::arg("threads") = 0);

@@ -278,6 +278,32 @@ void process_scalar(const BatchView& in, std::uint8_t* status, std::int64_t* can
   });
 }
 
+namespace {
+void check_edge_prob(double p) {
+  if (!(p >= 0.0 && p <= 1.0))
+    throw std::invalid_argument("edge probability " + std::to_string(p) + " is outside [0, 1]");
+}
+}  // namespace
+
+void random_specs(std::uint64_t seed, std::uint64_t start, std::size_t count, double edge_prob,
+                  std::uint8_t* matrices, std::int8_t* labels, int threads) {
+  check_edge_prob(edge_prob);
+  const std::uint64_t t = cell::edge_threshold(edge_prob);
+  constexpr std::size_t V = kMaxVertices;
+  parallel_for(count, threads, 4096, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) cell::random_spec(seed, start + i, t, matrices + i * V * V, labels + i * V);
+  });
+}
+
+void stream_keys(std::uint64_t seed, std::uint64_t start, std::size_t count, double edge_prob, std::uint8_t* status,
+                 std::int64_t* canonical_keys, int threads) {
+  check_edge_prob(edge_prob);
+  const std::uint64_t t = cell::edge_threshold(edge_prob);
+  parallel_for(count, threads, 4096, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) cell::stream_one(seed, start + i, t, status + i, canonical_keys + i);
+  });
+}
+
 std::vector<Compact> enumerate_space(int threads) {
   std::vector<Compact> all;
   all.reserve(kSpaceSize);

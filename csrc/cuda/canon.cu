@@ -37,6 +37,25 @@ extern "C" __global__ void pyengine_nb101_process(const u8* matrices, const i8* 
   }
 }
 
+// NB101 random stream (cell::random_spec): candidates start .. start + count - 1 of stream seed,
+// matrices (count, 7, 7) and labels (count, 7).
+extern "C" __global__ void pyengine_nb101_random_specs(u64 seed, u64 start, i64 count, u64 threshold, u8* matrices,
+                                                       i8* labels) {
+  constexpr int V = pyengine::nb101::kMaxVertices;
+  const i64 stride = static_cast<i64>(gridDim.x) * blockDim.x;
+  for (i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride)
+    pyengine::nb101::cell::random_spec(seed, start + static_cast<u64>(i), threshold, matrices + V * V * i,
+                                       labels + V * i);
+}
+
+// The same candidates sampled and processed in one pass: status and canonical keys only.
+extern "C" __global__ void pyengine_nb101_stream_keys(u64 seed, u64 start, i64 count, u64 threshold, u8* status,
+                                                      i64* keys) {
+  const i64 stride = static_cast<i64>(gridDim.x) * blockDim.x;
+  for (i64 i = static_cast<i64>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride)
+    pyengine::nb101::cell::stream_one(seed, start + static_cast<u64>(i), threshold, status + i, keys + i);
+}
+
 // NB201: representative and class of every cell (ops (batch, 6)) from the space's class tables
 // (15625 entries each, built by the C++ core); bad = 0, or 1 + e for an op outside 0..4 on edge e.
 extern "C" __global__ void pyengine_nb201_canonicalize(const i8* ops, i64 batch, const i32* rep_table,

@@ -26,6 +26,8 @@ __all__ = [
     "kernel_source",
     "compile_options",
     "nb101_process",
+    "nb101_random_specs",
+    "nb101_stream_keys",
     "nb201_canonicalize",
     "darts_canonicalize",
 ]
@@ -170,6 +172,51 @@ def nb101_process(matrices: Any, labels: Any, num_vertices: Any, *, hashes: bool
     if hx is not None:
         out["hashes"] = hx
     return out
+
+
+def nb101_random_specs(seed: int, start: int, count: int, *, edge_prob: float = 0.5) -> tuple[Any, Any]:
+    """:func:`pyengine.graph.nb101.random_specs` on the GPU: (matrices (count, 7, 7) uint8,
+    labels (count, 7) int8), the same candidates as the host draws."""
+    from . import nb101 as _nb101
+
+    seed, start, count, p = _nb101._stream_args(seed, start, count, edge_prob)
+    cupy = _cupy()
+    matrices = cupy.empty((count, 7, 7), dtype=np.uint8)
+    labels = cupy.empty((count, 7), dtype=np.int8)
+    threshold = np.uint64(_threshold(p))
+    _launch(
+        "pyengine_nb101_random_specs",
+        count,
+        (np.uint64(seed), np.uint64(start), np.int64(count), threshold, matrices, labels),
+    )
+    return matrices, labels
+
+
+def nb101_stream_keys(seed: int, start: int, count: int, *, edge_prob: float = 0.5) -> tuple[Any, Any]:
+    """:func:`pyengine.graph.nb101.stream_keys` on the GPU: (status (count,) uint8,
+    canonical_keys (count,) int64), sampled and processed in one kernel."""
+    from . import nb101 as _nb101
+
+    seed, start, count, p = _nb101._stream_args(seed, start, count, edge_prob)
+    cupy = _cupy()
+    status = cupy.empty(count, dtype=np.uint8)
+    keys = cupy.empty(count, dtype=np.int64)
+    threshold = np.uint64(_threshold(p))
+    _launch(
+        "pyengine_nb101_stream_keys",
+        count,
+        (np.uint64(seed), np.uint64(start), np.int64(count), threshold, status, keys),
+    )
+    return status, keys
+
+
+def _threshold(p: float) -> int:
+    """cell::edge_threshold: edge present where a 32-bit draw is below it."""
+    if not p > 0.0:
+        return 0
+    if p >= 1.0:
+        return 1 << 32
+    return int(p * 4294967296.0)
 
 
 @functools.cache

@@ -54,6 +54,8 @@ __all__ = [
     "is_isomorphic",
     "cells_from_keys",
     "enumerate_space",
+    "random_specs",
+    "stream_keys",
 ]
 
 OPS = ("input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "output")
@@ -436,3 +438,42 @@ def enumerate_space(*, hashes: bool = True, threads: int | None = None) -> Space
     cells = CellBatch(d["matrices"], d["labels"], d["num_vertices"])
     hx = d["hashes"].astype("U32") if hashes else np.full(len(cells), "", dtype="U32")
     return Space(cells, d["canonical_keys"], hx)
+
+
+def _stream_args(seed: Any, start: Any, count: Any, edge_prob: Any) -> tuple[int, int, int, float]:
+    for name, value in (("seed", seed), ("start", start), ("count", count)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise InvalidTypeError(f"The '{name}' parameter must be an int. Got {type(value).__name__} instead.")
+        if not 0 <= int(value) < 2**64:
+            raise InvalidValueError(f"The '{name}' parameter must lie in 0..2**64-1. Got {value} instead.")
+    try:
+        p = float(edge_prob)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(f"The 'edge_prob' parameter must be a float. Got {edge_prob!r} instead.") from None
+    if not 0.0 <= p <= 1.0:
+        raise InvalidValueError(f"The 'edge_prob' parameter must lie in [0, 1]. Got {edge_prob!r} instead.")
+    return int(seed), int(start), int(count), p
+
+
+def random_specs(seed: int, start: int, count: int, *, edge_prob: float = 0.5, threads: int | None = None) -> CellBatch:
+    """Candidates ``start .. start + count - 1`` of the counter-based random stream ``seed``.
+
+    Each candidate is a raw 7-vertex spec, valid or not: each of the 21 upper-triangular edges is
+    present with probability ``edge_prob``, the five interior ops are uniform over the three,
+    input first and output last. Candidate i depends on (seed, i) alone (SplitMix64 of both,
+    ``core/include/pyengine/hd/nb101.hpp``), so any chunking, any number of threads and the GPU
+    (:func:`pyengine.graph.device.nb101_random_specs`) draw the same stream.
+    """
+    seed, start, count, p = _stream_args(seed, start, count, edge_prob)
+    out = _core.nb101_random_specs(seed, start, count, p, resolve_threads(threads))
+    return CellBatch(out["matrices"], out["labels"], np.full(count, MAX_VERTICES, dtype=np.int32))
+
+
+def stream_keys(
+    seed: int, start: int, count: int, *, edge_prob: float = 0.5, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`random_specs` validated and canonicalised in one pass, nothing else materialised:
+    (status (count,) uint8 as :func:`validate`'s, canonical_keys (count,) int64, -1 if invalid)."""
+    seed, start, count, p = _stream_args(seed, start, count, edge_prob)
+    out = _core.nb101_stream_keys(seed, start, count, p, resolve_threads(threads))
+    return out["status"], out["canonical_keys"]

@@ -188,9 +188,73 @@ def test_kernels_match_the_cpu_core_on_a_gpu():
     np.testing.assert_array_equal(cupy.asnumpy(rep), want_rep)
     np.testing.assert_array_equal(cupy.asnumpy(cls), want_cls)
 
+    matrices, labels = _device.nb101_random_specs(5, 1000, 100_000)
+    host = nb101.random_specs(5, 1000, 100_000)
+    np.testing.assert_array_equal(cupy.asnumpy(matrices), host.matrices)
+    np.testing.assert_array_equal(cupy.asnumpy(labels), host.labels)
+    status, keys = _device.nb101_stream_keys(5, 1000, 100_000)
+    want_status, want_keys = nb101.stream_keys(5, 1000, 100_000)
+    np.testing.assert_array_equal(cupy.asnumpy(status), want_status)
+    np.testing.assert_array_equal(cupy.asnumpy(keys), want_keys)
+
     cells = _random_darts(rng, 20_000)
     out = _device.darts_canonicalize(cells)
     keys, forms, canon = _core.darts_canonicalize(cells, 0)
     np.testing.assert_array_equal(cupy.asnumpy(out["keys"]), keys)
     np.testing.assert_array_equal(cupy.asnumpy(out["forms"]), forms)
     np.testing.assert_array_equal(cupy.asnumpy(out["canonical"]), canon)
+
+
+# -- the counter-based random stream ---------------------------------------------------------------
+def test_random_stream_is_a_function_of_seed_and_index():
+    whole = nb101.random_specs(7, 0, 5000)
+    parts = [
+        nb101.random_specs(7, s, 1000, threads=t) for s, t in zip(range(0, 5000, 1000), [1, 2, 1, 2, 1], strict=True)
+    ]
+    np.testing.assert_array_equal(np.concatenate([p.matrices for p in parts]), whole.matrices)
+    np.testing.assert_array_equal(np.concatenate([p.labels for p in parts]), whole.labels)
+    other = nb101.random_specs(8, 0, 5000)
+    assert not np.array_equal(other.matrices, whole.matrices)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.2, 0.5, 1.0])
+def test_random_stream_draws_edges_and_ops_with_the_stated_law(p):
+    cells = nb101.random_specs(1, 0, 200_000, edge_prob=p)
+    m = cells.matrices
+    iu = np.triu_indices(7, 1)
+    edges = m[:, iu[0], iu[1]]
+    assert not np.tril(m).any()
+    assert abs(edges.mean() - p) < 0.003
+    if 0 < p < 1:  # edges independent of each other: pairwise correlation near zero
+        c = np.corrcoef(edges[:, :6].T.astype(float))
+        assert np.abs(c - np.eye(6)).max() < 0.01
+    assert (cells.labels[:, 0] == -1).all() and (cells.labels[:, 6] == -2).all()
+    counts = np.bincount(cells.labels[:, 1:6].ravel(), minlength=3)
+    assert counts.size == 3 and np.abs(counts / counts.sum() - 1 / 3).max() < 0.003
+
+
+def test_stream_keys_equal_validating_the_drawn_specs():
+    cells = nb101.random_specs(3, 12_345, 50_000)
+    res = nb101.validate(cells, hashes=False)
+    status, keys = nb101.stream_keys(3, 12_345, 50_000)
+    np.testing.assert_array_equal(status, res.status)
+    np.testing.assert_array_equal(keys, res.canonical_keys)
+    assert 0 < (status == 0).mean() < 1
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"count": -3}, "count"),
+        ({"edge_prob": 1.5}, "edge_prob"),
+        ({"edge_prob": float("nan")}, "edge_prob"),
+        ({"edge_prob": "x"}, "edge_prob"),
+    ],
+)
+def test_random_stream_refuses_bad_arguments(kwargs, match):
+    args = {"seed": 0, "start": 0, "count": 10} | kwargs
+    edge_prob = args.pop("edge_prob", 0.5)
+    with pytest.raises(PyengineError, match=match):
+        nb101.random_specs(args["seed"], args["start"], args["count"], edge_prob=edge_prob)

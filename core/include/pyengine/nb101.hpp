@@ -58,6 +58,15 @@ void process(const BatchView& in, const BatchOutput& out, int threads);
 void process_scalar(const BatchView& in, std::uint8_t* status, std::int64_t* canonical_keys, char* hashes,
                     std::int32_t* malformed, int threads);
 
+// Candidates start .. start + count - 1 of the counter-based random stream `seed`
+// (cell::random_spec): matrices (count, 7, 7), labels (count, 7).
+void random_specs(std::uint64_t seed, std::uint64_t start, std::size_t count, double edge_prob,
+                  std::uint8_t* matrices, std::int8_t* labels, int threads);
+// The same candidates sampled and processed in one pass (cell::stream_one): status and canonical
+// keys (-1 unless valid) only, nothing else materialised.
+void stream_keys(std::uint64_t seed, std::uint64_t start, std::size_t count, double edge_prob, std::uint8_t* status,
+                 std::int64_t* canonical_keys, int threads);
+
 // Official module hash (hex digests, 32 chars each, no terminator) of valid compact cells.
 void hash_compact(const Compact* cells, std::size_t count, char* hex_out, int threads);
 std::string hash_one(const Compact& cell);

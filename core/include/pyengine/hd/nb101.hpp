@@ -436,6 +436,64 @@ PYENGINE_HD inline void process_one(const u8* M, const i8* L, i32 nv, i32 n_max,
   if (hash) official_hash(r.n, r.bits, r.labels, hash);
 }
 
+// ---------------------------------------------------------------------------------------------
+// A counter-based stream of random specs: candidate `index` of the stream `seed` is a function of
+// (seed, index) alone, so host and device, any chunking and any number of threads draw the same
+// stream. Each of the 21 upper-triangular edges of a 7-vertex matrix is present with probability
+// edge_threshold / 2^32; the 5 interior ops are uniform over 0..2; input first, output last.
+
+PYENGINE_HD inline u64 splitmix64(u64& state) {
+  u64 z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// The threshold of an edge probability p in [0, 1].
+PYENGINE_HD inline u64 edge_threshold(double p) {
+  if (!(p > 0.0)) return 0;
+  if (p >= 1.0) return 1ull << 32;
+  return static_cast<u64>(p * 4294967296.0);
+}
+
+// Writes candidate `index` of stream `seed`: M (7 x 7 bytes, row-major), L (7 labels).
+PYENGINE_HD inline void random_spec(u64 seed, u64 index, u64 threshold, u8* M, i8* L) {
+  u64 s = seed;
+  s = splitmix64(s) ^ (index * 0xd1342543de82ef95ull + 0x632be59bd9b4e019ull);
+  for (int k = 0; k < kMaxVertices * kMaxVertices; ++k) M[k] = 0;
+  u64 word = 0;
+  int used = 2;  // 32-bit halves of `word` consumed
+  for (int y = 1; y < kMaxVertices; ++y)
+    for (int x = 0; x < y; ++x) {
+      if (used == 2) {
+        word = splitmix64(s);
+        used = 0;
+      }
+      const u64 u = (word >> (32 * used++)) & 0xffffffffull;
+      M[x * kMaxVertices + y] = static_cast<u8>(u < threshold);
+    }
+  L[0] = kInput;
+  L[kMaxVertices - 1] = kOutput;
+  for (int v = 1; v < kMaxVertices - 1; ++v) {
+    if (used == 2) {
+      word = splitmix64(s);
+      used = 0;
+    }
+    const u64 u = (word >> (32 * used++)) & 0xffffffffull;
+    L[v] = static_cast<i8>((u * 3) >> 32);
+  }
+}
+
+// Sample and process in one: status and canonical key of candidate `index` of stream `seed`.
+PYENGINE_HD inline void stream_one(u64 seed, u64 index, u64 threshold, u8* status, i64* key) {
+  u8 M[kMaxVertices * kMaxVertices];
+  i8 L[kMaxVertices];
+  random_spec(seed, index, threshold, M, L);
+  u8 keep[kMaxVertices], scratch[kMaxVertices];
+  i32 malformed = 0;
+  process_one(M, L, kMaxVertices, kMaxVertices, keep, scratch, status, key, nullptr, &malformed);
+}
+
 }  // namespace cell
 }  // namespace nb101
 }  // namespace pyengine
