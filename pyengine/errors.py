@@ -27,6 +27,7 @@ __all__ = [
     "CurveError",
     "DataFileError",
     "DatasetError",
+    "DeviceUnavailableError",
     "ExhaustedError",
     "HistoryError",
     "InvalidArchitectureError",
@@ -140,6 +141,11 @@ class SupernetDivergedError(SupernetError):
 
 class RayUnavailableError(PyengineError, ValueError):
     """Ray is not installed, or the cluster address does not answer."""
+
+
+class DeviceUnavailableError(PyengineError, RuntimeError):
+    """A computation was asked to run on a device this machine or installation cannot use (no CUDA
+    device, no CuPy, no backend for that device); the message names what is missing."""
 
 
 class MissingDependencyError(PyengineError, ImportError):
