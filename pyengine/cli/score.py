@@ -22,7 +22,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="OUT.jsonl", help="output; OUT.jsonl.ckpt holds the checkpoint")
     p.add_argument("--resume", action="store_true", help="continue the job of OUT's checkpoint")
     p.add_argument("--chunk-size", type=positive, default=4096, help="architectures per chunk and checkpoint")
-    p.add_argument("--seed", type=int, default=0, help="proxy: weights, noise batch, labels")
+    p.add_argument(
+        "--seed", type=int, default=0, help="proxy: weights, noise batch, labels; --sample: the stream's seed"
+    )
     p.add_argument("--batch-size", type=int_at_least(2, "--batch-size"), default=32, help="proxy: minibatch")
     p.add_argument("--dataset", default="cifar10", help="proxy: cifar10 | cifar100 | ImageNet16-120")
     p.add_argument("--ray", metavar="local|ADDRESS", help="deal chunks to Ray workers (pip install .[ray])")

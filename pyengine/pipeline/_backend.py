@@ -232,6 +232,10 @@ class CpuBackend(Backend):
 def _encoding_of(predictor: Any) -> tuple[str, dict[str, Any]] | None:
     """(encoding name, parameters) the predictor reads, where it declares one and needs nothing
     but the encoding (no zero-cost scores); None: it gets architectures and encodes them itself."""
+    from ..predictors import get_tags
+
+    if get_tags(predictor).arch_input:  # one-shot: scores sub-networks of the architectures themselves
+        return None
     zc = getattr(predictor, "zc_names", None)
     if callable(zc) and zc():
         return None

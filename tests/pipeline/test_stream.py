@@ -255,3 +255,16 @@ def test_cli_round_trip(gcn101, tmp_path, capsys):
     mutate = ["score", "--space", "nb101", "--model", str(model), "--sample", "1000", "--parents", str(parents)]
     assert main([*mutate, "--out", str(out2), "--no-progress"]) == 0
     assert json.loads((tmp_path / "mut.jsonl.summary.json").read_text())["mode"] == "mutate"
+
+
+@pytest.mark.gpu
+def test_gpu_backend_matches_the_cpu_path(gcn101):
+    from pyengine.pipeline import resolve_device
+
+    if resolve_device("auto") != "gpu":
+        pytest.skip("no GPU backend of the pipeline can run here (CuPy, a CUDA device and BACKENDS['gpu'] needed)")
+    cpu = stream_top_k("nb101", gcn101, N, k=25, seed=7, device="cpu")
+    gpu = stream_top_k("nb101", gcn101, N, k=25, seed=7, device="gpu")
+    np.testing.assert_array_equal(gpu.keys, cpu.keys)
+    np.testing.assert_allclose(gpu.scores, cpu.scores, rtol=1e-5)
+    assert gpu.stats.unique == cpu.stats.unique and gpu.stats.invalid == cpu.stats.invalid
