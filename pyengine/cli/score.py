@@ -36,14 +36,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--model and write the K best to OUT.jsonl (best first) and a summary to OUT.jsonl.summary.json",
     )
     g.add_argument("--sample", type=int_at_least(0, "--sample"), metavar="N", help="candidates to stream")
-    g.add_argument("--top-k", type=positive, default=100, metavar="K", help="architectures kept (default 100)")
-    g.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where the stages run")
+    g.add_argument("--top-k", type=positive, metavar="K", help="architectures kept (default 100)")
+    g.add_argument("--device", choices=("auto", "cpu", "gpu"), help="where the stages run (default auto)")
     g.add_argument("--parents", metavar="PARENTS.jsonl", help="mutate these architectures instead of sampling")
     g.add_argument("--edge-prob", type=float, metavar="P", help="nb101 sampling: edge probability (default 0.5)")
     return p
 
 
-_STREAM_ONLY = ("parents", "edge_prob")
+_STREAM_ONLY = ("top_k", "device", "parents", "edge_prob")
 _NOT_STREAM = {"input": "IN.jsonl", "all": "--all", "proxy": "--proxy", "resume": "--resume", "ray": "--ray"}
 
 
@@ -127,6 +127,7 @@ def _run_stream(args: argparse.Namespace) -> int:
     for path in (args.out, summary_path):
         if os.path.exists(path):
             raise CliError(f"{path} exists; remove it or choose another --out")
+    top_k = 100 if args.top_k is None else args.top_k
     parents = None
     if args.parents is not None:
         from ._args import open_in, read_records
@@ -146,8 +147,8 @@ def _run_stream(args: argparse.Namespace) -> int:
 
     try:
         res = stream_top_k(
-            args.space, args.model, args.sample, k=args.top_k, seed=args.seed, chunk_size=args.chunk_size,
-            device=args.device, parents=parents, edge_prob=args.edge_prob, progress=progress,
+            args.space, args.model, args.sample, k=top_k, seed=args.seed, chunk_size=args.chunk_size,
+            device=args.device or "auto", parents=parents, edge_prob=args.edge_prob, progress=progress,
         )  # fmt: skip
     except OSError as err:
         raise CliError(f"cannot read {args.model}: {err.strerror or err}") from None
@@ -159,7 +160,7 @@ def _run_stream(args: argparse.Namespace) -> int:
         "space": st.space,
         "model": os.path.abspath(args.model),
         "seed": args.seed,
-        "top_k": args.top_k,
+        "top_k": top_k,
         "chunk_size": args.chunk_size,
         "mode": "mutate" if parents is not None else "sample",
         "parents": None if parents is None else os.path.abspath(args.parents),

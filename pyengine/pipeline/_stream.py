@@ -150,8 +150,10 @@ def stream_top_k(
     Each chunk of ``chunk_size`` candidates is drawn (or mutated from ``parents``), validated and
     pruned, canonicalized; candidates whose canonical key was met before in the stream are
     dropped; the rest are encoded, scored, and merged into the running top-k. The result depends
-    only on the arguments, not on ``chunk_size`` or the device: the candidates are a pure function
-    of ``seed`` (blocks of ``pyengine.pipeline.BLOCK``), and ties are broken by canonical key.
+    only on the arguments, not on ``chunk_size``: the candidates are a pure function of ``seed``
+    (blocks of ``pyengine.pipeline.BLOCK``), ties are broken by canonical key, and each cell is
+    scored once (for a predictor whose score of a cell does not depend on the rest of its batch,
+    as the GCN's bucketed inference does not).
 
     Parameters
     ----------

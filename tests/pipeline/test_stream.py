@@ -248,6 +248,9 @@ def test_cli_round_trip(gcn101, tmp_path, capsys):
     assert main(["score", "--space", "nb101", "--all", "--model", str(model), "--out", str(tmp_path / "y.jsonl"),
                  "--edge-prob", "0.3"]) == 1  # fmt: skip
     assert "--edge-prob goes with --sample" in capsys.readouterr().err
+    assert main(["score", "--space", "nb101", "--all", "--model", str(model), "--out", str(tmp_path / "z.jsonl"),
+                 "--top-k", "3"]) == 1  # fmt: skip
+    assert "--top-k goes with --sample" in capsys.readouterr().err
     # mutation from parents read from a JSON-lines file
     parents = tmp_path / "parents.jsonl"
     parents.write_text("".join(json.dumps({"arch": r["arch"]}) + "\n" for r in rows[:3]))
