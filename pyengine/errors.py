@@ -144,8 +144,8 @@ class RayUnavailableError(PyengineError, ValueError):
 
 
 class DeviceUnavailableError(PyengineError, RuntimeError):
-    """A computation asked for a GPU where none can be used (no CUDA device, or CuPy cannot
-    reach one); the message says what is missing."""
+    """A computation was asked to run on a device this machine or installation cannot use (no CUDA
+    device, no CuPy, no backend for that device); the message names what is missing."""
 
 
 class MissingDependencyError(PyengineError, ImportError):

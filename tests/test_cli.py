@@ -282,6 +282,11 @@ def test_bench_subcommands_are_the_registered_suites_each_with_its_own_help(caps
         (["proxies", "--proxies", "all"], {"n_archs": 32, "proxies": None, "archs_per_call": None, "space": "nb201"}),
         (["score", "--sizes", "100", "--chunk-size", "10"], {"n_archs": 100, "chunk_size": 10}),
         (["score"], {"n_archs": 20_000, "chunk_size": 2048}),
+        (
+            ["pipeline", "--sizes", "500", "--chunk-size", "7", "--top-k", "3", "--space", "nb201", "--devices", "cpu"],
+            {"n_archs": 500, "chunk_size": 7, "k": 3, "space": "nb201", "devices": ("cpu",)},
+        ),
+        (["pipeline"], {"n_archs": 200_000, "chunk_size": 4096, "k": 100, "n_train": 300, "devices": ("cpu", "gpu")}),
         (["curves", "--sizes", "20"], {"n_curves": 20}),
         (["curves"], {"n_curves": 2000}),
     ],
@@ -306,6 +311,7 @@ def test_bench_command_lines_map_to_the_runners_arguments(argv, expected):
         (["proxies", "--archs-per-call", "0"], "--archs-per-call must be positive integers. Got '0'."),
         (["proxies", "--proxies", ","], "--proxies names no proxy"),
         (["graph", "--baseline-seconds", "0"], "--baseline-seconds must be positive. Got 0.0."),
+        (["pipeline", "--devices", "tpu"], "--devices must name some of cpu, gpu. Got 'tpu'."),
     ],
 )
 def test_bench_bad_option_values_exit_1_before_any_work(argv, message, capsys):

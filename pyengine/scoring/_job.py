@@ -189,15 +189,21 @@ class ModelScorer:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_est": None}  # workers load the file themselves
 
-    def __call__(self, archs: Any) -> tuple[list[str], np.ndarray, np.ndarray | None]:
-        from ..spaces import get_space
-
+    def estimator(self) -> Any:
+        """The fitted predictor of the file, loaded on first use (the file must not have changed
+        since this scorer read its header)."""
         if self._est is None:
             from ..predictors._persist import load_predictor
 
             if _digest(self.path) != self.sha256:
                 raise InvalidValueError(f"The model file {self.path} changed during the job.")
             self._est = load_predictor(self.path)
+        return self._est
+
+    def __call__(self, archs: Any) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+        from ..spaces import get_space
+
+        self.estimator()
         space = get_space(self.space)
         batch = _batch(space, archs)
         if get_tags(self._est).has_std:

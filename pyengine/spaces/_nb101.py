@@ -14,7 +14,7 @@ from ..errors import InvalidTypeError, InvalidValueError
 from ..graph import nb101 as g
 from ._base import SearchSpace, check_count, invalid_rows
 
-__all__ = ["NB101Space"]
+__all__ = ["NB101Space", "random_specs"]
 
 _N = g.MAX_VERTICES
 _XS, _YS = np.triu_indices(_N, k=1)  # the 21 upper-triangular slots, row-major
@@ -47,6 +47,29 @@ def _pad7(cells: g.CellBatch) -> g.CellBatch:
     lab = np.full((b, _N), g.PADDING, dtype=np.int8)
     lab[:, :n_max] = cells.labels
     return g.CellBatch(m, lab, cells.num_vertices)
+
+
+def random_specs(n: int, rng: np.random.Generator, edge_prob: float = 0.5) -> g.CellBatch:
+    """n raw random specs as the official ``random_spec`` draws them, before validation: each of the
+    21 upper-triangular slots of a 7x7 matrix is an edge with probability ``edge_prob``, each
+    interior vertex takes one of the three ops uniformly, vertex 0 is the input and 6 the output.
+
+    Many are invalid (disconnected, more than 9 edges after pruning); :func:`pyengine.graph.nb101.validate`
+    tells which and why. With ``edge_prob`` 0.5 (the official draw) the edges are fair bits.
+
+    Returns
+    -------
+    CellBatch with matrices (n, 7, 7) uint8, labels (n, 7) int8, num_vertices (n,) all 7
+    """
+    mats = np.zeros((n, _N, _N), dtype=np.uint8)
+    if edge_prob == 0.5:
+        mats[:, _XS, _YS] = rng.integers(0, 2, size=(n, len(_XS)), dtype=np.uint8)
+    else:
+        mats[:, _XS, _YS] = rng.random(size=(n, len(_XS))) < edge_prob
+    labels = np.empty((n, _N), dtype=np.int8)
+    labels[:, 0], labels[:, -1] = -1, -2
+    labels[:, 1:-1] = rng.integers(0, 3, size=(n, _N - 2), dtype=np.int8)
+    return g.CellBatch(mats, labels, np.full(n, _N, dtype=np.int32))
 
 
 class NB101Space(SearchSpace):
@@ -94,12 +117,7 @@ class NB101Space(SearchSpace):
         have = 0
         while have < n:
             m = max(1024, 4 * (n - have))
-            mats = np.zeros((m, _N, _N), dtype=np.uint8)
-            mats[:, _XS, _YS] = rng.integers(0, 2, size=(m, len(_XS)), dtype=np.uint8)
-            labels = np.empty((m, _N), dtype=np.int8)
-            labels[:, 0], labels[:, -1] = -1, -2
-            labels[:, 1:-1] = rng.integers(0, 3, size=(m, _N - 2), dtype=np.int8)
-            k = g.canonical_keys(g.CellBatch(mats, labels, np.full(m, _N, dtype=np.int32)))
+            k = g.canonical_keys(random_specs(m, rng))
             k = k[k >= 0]
             keys.append(k)
             have += len(k)
