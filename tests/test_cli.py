@@ -286,7 +286,7 @@ def test_bench_subcommands_are_the_registered_suites_each_with_its_own_help(caps
             ["pipeline", "--sizes", "500", "--chunk-size", "7", "--top-k", "3", "--space", "nb201", "--devices", "cpu"],
             {"n_archs": 500, "chunk_size": 7, "k": 3, "space": "nb201", "devices": ("cpu",)},
         ),
-        (["pipeline"], {"n_archs": 200_000, "chunk_size": 4096, "k": 100, "n_train": 300, "devices": ("cpu", "gpu")}),
+        (["pipeline"], {"n_archs": 200_000, "chunk_size": None, "k": 100, "n_train": 300, "devices": ("cpu", "gpu")}),
         (["curves", "--sizes", "20"], {"n_curves": 20}),
         (["curves"], {"n_curves": 2000}),
     ],

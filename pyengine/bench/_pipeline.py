@@ -50,7 +50,7 @@ def run_pipeline_bench(
     json_out: str | None = None,
     repeats: int = 3,
     n_archs: int = 200_000,
-    chunk_size: int = 4096,
+    chunk_size: int | None = None,
     k: int = 100,
     n_train: int = 300,
     space: str = "nb101",
@@ -68,7 +68,9 @@ def run_pipeline_bench(
         stream that compiles the predictor's programs.
     n_archs : int, default 200000
         Candidates per stream.
-    chunk_size : int, default 4096
+    chunk_size : int, optional
+        Candidates per chunk; by default each backend's (``stream_top_k``'s default); the
+        baseline draws chunks of 4,096.
     k : int, default 100
     n_train : int, default 300
         Table cells the GCN is fitted on.
@@ -82,8 +84,9 @@ def run_pipeline_bench(
     dict
         ``{'machine': ..., 'records': [...]}``; each record holds ``device``, ``space``,
         ``n_archs``, ``chunk_size``, ``k``, ``archs_per_second`` (median), ``seconds`` (median),
-        ``stage_seconds`` and ``stage_shares`` (medians per stage), ``valid``, ``unique``, and the
-        baseline's ``baseline_archs_per_second``.
+        ``stage_seconds`` and ``stage_shares`` (medians per stage), ``valid``, ``unique``, the
+        baseline's ``baseline_archs_per_second``, and for a device after the CPU
+        ``top_k_identical_to_cpu`` (same keys and order of the first timed stream's top-k).
     """
     import jax
 
@@ -96,16 +99,19 @@ def run_pipeline_bench(
     print_machine(machine, out)
     model, source = _model(space, n_train)
     print(
-        f"{space}: {n_archs:,} random candidates per stream, chunks of {chunk_size}, top {k}; GCN fitted on {source}; "
+        f"{space}: {n_archs:,} random candidates per stream, chunks of {chunk_size or 'the backend default'}, top {k}; "
+        f"GCN fitted on {source}; "
         f"median of {repeats} streams after a warm-up",
         file=out,
     )
     sp = get_space(space)
 
+    base_chunk = chunk_size or 4096
+
     def baseline() -> float:  # the space's sampler and predict on every sampled cell
         t0 = time.perf_counter()
-        for start in range(0, n_archs, chunk_size):
-            batch = sp.sample(min(chunk_size, n_archs - start), np.random.default_rng(start))
+        for start in range(0, n_archs, base_chunk):
+            batch = sp.sample(min(base_chunk, n_archs - start), np.random.default_rng(start))
             np.asarray(model.predict(batch))
         return time.perf_counter() - t0
 
@@ -115,6 +121,7 @@ def run_pipeline_bench(
     print(head, file=out)
     print("-" * len(head), file=out)
     records: list[dict[str, Any]] = []
+    first_top: dict[str, Any] = {}
     for device in devices:
         try:
             if resolve_device(device) != device:  # pragma: no cover - only "auto" resolves elsewhere
@@ -123,10 +130,12 @@ def run_pipeline_bench(
             print(f"{device:<8}skipped: {err}", file=out)
             continue
         stream_top_k(space, model, n_archs, k=k, seed=0, chunk_size=chunk_size, device=device)  # warm-up
-        runs = [
-            stream_top_k(space, model, n_archs, k=k, seed=s, chunk_size=chunk_size, device=device).stats
+        results = [
+            stream_top_k(space, model, n_archs, k=k, seed=s, chunk_size=chunk_size, device=device)
             for s in range(1, repeats + 1)
         ]
+        runs = [r.stats for r in results]
+        first_top[device] = results[0].keys
         secs = statistics.median(r.total_seconds for r in runs)
         stage = {s: statistics.median(r.seconds[s] for r in runs) for s in STAGES}
         share = {s: statistics.median(r.shares()[s] for r in runs) for s in STAGES}
@@ -134,7 +143,7 @@ def run_pipeline_bench(
             "device": device,
             "space": space,
             "n_archs": n_archs,
-            "chunk_size": chunk_size,
+            "chunk_size": runs[0].chunk_size,
             "k": k,
             "repeats": repeats,
             "seconds": secs,
@@ -148,6 +157,8 @@ def run_pipeline_bench(
             "model": source,
             "jax_backend": jax.default_backend(),
         }
+        if device != "cpu" and "cpu" in first_top:
+            rec["top_k_identical_to_cpu"] = bool(np.array_equal(first_top["cpu"], first_top[device]))
         records.append(rec)
         print(
             f"{device:<8}{rec['archs_per_second']:>11,.0f}{secs:>9.2f}{rec['valid']:>9,.0f}{rec['unique']:>9,.0f}"
@@ -165,7 +176,7 @@ def run_pipeline_bench(
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", metavar="N", help="candidates per stream (default 200000)")
-    p.add_argument("--chunk-size", type=_options.positive, default=4096, help="candidates per chunk (default 4096)")
+    p.add_argument("--chunk-size", type=_options.positive, help="candidates per chunk (default: the backend's)")
     p.add_argument("--top-k", type=_options.positive, default=100, help="architectures kept (default 100)")
     p.add_argument("--train-size", type=_options.positive, default=300, help="table cells the GCN is fitted on")
     p.add_argument("--space", choices=("nb101", "nb201"), default="nb101", help="space streamed (default nb101)")

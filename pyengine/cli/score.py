@@ -21,7 +21,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--proxy", metavar="NAME", help="a zero-cost proxy (pyengine.proxies)")
     p.add_argument("--out", required=True, metavar="OUT.jsonl", help="output; OUT.jsonl.ckpt holds the checkpoint")
     p.add_argument("--resume", action="store_true", help="continue the job of OUT's checkpoint")
-    p.add_argument("--chunk-size", type=positive, default=4096, help="architectures per chunk and checkpoint")
+    p.add_argument(
+        "--chunk-size",
+        type=positive,
+        help="architectures per chunk and checkpoint (default 4096; with --sample, the backend's)",
+    )
     p.add_argument(
         "--seed", type=int, default=0, help="proxy: weights, noise batch, labels; --sample: the stream's seed"
     )
@@ -49,7 +53,7 @@ _NOT_STREAM = {"input": "IN.jsonl", "all": "--all", "proxy": "--proxy", "resume"
 
 def run(args: argparse.Namespace) -> int:
     """Run ``pyengine score``; the exit status."""
-    from ..scoring import ModelScorer, ProxyScoreFn, ScoreSource, score_job
+    from ..scoring import DEFAULT_CHUNK, ModelScorer, ProxyScoreFn, ScoreSource, score_job
 
     if args.sample is not None:
         return _run_stream(args)
@@ -89,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         r = score_job(
-            source, scorer, args.out, chunk_size=args.chunk_size, resume=args.resume, executor=executor,
-            progress=progress,
+            source, scorer, args.out, chunk_size=args.chunk_size or DEFAULT_CHUNK, resume=args.resume,
+            executor=executor, progress=progress,
         )  # fmt: skip
     except FileExistsError as err:
         raise CliError(str(err)) from None
@@ -161,7 +165,6 @@ def _run_stream(args: argparse.Namespace) -> int:
         "model": os.path.abspath(args.model),
         "seed": args.seed,
         "top_k": top_k,
-        "chunk_size": args.chunk_size,
         "mode": "mutate" if parents is not None else "sample",
         "parents": None if parents is None else os.path.abspath(args.parents),
         "edge_prob": args.edge_prob,

@@ -61,8 +61,8 @@ def compile_options() -> tuple[str, ...]:
     return (*NVRTC_OPTIONS, f"-I{kernel_source()[1]}")
 
 
-def _cupy() -> Any:
-    cupy = require("cupy", extra="cuda", needed_by="the graph core on a GPU")
+def _cupy(needed_by: str = "the graph core on a GPU") -> Any:
+    cupy = require("cupy", extra="cuda", needed_by=needed_by)
     try:
         count = int(cupy.cuda.runtime.getDeviceCount())
     except Exception as err:  # CuPy's CUDARuntimeError: no driver, insufficient driver, ...

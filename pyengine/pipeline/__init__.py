@@ -3,13 +3,14 @@ isomorphs met before, score the rest with a fitted predictor and keep a running 
 
 ``stream_top_k(space, predictor, n, k=..., seed=...)`` returns a :class:`StreamResult` (the top-k
 keys, scores and arch strings, and :class:`StreamStats`: counts per stage, validation reasons,
-seconds per stage). The stages run on a backend (``BACKENDS``: ``cpu``; a GPU backend registers
-itself as ``gpu`` by deriving from :class:`Backend`), chosen by ``device="auto" | "cpu" | "gpu"``.
+seconds per stage). The stages run on a backend (``BACKENDS``: ``cpu``, and ``gpu``: raw NB101
+streams sampled, validated, canonicalized and de-duplicated on a CUDA device), chosen by
+``device="auto" | "cpu" | "gpu"``.
 ``pyengine score --sample N --top-k K`` and ``pyengine bench pipeline`` drive it from the command
 line.
 """
 
-from ._backend import BACKENDS, BLOCK, SPACES, Backend, CpuBackend, block_rng, resolve_device
+from ._backend import BACKENDS, BLOCK, SPACES, Backend, CpuBackend, GpuBackend, block_rng, resolve_device
 from ._stream import STAGES, StreamResult, StreamStats, stream_top_k
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "STAGES",
     "Backend",
     "CpuBackend",
+    "GpuBackend",
     "StreamResult",
     "StreamStats",
     "block_rng",

@@ -7,16 +7,19 @@ shapes documented below, so a backend for another device (CuPy + JAX on a GPU) s
 deriving from :class:`Backend` and registering itself in ``BACKENDS`` under ``"gpu"``; the
 driver and its outputs stay the same.
 
-Randomness is a pure function of ``(seed, block)``: candidate ``i`` of a stream is row
-``i % BLOCK`` of block ``i // BLOCK``, drawn by ``numpy.random.Generator(PCG64(SeedSequence(seed,
-spawn_key=(block,))))``. The stream is therefore the same whatever the chunk size, and a device
-backend reproduces it by drawing the same blocks (or by drawing them on the host).
+Randomness is a pure function of the seed and the candidate's index. Raw NB101 specs come from
+the counter-based stream of :func:`pyengine.graph.nb101.random_specs` (candidate ``i`` depends on
+``(seed, i)`` alone, on the host and on the GPU alike). NB201 cells and mutations of parents come
+from blocks: candidate ``i`` is row ``i % BLOCK`` of block ``i // BLOCK``, drawn by
+``numpy.random.Generator(PCG64(SeedSequence(seed, spawn_key=(block,))))``. Either way the stream is
+the same whatever the chunk size and the device.
 """
 
 from __future__ import annotations
 
 import abc
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -25,7 +28,7 @@ from .._batch import batch_len, take
 from .._registry import Registry
 from ..errors import InvalidTypeError, InvalidValueError
 
-__all__ = ["BACKENDS", "BLOCK", "Backend", "CpuBackend", "SPACES", "block_rng"]
+__all__ = ["BACKENDS", "BLOCK", "Backend", "CpuBackend", "GpuBackend", "SPACES", "block_rng"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,29 @@ class Backend(abc.ABC):
     def reasons(self) -> tuple[str, ...]:
         """Names of the validation statuses 1, 2, ... that :meth:`process` returns."""
 
+    #: candidates per chunk when the caller does not choose
+    default_chunk: int = 4096
+
+    def candidates(self, start: int, stop: int, seconds: dict[str, float]) -> tuple[np.ndarray, Any]:
+        """Candidates ``start .. stop - 1`` drawn, validated and canonicalized.
+
+        Returns (tally, keys): tally (1 + len(reasons),) int64, the count of each status; keys,
+        the canonical keys of the valid candidates in stream order (an array of the backend's
+        array module). Adds the seconds spent to ``seconds["sample"]`` and ``seconds["process"]``.
+        """
+        t = time.perf_counter()
+        raw = self.sample(start, stop)
+        now = time.perf_counter()
+        seconds["sample"] += now - t
+        status, keys = self.process(raw)
+        seconds["process"] += time.perf_counter() - now
+        tally = np.bincount(status, minlength=1 + len(self.reasons))[: 1 + len(self.reasons)].astype(np.int64)
+        return tally, keys[status == 0]
+
+    def empty_keys(self) -> Any:
+        """The set of keys seen before the first chunk, in the form :meth:`dedupe` takes."""
+        return np.empty(0, dtype=np.int64)
+
     @abc.abstractmethod
     def sample(self, start: int, stop: int) -> Any:
         """Raw candidates ``start .. stop - 1`` of the stream (a batch of the space, some invalid)."""
@@ -90,13 +116,15 @@ class Backend(abc.ABC):
 
         Parameters
         ----------
-        keys : array of shape (n,), int64; canonical keys of a chunk's valid candidates, in stream order
+        keys : array of shape (n,), int64; canonical keys of a chunk's valid candidates, in stream
+            order (as :meth:`candidates` returns them)
         seen : array of shape (s,), int64, strictly increasing; every key met before this chunk
+            (as the previous call returned it)
 
         Returns
         -------
-        new : array of shape (m,), int64; the keys of ``keys`` not in ``seen``, each once, in the
-            order of their first occurrence
+        new : host array of shape (m,), int64; the keys of ``keys`` not in ``seen``, each once, in
+            the order of their first occurrence
         seen : array of shape (s + m,), int64, strictly increasing
         """
 
@@ -123,7 +151,8 @@ class Backend(abc.ABC):
 class CpuBackend(Backend):
     """The stages on the host: the native core for validation and canonical keys (multi-threaded,
     GIL released), numpy for sampling, de-duplication and top-k, the predictor's own batched
-    inference for scores."""
+    inference for scores. Raw NB101 specs are drawn, validated and canonicalized in one native
+    pass (:func:`pyengine.graph.nb101.stream_keys`), its time counted under ``process``."""
 
     name = "cpu"
 
@@ -131,6 +160,24 @@ class CpuBackend(Backend):
         super().__init__(space, predictor, seed=seed, parents=parents, edge_prob=edge_prob)
         self._block: tuple[int, Any] | None = None  # the last block drawn (chunks may share one)
         self._encoding = _encoding_of(predictor)
+        if self._raw_nb101:
+            self.default_chunk = 1 << 16
+
+    @property
+    def _raw_nb101(self) -> bool:
+        """Whether the stream is raw NB101 specs (the counter-based stream, no parents)."""
+        return self.space.name == "nb101" and self.parents is None
+
+    def candidates(self, start: int, stop: int, seconds: dict[str, float]) -> tuple[np.ndarray, Any]:
+        if not self._raw_nb101:
+            return super().candidates(start, stop, seconds)
+        from ..graph import nb101
+
+        t = time.perf_counter()
+        status, keys = nb101.stream_keys(self.seed, start, stop - start, edge_prob=self.edge_prob)
+        tally = np.bincount(status, minlength=1 + len(self.reasons))[: 1 + len(self.reasons)].astype(np.int64)
+        seconds["process"] += time.perf_counter() - t
+        return tally, keys[status == 0]
 
     # -- sample ---------------------------------------------------------------------------------
     def _draw_block(self, b: int) -> Any:
@@ -140,16 +187,16 @@ class CpuBackend(Backend):
         if self.parents is not None:
             pick = rng.integers(0, batch_len(self.parents), size=BLOCK)
             raw = self.space.mutate(take(self.parents, pick), rng)
-        elif self.space.name == "nb101":
-            from ..spaces._nb101 import random_specs
-
-            raw = random_specs(BLOCK, rng, self.edge_prob)
         else:
             raw = self.space.sample(BLOCK, rng)
         self._block = (b, raw)
         return raw
 
     def sample(self, start: int, stop: int) -> Any:
+        if self._raw_nb101:
+            from ..graph import nb101
+
+            return nb101.random_specs(self.seed, start, stop - start, edge_prob=self.edge_prob)
         from .._batch import concat
 
         parts = []
@@ -249,8 +296,98 @@ def _encoding_of(predictor: Any) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+class GpuBackend(CpuBackend):
+    """Raw NB101 streams on a CUDA device: each chunk is drawn, validated and canonicalized by one
+    kernel (:func:`pyengine.graph.device.nb101_stream_keys`), tallied and de-duplicated against the
+    sorted keys seen so far on the device; only the keys met for the first time (at most the
+    space's 423,624 over a whole stream) come to the host, where they are encoded and scored by
+    the predictor's own program (on the GPU when JAX runs there) and merged into the top-k.
+    Streams of NB201 cells or of parents' mutations run the CPU backend's stages.
+
+    A chunk the device has no memory for is halved (and the halves halved) until it fits; the
+    smaller size is kept for the chunks after it, so the stream goes on with the same output.
+    """
+
+    name = "gpu"
+
+    def __init__(self, space: Any, predictor: Any, *, seed: int, parents: Any = None, edge_prob: float = 0.5) -> None:
+        super().__init__(space, predictor, seed=seed, parents=parents, edge_prob=edge_prob)
+        self._limit: int | None = None  # the largest chunk the device took, after an out-of-memory
+        if self._raw_nb101:
+            self.default_chunk = 1 << 22
+
+    # what the device is; a test stands numpy and the host functions in for them
+    def _xp(self) -> Any:
+        from ..graph import device
+
+        return device._cupy()
+
+    def _device_keys(self, start: int, count: int) -> tuple[Any, Any]:
+        from ..graph import device
+
+        return device.nb101_stream_keys(self.seed, start, count, edge_prob=self.edge_prob)
+
+    def _out_of_memory(self) -> tuple[type[BaseException], ...]:
+        return (self._xp().cuda.memory.OutOfMemoryError,)
+
+    def _to_host(self, a: Any) -> np.ndarray:
+        return np.asarray(self._xp().asnumpy(a))
+
+    def empty_keys(self) -> Any:
+        if not self._raw_nb101:
+            return super().empty_keys()
+        return self._xp().empty(0, dtype=np.int64)
+
+    def _pieces(self, start: int, stop: int) -> list[tuple[Any, Any]]:
+        out = []
+        lo = start
+        while lo < stop:
+            step = stop - lo if self._limit is None else min(self._limit, stop - lo)
+            try:
+                out.append(self._device_keys(lo, step))
+            except self._out_of_memory() as err:
+                if step <= 1:
+                    from ..errors import DeviceUnavailableError
+
+                    raise DeviceUnavailableError(f"the GPU has no memory left even for one candidate ({err})") from None
+                self._limit = step // 2
+                log.warning("GPU out of memory for %d candidates; going on in chunks of %d", step, self._limit)
+                continue
+            lo += step
+        return out
+
+    def candidates(self, start: int, stop: int, seconds: dict[str, float]) -> tuple[np.ndarray, Any]:
+        if not self._raw_nb101:
+            return super().candidates(start, stop, seconds)
+        xp = self._xp()
+        t = time.perf_counter()
+        pieces = self._pieces(start, stop)
+        width = 1 + len(self.reasons)
+        tally = np.zeros(width, dtype=np.int64)
+        valid = []
+        for status, keys in pieces:
+            tally += self._to_host(xp.bincount(status, minlength=width)[:width]).astype(np.int64)
+            valid.append(keys[status == 0])
+        seconds["process"] += time.perf_counter() - t
+        return tally, (valid[0] if len(valid) == 1 else xp.concatenate(valid))
+
+    def dedupe(self, keys: Any, seen: Any) -> tuple[np.ndarray, Any]:
+        if not self._raw_nb101:
+            return super().dedupe(keys, seen)
+        xp = self._xp()
+        uniq, first = xp.unique(keys, return_index=True)
+        fresh = xp.ones(uniq.shape[0], dtype=bool)
+        if seen.shape[0]:
+            pos = xp.minimum(xp.searchsorted(seen, uniq), seen.shape[0] - 1)
+            fresh = seen[pos] != uniq
+        new = keys[xp.sort(first[fresh])]
+        merged = xp.sort(xp.concatenate([seen, uniq[fresh]]))
+        return self._to_host(new).astype(np.int64), merged
+
+
 BACKENDS: Registry[Backend] = Registry("pipeline backend")
 BACKENDS.register("cpu", "pyengine.pipeline._backend:CpuBackend")
+BACKENDS.register("gpu", "pyengine.pipeline._backend:GpuBackend")
 
 
 def resolve_device(device: Any) -> str:
@@ -278,24 +415,12 @@ def resolve_device(device: Any) -> str:
 
 
 def _check_gpu() -> None:
-    """Raise unless CuPy is installed, sees a CUDA device, and a GPU backend is registered."""
-    import importlib
+    """Raise unless CuPy is installed and sees a CUDA device (pyengine.graph.device says which is
+    missing), and a GPU backend is registered."""
+    from ..errors import DeviceUnavailableError
+    from ..graph import device
 
-    from ..errors import DeviceUnavailableError, MissingDependencyError
-
-    try:
-        cupy = importlib.import_module("cupy")
-    except ImportError as err:
-        raise MissingDependencyError(
-            "device='gpu' needs CuPy, which is not installed; install the CuPy wheel of your CUDA version "
-            "(for example: pip install cupy-cuda12x)."
-        ) from err
-    try:
-        count = int(cupy.cuda.runtime.getDeviceCount())
-    except Exception as err:  # CUDA driver missing or broken: CuPy raises its own runtime errors
-        raise DeviceUnavailableError(f"device='gpu' needs a CUDA device; CuPy cannot reach one ({err}).") from None
-    if count < 1:
-        raise DeviceUnavailableError("device='gpu' needs a CUDA device; CuPy sees none.")
+    device._cupy(needed_by="device='gpu'")
     if "gpu" not in BACKENDS.names():
         raise DeviceUnavailableError(
             "device='gpu': this installation has no GPU backend of the streaming pipeline registered "

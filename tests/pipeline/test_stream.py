@@ -13,10 +13,9 @@ from pyengine._batch import concat, take
 from pyengine.cli import main
 from pyengine.errors import DeviceUnavailableError, InvalidTypeError, InvalidValueError, MissingDependencyError
 from pyengine.graph import nb101
-from pyengine.pipeline import BLOCK, STAGES, block_rng, stream_top_k
+from pyengine.pipeline import BACKENDS, BLOCK, STAGES, GpuBackend, block_rng, stream_top_k
 from pyengine.predictors import get_predictor
 from pyengine.spaces import get_space
-from pyengine.spaces._nb101 import random_specs
 from pyengine.tables import load_table
 
 N = 20_000
@@ -46,9 +45,8 @@ def stream101(gcn101):
 
 
 def _raw_stream(seed, n):
-    """The stream's raw NB101 candidates as documented: block b drawn by block_rng(seed, b)."""
-    blocks = [random_specs(BLOCK, block_rng(seed, b)) for b in range(-(-n // BLOCK))]
-    return take(concat(blocks), np.arange(n))
+    """The stream's raw NB101 candidates as documented: the counter-based stream of the seed."""
+    return nb101.random_specs(seed, 0, n)
 
 
 def _brute_force(keys, model, space, k):
@@ -211,15 +209,66 @@ def test_predictor_problems_raise_typed_errors(gcn101, rf201, tmp_path):
 
 def test_gpu_without_cupy_or_device_raises_and_auto_falls_back(gcn101, monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy fails
-    with pytest.raises(MissingDependencyError, match="CuPy"):
+    with pytest.raises(MissingDependencyError, match="device='gpu' needs the cupy package"):
         stream_top_k("nb101", gcn101, 100, k=3, seed=0, device="gpu")
     assert stream_top_k("nb101", gcn101, 100, k=3, seed=0, device="auto").stats.device == "cpu"
-    for count, words in ((0, "CuPy sees none"), (1, "no GPU backend")):
+    for count, words in ((0, "no CUDA device is visible"), (1, "no GPU backend")):
         runtime = types.SimpleNamespace(getDeviceCount=lambda count=count: count)
         monkeypatch.setitem(sys.modules, "cupy", types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime)))
+        if count:
+            monkeypatch.setattr(BACKENDS, "names", lambda: ["cpu"])
         with pytest.raises(DeviceUnavailableError, match=words):
             stream_top_k("nb101", gcn101, 100, k=3, seed=0, device="gpu")
         assert stream_top_k("nb101", gcn101, 100, k=3, seed=0, device="auto").stats.device == "cpu"
+
+
+class _FakeOutOfMemory(Exception):
+    pass
+
+
+class _HostStandIn(GpuBackend):
+    """The GPU backend's own logic (device-side tally, de-duplication against the sorted keys seen,
+    out-of-memory halving) run with numpy and the host's stream standing in for CuPy and the
+    kernel, which share their functions; a chunk above ``fits`` candidates runs out of memory."""
+
+    fits = 3000
+    calls: list = []
+
+    def _xp(self):
+        return np
+
+    def _device_keys(self, start, count):
+        type(self).calls.append(count)
+        if count > self.fits:
+            raise _FakeOutOfMemory(f"{count} candidates")
+        return nb101.stream_keys(self.seed, start, count, edge_prob=self.edge_prob)
+
+    def _out_of_memory(self):
+        return (_FakeOutOfMemory,)
+
+    def _to_host(self, a):
+        return np.asarray(a)
+
+
+def test_gpu_backend_logic_gives_the_cpu_output_and_halves_on_out_of_memory(gcn101, stream101, monkeypatch, caplog):
+    import pyengine.pipeline._stream as stream_mod
+
+    real_get = BACKENDS.get
+    monkeypatch.setattr(stream_mod, "resolve_device", lambda device: device)
+    monkeypatch.setattr(BACKENDS, "get", lambda name: _HostStandIn if name == "gpu" else real_get(name))
+    _HostStandIn.calls = []
+    got = stream_top_k("nb101", gcn101, N, k=25, seed=7, chunk_size=7000, device="gpu")
+    np.testing.assert_array_equal(got.keys, stream101.keys)
+    np.testing.assert_array_equal(got.scores, stream101.scores)
+    for field in ("valid", "invalid", "unique", "duplicates", "scored"):
+        assert getattr(got.stats, field) == getattr(stream101.stats, field)
+    # 7000 did not fit, nor 3500; 1750 did, and later chunks start at that size
+    assert _HostStandIn.calls[:3] == [7000, 3500, 1750] and max(_HostStandIn.calls[3:]) <= 1750
+    assert "out of memory" in caplog.text
+    _HostStandIn.fits = 0
+    with pytest.raises(DeviceUnavailableError, match="no memory left"):
+        stream_top_k("nb101", gcn101, 10, k=3, seed=7, device="gpu")
+    _HostStandIn.fits = 3000
 
 
 def test_cli_round_trip(gcn101, tmp_path, capsys):
