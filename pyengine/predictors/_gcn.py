@@ -55,10 +55,11 @@ class GCN(nn.Module):
     fcs (no nonlinearity between them) are applied as one vector. Output (B,): a linear value, or
     sigmoid(value) with ``bounded``.
 
-    ``dtype`` is the computation dtype of the layers: "float32", or "bfloat16" for low-precision
-    inference (the normalized adjacency, the layers' weights and activations in bfloat16; the
-    parameters stay float32 and are cast where used; the readout and head in float32). The output
-    is float32 either way.
+    ``dtype`` is the dtype of the layers' matmul operands: "float32", or "bfloat16" for
+    low-precision inference (the normalized adjacency, the weights and the activations rounded
+    to bfloat16 as they enter each matmul, which accumulates and returns float32; the parameters
+    stay float32 and are cast where used; ReLU, the readout and the head in float32). The
+    output is float32 either way.
     """
 
     n_layers: int = 3
@@ -75,8 +76,11 @@ class GCN(nn.Module):
         a_hat, a_t = normalized_adjacency(adjacency.astype(jnp.float32))
         h = features.astype(jnp.float32)
         low = self.dtype != "float32"
-        if low:
-            a_hat, a_t, h = (a.astype(self.dtype) for a in (a_hat, a_t, h))
+        acc = jnp.float32 if low else None  # the matmuls' accumulation and result in low precision
+
+        def cast(a: jax.Array) -> jax.Array:
+            return a.astype(self.dtype) if low else a
+
         xavier = nn.initializers.xavier_uniform()
         for layer in range(self.n_layers):
             d = h.shape[-1]
@@ -87,18 +91,15 @@ class GCN(nn.Module):
                 ],
                 axis=1,
             )
-            if low:
-                w = w.astype(self.dtype)
             if layer == 0 and self.gather_first:
-                hw = w[jnp.argmax(h, axis=-1)] * (jnp.sum(h, axis=-1, keepdims=True) > 0)
+                hw = cast(w)[jnp.argmax(h, axis=-1)] * (jnp.sum(h, axis=-1, keepdims=True) > 0)
             else:
-                hw = h @ w
-            fwd = jnp.einsum("bij,bjk->bik", a_hat, hw[..., : self.hidden])
-            bwd = jnp.einsum("bij,bjk->bik", a_t, hw[..., self.hidden :])
+                hw = jnp.matmul(cast(h), cast(w), preferred_element_type=acc)
+            hw = cast(hw)
+            fwd = jnp.einsum("bij,bjk->bik", cast(a_hat), hw[..., : self.hidden], preferred_element_type=acc)
+            bwd = jnp.einsum("bij,bjk->bik", cast(a_t), hw[..., self.hidden :], preferred_element_type=acc)
             h = 0.5 * jax.nn.relu(fwd) + 0.5 * jax.nn.relu(bwd)
             h = nn.Dropout(self.dropout, deterministic=not train)(h)
-        if low:
-            h = h.astype(jnp.float32)  # the readout (a mean over vertices) and head in float32
         m = mask.astype(jnp.float32)
         pooled = jnp.einsum("bv,bvk->bk", m, h) / jnp.maximum(jnp.sum(m, axis=1, keepdims=True), 1.0)
         if len(graph) > 3:  # graph-level features join the readout, before the head

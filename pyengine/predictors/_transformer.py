@@ -5,6 +5,7 @@ shared ensemble program like the GCN."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,10 +48,11 @@ class GraphTransformer(nn.Module):
     with a residual and dropout. Readout: layer norm, masked mean over the real nodes, a GELU
     MLP to one value. Output (B,): a linear value, or sigmoid(value) with ``bounded``.
 
-    ``dtype`` is the computation dtype of the blocks: "float32", or "bfloat16" for low-precision
-    inference (the embedding, attention and feed-forward matmuls in bfloat16, parameters cast
-    where used; layer-norm statistics, the attention softmax, the residual stream, the readout
-    and the head in float32). The output is float32 either way.
+    ``dtype`` is the dtype of the blocks' matmul operands: "float32", or "bfloat16" for
+    low-precision inference (the embedding, attention and feed-forward matmuls take bfloat16
+    weights and activations and accumulate and return float32; the parameters stay float32 and
+    are cast where used; layer-norm statistics, the attention softmax, the residual stream, the
+    readout and the head in float32). The output is float32 either way.
     """
 
     n_layers: int = 3
@@ -80,27 +82,32 @@ class GraphTransformer(nn.Module):
         dh = self.d_model // self.n_heads
         drop = nn.Dropout(self.dropout, deterministic=not train)
         low = self.dtype != "float32"
-        dt = jnp.dtype(self.dtype) if low else None  # None: flax's default, float32 here
-        h = nn.Dense(self.d_model, dtype=dt, name="embed")(features.astype(jnp.float32))
-        if low:
-            h = h.astype(jnp.float32)  # the residual stream stays float32
+        acc = jnp.float32 if low else None  # the matmuls' accumulation and result in low precision
+
+        def cast(a: jax.Array) -> jax.Array:
+            return a.astype(self.dtype) if low else a
+
+        def dense(features: int, name: str) -> nn.Dense:
+            if not low:
+                return nn.Dense(features, name=name)
+            dot = functools.partial(jax.lax.dot_general, preferred_element_type=jnp.float32)
+            return nn.Dense(features, dtype=jnp.dtype(self.dtype), dot_general=dot, name=name)
+
+        h = dense(self.d_model, "embed")(features.astype(jnp.float32))
         for layer in range(self.n_layers):
-            y = nn.LayerNorm(dtype=dt, name=f"norm_attn_{layer}")(h)
-            qkv = nn.Dense(3 * self.d_model, dtype=dt, name=f"qkv_{layer}")(y)
+            y = nn.LayerNorm(name=f"norm_attn_{layer}")(h)
+            qkv = dense(3 * self.d_model, f"qkv_{layer}")(y)
             q, k, v = jnp.split(qkv.reshape(*qkv.shape[:2], 3, self.n_heads, dh), 3, axis=2)
             q, k, v = q[:, :, 0], k[:, :, 0], v[:, :, 0]  # (B, v, heads, dh)
-            logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(dh)
-            if low:
-                logits = logits.astype(jnp.float32)  # mask and softmax in float32
+            logits = jnp.einsum("bqhd,bkhd->bhqk", cast(q), cast(k), preferred_element_type=acc) / np.sqrt(dh)
             logits = jnp.where(head_mask, logits, -1e9)
             att = jax.nn.softmax(logits, axis=-1)
-            if low:
-                att = att.astype(dt)
-            y = jnp.einsum("bhqk,bkhd->bqhd", att, v).reshape(*h.shape[:2], self.d_model)
-            h = h + drop(nn.Dense(self.d_model, dtype=dt, name=f"attn_out_{layer}")(y))
-            y = nn.LayerNorm(dtype=dt, name=f"norm_ffn_{layer}")(h)
-            y = nn.Dense(self.ffn, dtype=dt, name=f"ffn_in_{layer}")(y)
-            y = nn.Dense(self.d_model, dtype=dt, name=f"ffn_out_{layer}")(jax.nn.gelu(y))
+            y = jnp.einsum("bhqk,bkhd->bqhd", cast(att), cast(v), preferred_element_type=acc)
+            y = y.reshape(*h.shape[:2], self.d_model)
+            h = h + drop(dense(self.d_model, f"attn_out_{layer}")(y))
+            y = nn.LayerNorm(name=f"norm_ffn_{layer}")(h)
+            y = dense(self.ffn, f"ffn_in_{layer}")(y)
+            y = dense(self.d_model, f"ffn_out_{layer}")(jax.nn.gelu(y))
             h = h + drop(y)
         h = nn.LayerNorm(name="norm_out")(h)
         w = m.astype(jnp.float32)
