@@ -166,8 +166,8 @@ class GCNPredictor(NeuralPredictor):
         no effect (the CPU computes float32). "bfloat16": the layers' weights and activations
         cast to bfloat16 inside the compiled program, the readout and head in float32; the model's
         output is float32 and ``predict`` returns what it returns in float32 mode (float64
-        values in the units of ``y``). Fast on GPUs with bfloat16 units; on CPU it is slower,
-        as XLA's CPU backend converts bfloat16 to float32 around each operation.
+        values in the units of ``y``). Meant for GPUs with bfloat16 units; on a CPU its speed
+        depends on the CPU and the model (``pyengine bench predict --precision`` measures it).
     inference_batch_size : int, default 1024
         The most architectures ``predict`` scores in one compiled call: the largest padded
         chunk (remainders pad to 8, 128 or 1024 below it). Larger values (e.g. 16384) cut the
