@@ -270,6 +270,7 @@ def test_bench_subcommands_are_the_registered_suites_each_with_its_own_help(caps
         (["predict", "--sizes", "1"], {"sizes": (1,)}),
         (["predict"], {"sizes": (1, 1_000, 10_000, 100_000)}),
         (["predict", "--models", "gcn,transformer"], {"models": ("gcn", "transformer")}),
+        (["predict", "--precision", "float32,bfloat16,float32"], {"precisions": ("float32", "bfloat16")}),
         (
             ["train", "--sizes", "1,8", "--archs", "4", "--no-cache"],
             {"group_sizes": (1, 8), "n_archs": 4, "compilation_cache": False},
@@ -306,6 +307,7 @@ def test_bench_command_lines_map_to_the_runners_arguments(argv, expected):
     [
         (["predict", "--sizes", "0"], "--sizes must be positive integers. Got '0'."),
         (["predict", "--models", "xgb"], "--models must name some of gcn, transformer, bananas. Got 'xgb'."),
+        (["predict", "--precision", "fp16"], "--precision must name some of float32, tf32, bfloat16. Got 'fp16'."),
         (["encode", "--sizes", "x"], "--sizes must be comma-separated integers. Got 'x'."),
         (["train", "--sizes", "8,-1"], "--sizes must be positive integers. Got '8,-1'."),
         (["proxies", "--archs-per-call", "0"], "--archs-per-call must be positive integers. Got '0'."),

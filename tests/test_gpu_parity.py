@@ -61,6 +61,26 @@ def test_gcn_predictions_agree(devices, space):
     assert kendall_tau(want, got) > 0.99
 
 
+@pytest.mark.parametrize("name", ["gcn", "transformer"])
+@pytest.mark.parametrize("precision", ["tf32", "bfloat16"])
+def test_low_precision_inference_on_the_gpu_ranks_as_float32_on_the_cpu(devices, name, precision):
+    cpu, gpu = devices
+    sp = get_space("nb101")
+    rng = np.random.default_rng(3)
+    train = sp.sample(200, rng)
+    y = encode(sp, "op_counts", train).sum(1) + rng.normal(0, 0.1, 200)  # a learnable target
+    with jax.default_device(cpu):
+        model = get_predictor(name, space="nb101", epochs=20, random_state=0).fit(train, y)
+    test = sp.sample(20_000, np.random.default_rng(4))
+    want = _on(cpu, lambda: model.predict(test))
+    model.set_params(inference_precision=precision, inference_batch_size=16_384)
+    got = _on(gpu, lambda: model.predict(test))
+    assert got.dtype == want.dtype and np.isfinite(got).all()
+    # TF32 keeps 10 bits of mantissa in the matmuls, bfloat16 8
+    np.testing.assert_allclose(got, want, rtol=0, atol=5e-2 * want.std())
+    assert kendall_tau(want, got) > 0.99
+
+
 @pytest.mark.parametrize(
     "proxies, rtol",
     [(("synflow",), 1e-5), (("jacob_cov", "snip", "grad_norm", "nwot"), 1e-3)],

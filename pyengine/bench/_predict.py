@@ -3,13 +3,21 @@ predictors at batches 1, 1k, 10k and 100k, fit seconds at N = 100 (NB201) and 1,
 scoring the whole of NB101. The baseline, timed in the same run, is the GCN written as the
 reference codes write it (one-hot features multiplied, separate forward and backward matmuls per
 layer, fc1 then fc2, one compiled call per batch shape); NASLib's figures for this machine are
-printed beside it as a reference."""
+printed beside it as a reference.
+
+With ``--precision``, the gcn and the transformer are also fitted on ``PRECISION_TRAIN`` cells of
+the NB101 table (random targets where the data folder is absent) and score the largest batch of
+cells drawn from the enumerated space in each inference precision: archs/s per precision, the
+ratio to float32 and the Kendall tau of each precision's predictions against float32's on the
+same cells."""
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,7 +27,7 @@ from ..errors import CliError
 from ._common import draw_batch, machine_info, median_time, print_machine, write_result
 from ._suite import BenchSuite
 
-__all__ = ["NASLIB_REFERENCE", "SUITE", "run_predict_bench"]
+__all__ = ["NASLIB_REFERENCE", "PRECISION_TRAIN", "SUITE", "run_predict_bench"]
 
 # NASLib's GCN as measured on this benchmark machine (the project's issue tracker); printed as a
 # reference column, not measured by this run.
@@ -48,6 +56,9 @@ FIT = [
     ("bananas", "nb101", 1000),
 ]
 MODELS = ("gcn", "transformer", "bananas")
+PRECISION_MODELS = ("gcn", "transformer")  # the models with an inference_precision
+PRECISION_TRAIN = 300  # NB101 table cells the precision workload fits on
+_SHORT = {"float32": "fp32", "tf32": "tf32", "bfloat16": "bf16"}
 
 
 def _reference_forward(params: Any, adjacency: Any, features: Any, mask: Any) -> Any:
@@ -79,11 +90,15 @@ def run_predict_bench(
     sizes: tuple[int, ...] = (1, 1_000, 10_000, 100_000),
     fit_repeats: int = 3,
     models: tuple[str, ...] = MODELS,
+    precisions: tuple[str, ...] = (),
     out: Any = None,
 ) -> dict[str, Any]:
     """Time every workload of ``models`` (default all of ``MODELS``; the whole-NB101 run with
     gcn); print a table; optionally write ``{'machine': ..., 'records': [...]}`` whose records
-    hold ``name``, ``space``, ``batch``, ``archs_per_second`` and ``fit_seconds``."""
+    hold ``name``, ``space``, ``batch``, ``archs_per_second`` and ``fit_seconds``. With
+    ``precisions`` (names of ``inference_precision``), also the "precision" workload of the gcn
+    and transformer of ``models``: records with ``precision``, ``archs_per_second`` at
+    ``max(sizes)`` NB101 cells, ``kendall_tau_vs_float32`` and ``max_abs_diff_vs_float32``."""
     import jax
 
     from .._batch import take
@@ -106,9 +121,12 @@ def run_predict_bench(
         ratio = f"{rec['archs_per_second'] / base:.1f}x" if base else "-"
         ref = rec.get("naslib_reference")
         ref_s = f"{ref:,}" if isinstance(ref, int) else (f"{ref}" if ref else "-")
+        work = _SHORT[rec["precision"]] if rec["workload"] == "precision" else rec["workload"]
+        tau = rec.get("kendall_tau_vs_float32")
+        tau_s = f"  tau {tau:.4f}" if tau is not None else ""
         print(
-            f"{rec['name']:<12}{rec['space']:<7}{rec['workload']:<8}{rec['batch']:>9,}{rate:>13}{base_s:>13}"
-            f"{ratio:>8}{fit:>9}{ref_s:>10}",
+            f"{rec['name']:<12}{rec['space']:<7}{work:<8}{rec['batch']:>9,}{rate:>13}{base_s:>13}"
+            f"{ratio:>8}{fit:>9}{ref_s:>10}{tau_s}",
             file=out,
             flush=True,
         )
@@ -180,6 +198,11 @@ def run_predict_bench(
                 "naslib_reference": NASLIB_REFERENCE.get((name, space_name, "fit", n)),
             }
         )
+    if precisions:
+        for rec in _precision_records(
+            tuple(m for m in models if m in PRECISION_MODELS), precisions, max(sizes), repeats, rng, out
+        ):
+            emit(rec)
     if "gcn" not in models:
         return write_result({"machine": machine, "records": records}, json_out, out)
     # the whole of NB101: enumerate, encode and score every cell
@@ -215,9 +238,73 @@ def run_predict_bench(
     return write_result({"machine": machine, "records": records}, json_out, out)
 
 
+def _precision_records(
+    models: tuple[str, ...], precisions: tuple[str, ...], n: int, repeats: int, rng: np.random.Generator, out: Any
+) -> Iterator[dict[str, Any]]:
+    """The "precision" workload: each of ``models`` fitted on ``PRECISION_TRAIN`` NB101 table cells
+    scores ``n`` cells drawn from the enumerated space in float32 (the reference) and each of
+    ``precisions``; one record per (model, precision) with archs/s (median of ``repeats``, the
+    precisions timed in turn within each repeat, after a warm-up that compiles), the float32 rate
+    of the same run as the baseline, and the Kendall tau and largest absolute difference of the
+    predictions against float32's."""
+    import copy
+
+    from ..metrics import kendall_tau
+    from ..predictors import get_predictor
+    from ..spaces import get_space
+    from ..tables import default_data_dir, load_table
+
+    space = get_space("nb101")
+    if default_data_dir() is not None:
+        table = load_table("nb101_20k")
+        rows = rng.choice(len(table), PRECISION_TRAIN, replace=False)
+        archs, y, targets = table.subset(rows).archs, table.column()[rows], table.name
+    else:
+        archs, y, targets = draw_batch(space, PRECISION_TRAIN, rng), rng.random(PRECISION_TRAIN), "random"
+        print("precision: no data folder (PYENGINE_DATA); fitted on random targets", file=out)
+    cells = draw_batch(space, n, rng)
+    order = ("float32", *(p for p in precisions if p != "float32"))
+    for name in models:
+        t0 = time.perf_counter()
+        model = get_predictor(name, space=space, random_state=0).fit(archs, y)
+        fit_s = time.perf_counter() - t0
+        runs = {p: copy.copy(model).set_params(inference_precision=p) for p in order}  # the same weights
+        preds = {p: m.predict(cells) for p, m in runs.items()}  # also the warm-up: every bucket compiled
+        times: dict[str, list[float]] = {p: [] for p in order}
+        for _ in range(repeats):  # the precisions interleaved: a busy spell of the machine hits each alike
+            for p, m in runs.items():
+                t0 = time.perf_counter()
+                m.predict(cells)
+                times[p].append(time.perf_counter() - t0)
+        rates = {p: n / statistics.median(t) for p, t in times.items()}
+        for p in (p for p in order if p in precisions):
+            yield {
+                "name": name,
+                "space": "nb101",
+                "workload": "precision",
+                "precision": p,
+                "batch": n,
+                "archs_per_second": rates[p],
+                "fit_seconds": None,
+                "baseline_archs_per_second": None if p == "float32" else rates["float32"],
+                "kendall_tau_vs_float32": kendall_tau(preds["float32"], preds[p]),
+                "max_abs_diff_vs_float32": float(np.abs(preds[p] - preds["float32"]).max()),
+                "train_size": PRECISION_TRAIN,
+                "targets": targets,
+                "train_seconds": fit_s,
+                "repeats": repeats,
+            }
+
+
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", metavar="N,N", help="query batch sizes (default 1,1000,10000,100000)")
     p.add_argument("--models", metavar="NAME,NAME", help=f"models timed (default {','.join(MODELS)})")
+    p.add_argument(
+        "--precision",
+        metavar="NAME,NAME",
+        help="inference precisions of gcn and transformer to time on the largest batch of NB101 cells, "
+        "with the Kendall tau against float32 (some of float32,tf32,bfloat16)",
+    )
 
 
 def _from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -229,6 +316,14 @@ def _from_args(args: argparse.Namespace) -> dict[str, Any]:
         if unknown or not models:
             raise CliError(f"--models must name some of {', '.join(MODELS)}. Got {args.models!r}.")
         kw["models"] = models
+    if args.precision:
+        from ..predictors._nn import INFERENCE_PRECISIONS  # only here: the CLI starts without JAX
+
+        precisions = tuple(dict.fromkeys(p.strip() for p in args.precision.split(",") if p.strip()))
+        unknown = [p for p in precisions if p not in INFERENCE_PRECISIONS]
+        if unknown or not precisions:
+            raise CliError(f"--precision must name some of {', '.join(INFERENCE_PRECISIONS)}. Got {args.precision!r}.")
+        kw["precisions"] = precisions
     return kw
 
 
@@ -239,7 +334,8 @@ SUITE = BenchSuite(
         "Query architectures per second of gcn, transformer and bananas on NB101 and NB201 for each batch "
         "size, fit seconds at N = 100 and 156 (NB201) and 1,000 (NB101), and all of NB101 listed and scored end "
         "to end; beside the GCN as the reference codes write it, timed in the same run, and NASLib's figures "
-        "for this machine."
+        "for this machine. --precision adds gcn and transformer inference in float32, tf32 or bfloat16 "
+        "(archs/s and Kendall tau against float32 on the same cells)."
     ),
     add_arguments=_add_arguments,
     from_args=_from_args,

@@ -13,7 +13,16 @@ import numpy as np
 from flax import linen as nn
 
 from ..errors import InvalidValueError
-from ._nn import NeuralPredictor, TrainConfig, _float_in, _is_stream, _positive_int
+from ._nn import (
+    INFERENCE_PRECISIONS,
+    NeuralPredictor,
+    TrainConfig,
+    _float_in,
+    _is_stream,
+    _positive_int,
+    _validate_inference,
+    predict_buckets,
+)
 from ._persist import register_module
 
 __all__ = ["GCN", "GCNPredictor", "TwoStageGCNPredictor", "normalized_adjacency"]
@@ -45,6 +54,12 @@ class GCN(nn.Module):
     fc (hidden -> fc_hidden, no bias), dropout, fc (fc_hidden -> 1, no bias); in evaluation the two
     fcs (no nonlinearity between them) are applied as one vector. Output (B,): a linear value, or
     sigmoid(value) with ``bounded``.
+
+    ``dtype`` is the dtype of the layers' matmul operands: "float32", or "bfloat16" for
+    low-precision inference (the normalized adjacency, the weights and the activations rounded
+    to bfloat16 as they enter each matmul, which accumulates and returns float32; the parameters
+    stay float32 and are cast where used; ReLU, the readout and the head in float32). The
+    output is float32 either way.
     """
 
     n_layers: int = 3
@@ -53,12 +68,19 @@ class GCN(nn.Module):
     dropout: float = 0.1
     gather_first: bool = False
     bounded: bool = False
+    dtype: str = "float32"
 
     @nn.compact
     def __call__(self, graph: tuple[jax.Array, jax.Array, jax.Array], train: bool = False) -> jax.Array:
         adjacency, features, mask = graph[:3]
         a_hat, a_t = normalized_adjacency(adjacency.astype(jnp.float32))
         h = features.astype(jnp.float32)
+        low = self.dtype != "float32"
+        acc = jnp.float32 if low else None  # the matmuls' accumulation and result in low precision
+
+        def cast(a: jax.Array) -> jax.Array:
+            return a.astype(self.dtype) if low else a
+
         xavier = nn.initializers.xavier_uniform()
         for layer in range(self.n_layers):
             d = h.shape[-1]
@@ -70,11 +92,12 @@ class GCN(nn.Module):
                 axis=1,
             )
             if layer == 0 and self.gather_first:
-                hw = w[jnp.argmax(h, axis=-1)] * (jnp.sum(h, axis=-1, keepdims=True) > 0)
+                hw = cast(w)[jnp.argmax(h, axis=-1)] * (jnp.sum(h, axis=-1, keepdims=True) > 0)
             else:
-                hw = h @ w
-            fwd = jnp.einsum("bij,bjk->bik", a_hat, hw[..., : self.hidden])
-            bwd = jnp.einsum("bij,bjk->bik", a_t, hw[..., self.hidden :])
+                hw = jnp.matmul(cast(h), cast(w), preferred_element_type=acc)
+            hw = cast(hw)
+            fwd = jnp.einsum("bij,bjk->bik", cast(a_hat), hw[..., : self.hidden], preferred_element_type=acc)
+            bwd = jnp.einsum("bij,bjk->bik", cast(a_t), hw[..., self.hidden :], preferred_element_type=acc)
             h = 0.5 * jax.nn.relu(fwd) + 0.5 * jax.nn.relu(bwd)
             h = nn.Dropout(self.dropout, deterministic=not train)(h)
         m = mask.astype(jnp.float32)
@@ -134,6 +157,22 @@ class GCNPredictor(NeuralPredictor):
         transformed and z-scored, to the pooled graph readout before the fully connected head;
         given as ``fit(X, y, zc={name: array})`` / ``predict(X, zc=...)`` or computed from the
         architectures (:mod:`pyengine.predictors._zc`).
+    inference_precision : "float32", "tf32" or "bfloat16", default "float32"
+        The arithmetic of ``predict`` (training is always float32). "float32": float32 arrays
+        and JAX's default matmul precision, as without this option (on NVIDIA Ampere and newer
+        GPUs JAX's default already computes float32 matmuls in TensorFloat-32; setting
+        ``jax_default_matmul_precision`` to "highest" there gives full float32). "tf32": every
+        matmul of the program pinned to TensorFloat-32 whatever JAX's default is; on CPU it has
+        no effect (the CPU computes float32). "bfloat16": the layers' weights and activations
+        cast to bfloat16 inside the compiled program, the readout and head in float32; the model's
+        output is float32 and ``predict`` returns what it returns in float32 mode (float64
+        values in the units of ``y``). Meant for GPUs with bfloat16 units; on a CPU its speed
+        depends on the CPU and the model (``pyengine bench predict --precision`` measures it).
+    inference_batch_size : int, default 1024
+        The most architectures ``predict`` scores in one compiled call: the largest padded
+        chunk (remainders pad to 8, 128 or 1024 below it). Larger values (e.g. 16384) cut the
+        number of calls per batch on a GPU; one program is compiled per chunk size used.
+        Predictions do not depend on it beyond float rounding.
     """
 
     name = "gcn"
@@ -159,6 +198,8 @@ class GCNPredictor(NeuralPredictor):
         defaults: str = "reference",
         random_state: int | None = None,
         zc: str | Sequence[str] = (),
+        inference_precision: str = "float32",
+        inference_batch_size: int = 1024,
     ) -> None:
         self.space = space
         self.n_layers = n_layers
@@ -178,6 +219,8 @@ class GCNPredictor(NeuralPredictor):
         self.defaults = defaults
         self.random_state = random_state
         self.zc = zc
+        self.inference_precision = inference_precision
+        self.inference_batch_size = inference_batch_size
 
     _DEFAULTS = {
         "reference": {"loss": "mse", "lr": 1e-4},
@@ -207,6 +250,7 @@ class GCNPredictor(NeuralPredictor):
                 f"The 'loss' parameter of {type(self).__name__} must be 'mse' or 'mae'. Got {self.loss!r} instead."
             )
         self._validate_bounds()
+        _validate_inference(self)
 
     def _validate_bounds(self) -> None:
         if self.bounds is not None:
@@ -231,6 +275,15 @@ class GCNPredictor(NeuralPredictor):
             gather_first=_one_hot(arrays[1]),
             bounded=self.bounds is not None if bounded is None else bounded,
         )
+
+    def _inference(self, module: nn.Module) -> tuple[nn.Module, dict[str, Any]]:
+        _validate_inference(self)  # here too: set_params after fit reaches predict unchecked
+        if self.inference_precision == "bfloat16":
+            module = module.clone(dtype="bfloat16")
+        return module, {
+            "matmul_precision": INFERENCE_PRECISIONS[self.inference_precision],
+            "buckets": predict_buckets(int(self.inference_batch_size)),
+        }
 
     def _config(self, loss: str | None = None) -> TrainConfig:
         return TrainConfig(
@@ -277,6 +330,7 @@ class TwoStageGCNPredictor(GCNPredictor):
         In the units of ``y`` (the paper: 91% on NB101, i.e. 0.91 or 91). Default: the
         ``quantile`` of the training targets.
     quantile : float, default 0.5
+    inference_precision, inference_batch_size : as :class:`GCNPredictor`, for both stages
     """
 
     name = "gcn_two_stage"
@@ -303,6 +357,8 @@ class TwoStageGCNPredictor(GCNPredictor):
         defaults: str = "reference",
         random_state: int | None = None,
         zc: str | Sequence[str] = (),
+        inference_precision: str = "float32",
+        inference_batch_size: int = 1024,
     ) -> None:
         super().__init__(
             space=space,
@@ -323,6 +379,8 @@ class TwoStageGCNPredictor(GCNPredictor):
             defaults=defaults,
             random_state=random_state,
             zc=zc,
+            inference_precision=inference_precision,
+            inference_batch_size=inference_batch_size,
         )
         self.threshold = threshold
         self.quantile = quantile

@@ -10,7 +10,9 @@ computed afresh every step (the reference codes that accumulate them lose Kendal
 
 Inference: architectures are encoded on device and scored in chunks padded to ``PREDICT_BUCKETS``
 by one compiled program per (model, bucket): no recompilation, memory flat in the number of
-architectures, and inputs may be an iterator of batches (streamed).
+architectures, and inputs may be an iterator of batches (streamed). The graph predictors choose
+a larger top bucket (``inference_batch_size``) and the precision of that program
+(``inference_precision``, :data:`INFERENCE_PRECISIONS`); training is always float32.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from flax import linen as nn
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from .._compile_cache import cached_programs
-from .._validation import check_int
+from .._validation import check_int, message
 from ..encodings import GraphBatch
 from ..errors import InvalidTypeError, InvalidValueError, NoUncertaintyError
 from ._base import Predictor
@@ -41,6 +43,8 @@ __all__ = [
     "NoUncertaintyError",
     "TrainConfig",
     "PREDICT_BUCKETS",
+    "INFERENCE_PRECISIONS",
+    "predict_buckets",
     "train_ensemble",
     "ensemble_apply",
 ]
@@ -48,6 +52,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PREDICT_BUCKETS = (8, 128, 1024)
+# inference_precision -> the matmul precision its program is traced under (None: JAX's default)
+INFERENCE_PRECISIONS = {"float32": None, "tf32": "tensorfloat32", "bfloat16": None}
 _STREAM_ROWS = 65536  # raw architectures encoded per step when scoring a large batch
 
 
@@ -196,31 +202,58 @@ def train_ensemble(
 
 
 @cached_programs(64)
-def _apply_program(module: nn.Module, encode: Callable[..., Any] | None) -> Callable[..., Any]:
+def _apply_program(
+    module: nn.Module, encode: Callable[..., Any] | None, matmul_precision: str | None = None
+) -> Callable[..., Any]:
     def program(params: Any, *arrays: Any) -> jax.Array:
         x = encode(*arrays) if encode is not None else (arrays[0] if len(arrays) == 1 else arrays)
         return jax.vmap(lambda p: module.apply({"params": p}, x, train=False))(params)
 
-    return jax.jit(program)
+    if matmul_precision is None:
+        return jax.jit(program)
+
+    def pinned(params: Any, *arrays: Any) -> jax.Array:
+        with jax.default_matmul_precision(matmul_precision):  # read while tracing: fixed in the program
+            return program(params, *arrays)
+
+    return jax.jit(pinned)
 
 
-def _plan(n: int) -> list[tuple[int, int, int]]:
+def predict_buckets(batch_size: int = PREDICT_BUCKETS[-1]) -> tuple[int, ...]:
+    """The padded chunk sizes of inference whose largest chunk is ``batch_size`` architectures:
+    the default buckets below it, then ``batch_size`` (1024 gives ``PREDICT_BUCKETS``)."""
+    return (*(b for b in PREDICT_BUCKETS if b < batch_size), batch_size)
+
+
+def _plan(n: int, buckets: tuple[int, ...] = PREDICT_BUCKETS) -> list[tuple[int, int, int]]:
     from ..encodings._encoders import plan_chunks
 
-    return plan_chunks(n, PREDICT_BUCKETS[-1], PREDICT_BUCKETS)
+    return plan_chunks(n, buckets[-1], buckets)
 
 
 def ensemble_apply(
-    module: nn.Module, params: Any, arrays: tuple[np.ndarray, ...], encode: Callable[..., Any] | None = None
+    module: nn.Module,
+    params: Any,
+    arrays: tuple[np.ndarray, ...],
+    encode: Callable[..., Any] | None = None,
+    *,
+    matmul_precision: str | None = None,
+    buckets: tuple[int, ...] = PREDICT_BUCKETS,
 ) -> np.ndarray:
     """Member outputs (E, n) for inputs ``arrays`` (leading axis n): raw batch arrays passed
     through ``encode`` on device, or model inputs when ``encode`` is None. Chunks are padded to
-    ``PREDICT_BUCKETS``; the next chunk is dispatched before the last one is copied out."""
-    prog = _apply_program(module, encode)
+    ``buckets`` (ascending; default ``PREDICT_BUCKETS``); the next chunk is dispatched before the
+    last one is copied out. ``matmul_precision``: a value of ``jax.default_matmul_precision``
+    that the program's matmuls are traced under (None: JAX's default). Outputs are float32
+    whatever dtype the module computes in."""
+    if matmul_precision is None:  # the one cache entry of JAX's default precision
+        prog = _apply_program(module, encode)
+    else:
+        prog = _apply_program(module, encode, matmul_precision)
     n = len(arrays[0])
     out = None
     pending: tuple[int, int, jax.Array] | None = None
-    for start, stop, size in _plan(n):
+    for start, stop, size in _plan(n, buckets):
         res = prog(params, *(_pad(a[start:stop], size) for a in arrays))
         if pending is not None:
             s0, s1, r = pending
@@ -253,6 +286,16 @@ def _float_in(est: Any, name: str, lo: float, hi: float, *, lo_open: bool = Fals
         raise InvalidValueError(
             f"The {name!r} parameter of {type(est).__name__} must be a float in {a}{lo}, {hi}{b}. Got {v!r} instead."
         )
+
+
+def _validate_inference(est: Any) -> None:
+    """Check ``inference_precision`` (one of :data:`INFERENCE_PRECISIONS`) and
+    ``inference_batch_size`` (a positive int) of a graph predictor."""
+    p = est.inference_precision
+    if not isinstance(p, str) or p not in INFERENCE_PRECISIONS:
+        names = ", ".join(repr(k) for k in INFERENCE_PRECISIONS)
+        raise InvalidValueError(message("inference_precision", type(est).__name__, f"one of {names}", p))
+    _positive_int(est, "inference_batch_size")
 
 
 def _is_stream(x: Any) -> bool:
@@ -310,6 +353,12 @@ class NeuralPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
 
     def _encoding(self) -> str:
         return str(self.encoding)  # type: ignore[attr-defined]
+
+    def _inference(self, module: nn.Module) -> tuple[nn.Module, dict[str, Any]]:
+        """The module that ``predict`` runs for the fitted ``module`` and the options of
+        :func:`ensemble_apply`: here ``module`` itself in float32, in the default buckets. The
+        graph predictors (``inference_precision``, ``inference_batch_size``) change both."""
+        return module, {}
 
     def _validate(self) -> None:
         self.zc_names()
@@ -507,8 +556,9 @@ class NeuralPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
             if not parts:
                 raise InvalidValueError("The stream of architectures to score was empty.")
             return np.concatenate(parts, axis=1)
+        module, opts = self._inference(module)
         if self.zc_names():
-            return ensemble_apply(module, params, self._host_inputs(X, zc))
+            return ensemble_apply(module, params, self._host_inputs(X, zc), **opts)
         if self._is_encoded(X):
             arrays = self._check_encoded(X)
             if self._input_signature(arrays) != self.signature_:
@@ -516,7 +566,7 @@ class NeuralPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
                     f"Inputs have shape {self._input_signature(arrays)} per architecture; the predictor was fitted "
                     f"on {self.signature_}."
                 )
-            return ensemble_apply(module, params, arrays)
+            return ensemble_apply(module, params, arrays, **opts)
         space = self._space()
         if getattr(self, "space_name_", space.name) != space.name:
             raise InvalidValueError(f"The predictor was fitted on {self.space_name_}, not {space.name}.")
@@ -530,9 +580,10 @@ class NeuralPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
         n = len(raw[0])
         if n == 0:
             raise InvalidValueError("No architectures to score.")
+        rows = max(_STREAM_ROWS, opts.get("buckets", PREDICT_BUCKETS)[-1])
         parts = [
-            ensemble_apply(module, params, tuple(a[s : s + _STREAM_ROWS] for a in raw), encode=enc)
-            for s in range(0, n, _STREAM_ROWS)
+            ensemble_apply(module, params, tuple(a[s : s + rows] for a in raw), encode=enc, **opts)
+            for s in range(0, n, rows)
         ]
         return np.concatenate(parts, axis=1)
 

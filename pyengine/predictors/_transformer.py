@@ -5,6 +5,7 @@ shared ensemble program like the GCN."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from flax import linen as nn
 
 from ..errors import InvalidValueError
 from ._gcn import GCNPredictor
-from ._nn import NeuralPredictor, _float_in, _positive_int
+from ._nn import NeuralPredictor, _float_in, _positive_int, _validate_inference
 from ._persist import register_module
 
 __all__ = ["GraphTransformer", "TransformerPredictor", "reachability"]
@@ -46,6 +47,12 @@ class GraphTransformer(nn.Module):
     included in both; padding nodes are never attended to) and a GELU feed-forward block, each
     with a residual and dropout. Readout: layer norm, masked mean over the real nodes, a GELU
     MLP to one value. Output (B,): a linear value, or sigmoid(value) with ``bounded``.
+
+    ``dtype`` is the dtype of the blocks' matmul operands: "float32", or "bfloat16" for
+    low-precision inference (the embedding, attention and feed-forward matmuls take bfloat16
+    weights and activations and accumulate and return float32; the parameters stay float32 and
+    are cast where used; layer-norm statistics, the attention softmax, the residual stream, the
+    readout and the head in float32). The output is float32 either way.
     """
 
     n_layers: int = 3
@@ -54,6 +61,7 @@ class GraphTransformer(nn.Module):
     ffn: int = 128
     dropout: float = 0.1
     bounded: bool = False
+    dtype: str = "float32"
 
     @nn.compact
     def __call__(self, graph: tuple[jax.Array, jax.Array, jax.Array], train: bool = False) -> jax.Array:
@@ -73,20 +81,33 @@ class GraphTransformer(nn.Module):
         )[:, : self.n_heads]  # (B, heads, v, v)
         dh = self.d_model // self.n_heads
         drop = nn.Dropout(self.dropout, deterministic=not train)
-        h = nn.Dense(self.d_model, name="embed")(features.astype(jnp.float32))
+        low = self.dtype != "float32"
+        acc = jnp.float32 if low else None  # the matmuls' accumulation and result in low precision
+
+        def cast(a: jax.Array) -> jax.Array:
+            return a.astype(self.dtype) if low else a
+
+        def dense(features: int, name: str) -> nn.Dense:
+            if not low:
+                return nn.Dense(features, name=name)
+            dot = functools.partial(jax.lax.dot_general, preferred_element_type=jnp.float32)
+            return nn.Dense(features, dtype=jnp.dtype(self.dtype), dot_general=dot, name=name)
+
+        h = dense(self.d_model, "embed")(features.astype(jnp.float32))
         for layer in range(self.n_layers):
             y = nn.LayerNorm(name=f"norm_attn_{layer}")(h)
-            qkv = nn.Dense(3 * self.d_model, name=f"qkv_{layer}")(y)
+            qkv = dense(3 * self.d_model, f"qkv_{layer}")(y)
             q, k, v = jnp.split(qkv.reshape(*qkv.shape[:2], 3, self.n_heads, dh), 3, axis=2)
             q, k, v = q[:, :, 0], k[:, :, 0], v[:, :, 0]  # (B, v, heads, dh)
-            logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(dh)
+            logits = jnp.einsum("bqhd,bkhd->bhqk", cast(q), cast(k), preferred_element_type=acc) / np.sqrt(dh)
             logits = jnp.where(head_mask, logits, -1e9)
             att = jax.nn.softmax(logits, axis=-1)
-            y = jnp.einsum("bhqk,bkhd->bqhd", att, v).reshape(*h.shape[:2], self.d_model)
-            h = h + drop(nn.Dense(self.d_model, name=f"attn_out_{layer}")(y))
+            y = jnp.einsum("bhqk,bkhd->bqhd", cast(att), cast(v), preferred_element_type=acc)
+            y = y.reshape(*h.shape[:2], self.d_model)
+            h = h + drop(dense(self.d_model, f"attn_out_{layer}")(y))
             y = nn.LayerNorm(name=f"norm_ffn_{layer}")(h)
-            y = nn.Dense(self.ffn, name=f"ffn_in_{layer}")(y)
-            y = nn.Dense(self.d_model, name=f"ffn_out_{layer}")(jax.nn.gelu(y))
+            y = dense(self.ffn, f"ffn_in_{layer}")(y)
+            y = dense(self.d_model, f"ffn_out_{layer}")(jax.nn.gelu(y))
             h = h + drop(y)
         h = nn.LayerNorm(name="norm_out")(h)
         w = m.astype(jnp.float32)
@@ -125,6 +146,12 @@ class TransformerPredictor(GCNPredictor):
     random_state : int, optional
     zc : tuple of str or comma-separated str, default ()
         Zero-cost scores joining the pooled readout before the head, as :class:`GCNPredictor`.
+    inference_precision : "float32", "tf32" or "bfloat16", default "float32"
+        As :class:`GCNPredictor`: the arithmetic of ``predict`` (training is always float32);
+        "bfloat16" computes the blocks' matmuls in bfloat16 and keeps layer-norm statistics,
+        softmax, residual stream, readout and head in float32 (:class:`GraphTransformer`).
+    inference_batch_size : int, default 1024
+        As :class:`GCNPredictor`: the most architectures scored in one compiled call.
 
     Notes
     -----
@@ -156,6 +183,8 @@ class TransformerPredictor(GCNPredictor):
         patience: int = 30,
         random_state: int | None = None,
         zc: str | Sequence[str] = (),
+        inference_precision: str = "float32",
+        inference_batch_size: int = 1024,
     ) -> None:
         self.space = space
         self.n_layers = n_layers
@@ -175,6 +204,8 @@ class TransformerPredictor(GCNPredictor):
         self.patience = patience
         self.random_state = random_state
         self.zc = zc
+        self.inference_precision = inference_precision
+        self.inference_batch_size = inference_batch_size
 
     def _setting(self, name: str) -> Any:
         return getattr(self, name)
@@ -195,6 +226,7 @@ class TransformerPredictor(GCNPredictor):
                 f"Got {self.loss!r} instead."
             )
         self._validate_bounds()
+        _validate_inference(self)
 
     def _module(self, arrays: tuple[np.ndarray, ...], bounded: bool | None = None) -> nn.Module:
         del arrays  # the embedding is a Dense layer: one-hot or not, the same module
