@@ -53,9 +53,13 @@ PYENGINE_HD inline int ctz32(u32 x) {
 }
 
 PYENGINE_HD inline void copy_bytes(void* dst, const void* src, u32 n) {
+#if defined(__CUDA_ARCH__)
   u8* d = static_cast<u8*>(dst);
   const u8* s = static_cast<const u8*>(src);
   for (u32 i = 0; i < n; ++i) d[i] = s[i];
+#else
+  __builtin_memcpy(dst, src, n);
+#endif
 }
 
 }  // namespace hd

@@ -127,10 +127,10 @@ PYENGINE_HD inline void md5_digest(const u8* msg, u32 len, u8 out[16]) {
 
 // Lower-case hex of a digest, 32 characters, no terminator.
 PYENGINE_HD inline void md5_hex32(const u8 digest[16], char out[32]) {
+  const char* digits = "0123456789abcdef";
   for (int i = 0; i < 16; ++i) {
-    const int hi = digest[i] >> 4, lo = digest[i] & 15;
-    out[2 * i] = static_cast<char>(hi < 10 ? '0' + hi : 'a' + hi - 10);
-    out[2 * i + 1] = static_cast<char>(lo < 10 ? '0' + lo : 'a' + lo - 10);
+    out[2 * i] = digits[digest[i] >> 4];
+    out[2 * i + 1] = digits[digest[i] & 15];
   }
 }
 
