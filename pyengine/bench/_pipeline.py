@@ -117,7 +117,7 @@ def run_pipeline_bench(
 
     baseline()  # compiles the buckets the baseline uses
     base_s = statistics.median(baseline() for _ in range(repeats))
-    head = f"{'device':<8}{'archs/s':>11}{'seconds':>9}{'valid':>9}{'unique':>9}" + "".join(f"{s:>9}" for s in STAGES)
+    head = f"{'device':<8}{'archs/s':>11}{'seconds':>9}{'valid':>12}{'unique':>9}" + "".join(f"{s:>9}" for s in STAGES)
     print(head, file=out)
     print("-" * len(head), file=out)
     records: list[dict[str, Any]] = []
@@ -161,7 +161,7 @@ def run_pipeline_bench(
             rec["top_k_identical_to_cpu"] = bool(np.array_equal(first_top["cpu"], first_top[device]))
         records.append(rec)
         print(
-            f"{device:<8}{rec['archs_per_second']:>11,.0f}{secs:>9.2f}{rec['valid']:>9,.0f}{rec['unique']:>9,.0f}"
+            f"{device:<8}{rec['archs_per_second']:>11,.0f}{secs:>9.2f}{rec['valid']:>12,.0f}{rec['unique']:>9,.0f}"
             + "".join(f"{share[s]:>9.1%}" for s in STAGES),
             file=out,
             flush=True,
