@@ -14,7 +14,7 @@ from ..errors import InvalidTypeError, InvalidValueError
 from ..graph import nb101 as g
 from ._base import SearchSpace, check_count, invalid_rows
 
-__all__ = ["NB101Space", "random_specs"]
+__all__ = ["NB101Space"]
 
 _N = g.MAX_VERTICES
 _XS, _YS = np.triu_indices(_N, k=1)  # the 21 upper-triangular slots, row-major
@@ -49,13 +49,15 @@ def _pad7(cells: g.CellBatch) -> g.CellBatch:
     return g.CellBatch(m, lab, cells.num_vertices)
 
 
-def random_specs(n: int, rng: np.random.Generator, edge_prob: float = 0.5) -> g.CellBatch:
+def _raw_specs(n: int, rng: np.random.Generator, edge_prob: float = 0.5) -> g.CellBatch:
     """n raw random specs as the official ``random_spec`` draws them, before validation: each of the
     21 upper-triangular slots of a 7x7 matrix is an edge with probability ``edge_prob``, each
     interior vertex takes one of the three ops uniformly, vertex 0 is the input and 6 the output.
 
     Many are invalid (disconnected, more than 9 edges after pruning); :func:`pyengine.graph.nb101.validate`
-    tells which and why. With ``edge_prob`` 0.5 (the official draw) the edges are fair bits.
+    tells which and why. With ``edge_prob`` 0.5 (the official draw) the edges are fair bits. This is
+    the space's sampler, driven by the caller's Generator; streams indexed by (seed, i), the same on
+    host and GPU, come from :func:`pyengine.graph.nb101.random_specs`.
 
     Returns
     -------
@@ -117,7 +119,7 @@ class NB101Space(SearchSpace):
         have = 0
         while have < n:
             m = max(1024, 4 * (n - have))
-            k = g.canonical_keys(random_specs(m, rng))
+            k = g.canonical_keys(_raw_specs(m, rng))
             k = k[k >= 0]
             keys.append(k)
             have += len(k)
