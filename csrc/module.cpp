@@ -88,8 +88,9 @@ py::dict dense_from_compact(const std::vector<nb101::Compact>& cells) {
   return d;
 }
 
-py::dict nb101_process(const CArray<std::uint8_t>& matrices, const CArray<std::int8_t>& labels,
-                       const CArray<std::int32_t>& num_vertices, bool with_hash, bool with_canonical, int threads) {
+// The padded NB101 batch of three arrays, their shapes checked against each other.
+nb101::BatchView batch_view(const CArray<std::uint8_t>& matrices, const CArray<std::int8_t>& labels,
+                            const CArray<std::int32_t>& num_vertices) {
   check_ndim(matrices, 3, "matrices");
   check_ndim(labels, 2, "labels");
   check_ndim(num_vertices, 1, "num_vertices");
@@ -97,17 +98,24 @@ py::dict nb101_process(const CArray<std::uint8_t>& matrices, const CArray<std::i
   if (matrices.shape(2) != N) throw std::invalid_argument("'matrices' must have shape (batch, n, n)");
   if (labels.shape(0) != B || labels.shape(1) != N) throw std::invalid_argument("'labels' must have shape (batch, n)");
   if (num_vertices.shape(0) != B) throw std::invalid_argument("'num_vertices' must have shape (batch,)");
-  py::array_t<std::uint8_t> status({B}), kept({B, N}), pruned({B, N, N});
-  py::array_t<std::int8_t> pruned_labels({B, N});
-  py::array_t<std::int32_t> pruned_n({B});
-  py::array_t<std::int64_t> keys({B});
-  py::array hashes = hex_array(static_cast<std::size_t>(B));
   nb101::BatchView in;
   in.matrices = matrices.data();
   in.labels = labels.data();
   in.num_vertices = num_vertices.data();
   in.batch = static_cast<std::size_t>(B);
   in.n_max = static_cast<std::size_t>(N);
+  return in;
+}
+
+py::dict nb101_process(const CArray<std::uint8_t>& matrices, const CArray<std::int8_t>& labels,
+                       const CArray<std::int32_t>& num_vertices, bool with_hash, bool with_canonical, int threads) {
+  const nb101::BatchView in = batch_view(matrices, labels, num_vertices);
+  const auto B = static_cast<py::ssize_t>(in.batch), N = static_cast<py::ssize_t>(in.n_max);
+  py::array_t<std::uint8_t> status({B}), kept({B, N}), pruned({B, N, N});
+  py::array_t<std::int8_t> pruned_labels({B, N});
+  py::array_t<std::int32_t> pruned_n({B});
+  py::array_t<std::int64_t> keys({B});
+  py::array hashes = hex_array(static_cast<std::size_t>(B));
   nb101::BatchOutput out;
   out.status = status.mutable_data();
   out.kept = kept.mutable_data();
@@ -135,23 +143,12 @@ py::dict nb101_process(const CArray<std::uint8_t>& matrices, const CArray<std::i
 // keys, hashes and malformed codes, without throwing for malformed cells.
 py::dict nb101_process_scalar(const CArray<std::uint8_t>& matrices, const CArray<std::int8_t>& labels,
                               const CArray<std::int32_t>& num_vertices, bool with_hash, int threads) {
-  check_ndim(matrices, 3, "matrices");
-  check_ndim(labels, 2, "labels");
-  check_ndim(num_vertices, 1, "num_vertices");
-  const py::ssize_t B = matrices.shape(0), N = matrices.shape(1);
-  if (matrices.shape(2) != N) throw std::invalid_argument("'matrices' must have shape (batch, n, n)");
-  if (labels.shape(0) != B || labels.shape(1) != N) throw std::invalid_argument("'labels' must have shape (batch, n)");
-  if (num_vertices.shape(0) != B) throw std::invalid_argument("'num_vertices' must have shape (batch,)");
+  const nb101::BatchView in = batch_view(matrices, labels, num_vertices);
+  const auto B = static_cast<py::ssize_t>(in.batch), N = static_cast<py::ssize_t>(in.n_max);
   py::array_t<std::uint8_t> status({B});
   py::array_t<std::int64_t> keys({B});
   py::array_t<std::int32_t> malformed({B});
   py::array hashes = hex_array(static_cast<std::size_t>(B));
-  nb101::BatchView in;
-  in.matrices = matrices.data();
-  in.labels = labels.data();
-  in.num_vertices = num_vertices.data();
-  in.batch = static_cast<std::size_t>(B);
-  in.n_max = static_cast<std::size_t>(N);
   {
     py::gil_scoped_release release;
     nb101::process_scalar(in, status.mutable_data(), keys.mutable_data(),
