@@ -11,8 +11,9 @@ computed afresh every step (the reference codes that accumulate them lose Kendal
 Inference: architectures are encoded on device and scored in chunks padded to ``PREDICT_BUCKETS``
 by one compiled program per (model, bucket): no recompilation, memory flat in the number of
 architectures, and inputs may be an iterator of batches (streamed). The graph predictors choose
-a larger top bucket (``inference_batch_size``) and the precision of that program
-(``inference_precision``, :data:`INFERENCE_PRECISIONS`); training is always float32.
+their top bucket (``inference_batch_size``), how many chunks run at once
+(``inference_workers``) and the precision of that program (``inference_precision``,
+:data:`INFERENCE_PRECISIONS`); training is always float32.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import collections.abc
 import logging
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import jax
@@ -35,7 +37,7 @@ from .._validation import check_int, message
 from ..encodings import GraphBatch
 from ..errors import InvalidTypeError, InvalidValueError, NoUncertaintyError
 from ._base import Predictor
-from ._contract import check_random_state, is_architectures
+from ._contract import check_random_state, is_architectures, usable_cores
 from ._zc import ZeroCostInputs
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "PREDICT_BUCKETS",
     "INFERENCE_PRECISIONS",
     "predict_buckets",
+    "inference_defaults",
+    "inference_options",
     "train_ensemble",
     "ensemble_apply",
 ]
@@ -55,6 +59,12 @@ PREDICT_BUCKETS = (8, 128, 1024)
 # inference_precision -> the matmul precision its program is traced under (None: JAX's default)
 INFERENCE_PRECISIONS = {"float32": None, "tf32": "tensorfloat32", "bfloat16": None}
 _STREAM_ROWS = 65536  # raw architectures encoded per step when scoring a large batch
+# graph predictors' inference on a CPU: chunks of this many rows, two compiled calls in flight.
+# XLA's CPU programs run their element-wise fusions (layer norms, softmax, GELU, masks) on one
+# thread, so one large call leaves a second core half idle; two smaller calls at once fill both
+# (transformer, NB201, 10,240 cells on 2 cores: 1024 rows one at a time 30-35k archs/s,
+# 256 rows two at a time 52-67k; gcn 46k vs 89k: docs/results.md)
+CPU_INFERENCE_ROWS = 256
 
 
 class TrainConfig(NamedTuple):
@@ -239,33 +249,62 @@ def ensemble_apply(
     *,
     matmul_precision: str | None = None,
     buckets: tuple[int, ...] = PREDICT_BUCKETS,
+    workers: int = 1,
 ) -> np.ndarray:
     """Member outputs (E, n) for inputs ``arrays`` (leading axis n): raw batch arrays passed
     through ``encode`` on device, or model inputs when ``encode`` is None. Chunks are padded to
-    ``buckets`` (ascending; default ``PREDICT_BUCKETS``); the next chunk is dispatched before the
-    last one is copied out. ``matmul_precision``: a value of ``jax.default_matmul_precision``
-    that the program's matmuls are traced under (None: JAX's default). Outputs are float32
-    whatever dtype the module computes in."""
+    ``buckets`` (ascending; default ``PREDICT_BUCKETS``). With ``workers`` = 1 the next chunk is
+    dispatched before the last one is copied out; with more, that many chunks are computed at
+    once, each from its own thread (every chunk runs the same program on the same rows either
+    way, so the outputs do not depend on ``workers``). ``matmul_precision``: a value of
+    ``jax.default_matmul_precision`` that the program's matmuls are traced under (None: JAX's
+    default). Outputs are float32 whatever dtype the module computes in."""
     if matmul_precision is None:  # the one cache entry of JAX's default precision
         prog = _apply_program(module, encode)
     else:
         prog = _apply_program(module, encode, matmul_precision)
     n = len(arrays[0])
-    out = None
-    pending: tuple[int, int, jax.Array] | None = None
-    for start, stop, size in _plan(n, buckets):
-        res = prog(params, *(_pad(a[start:stop], size) for a in arrays))
-        if pending is not None:
-            s0, s1, r = pending
-            out[:, s0:s1] = np.asarray(r)[:, : s1 - s0]  # type: ignore[index]
-        else:
-            out = np.empty((res.shape[0], n), np.float32)
-        pending = (start, stop, res)
-    if pending is None:
+    plan = _plan(n, buckets)
+    if not plan:
         return np.empty((jax.tree_util.tree_leaves(params)[0].shape[0], 0), np.float32)
-    s0, s1, r = pending
-    out[:, s0:s1] = np.asarray(r)[:, : s1 - s0]  # type: ignore[index]
-    return out  # type: ignore[return-value]
+
+    def call(chunk: tuple[int, int, int]) -> jax.Array:
+        start, stop, size = chunk
+        return prog(params, *(_pad(a[start:stop], size) for a in arrays))
+
+    first = call(plan[0])
+    out = np.empty((first.shape[0], n), np.float32)
+
+    def store(chunk: tuple[int, int, int], res: jax.Array) -> None:
+        out[:, chunk[0] : chunk[1]] = np.asarray(res)[:, : chunk[1] - chunk[0]]
+
+    if workers > 1 and len(plan) > 1:
+        store(plan[0], first)  # compiled once, before the threads share the program
+
+        def run(chunk: tuple[int, int, int]) -> None:
+            store(chunk, call(chunk))
+
+        with ThreadPoolExecutor(min(workers, len(plan) - 1)) as pool:
+            for done in pool.map(run, plan[1:]):  # re-raises a chunk's error here
+                del done
+        return out
+    pending = (plan[0], first)
+    for chunk in plan[1:]:
+        res = call(chunk)
+        store(*pending)
+        pending = (chunk, res)
+    store(*pending)
+    return out
+
+
+def inference_defaults() -> tuple[int, int]:
+    """(rows per compiled call, calls in flight) that graph predictors' ``predict`` uses when
+    ``inference_batch_size`` / ``inference_workers`` are None: on a CPU
+    :data:`CPU_INFERENCE_ROWS` rows and two calls at once (one when the process may use a
+    single core); on an accelerator the top of ``PREDICT_BUCKETS``, one call at a time."""
+    if jax.default_backend() == "cpu":
+        return CPU_INFERENCE_ROWS, min(2, usable_cores())
+    return PREDICT_BUCKETS[-1], 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,13 +328,32 @@ def _float_in(est: Any, name: str, lo: float, hi: float, *, lo_open: bool = Fals
 
 
 def _validate_inference(est: Any) -> None:
-    """Check ``inference_precision`` (one of :data:`INFERENCE_PRECISIONS`) and
-    ``inference_batch_size`` (a positive int) of a graph predictor."""
+    """Check ``inference_precision`` (one of :data:`INFERENCE_PRECISIONS`),
+    ``inference_batch_size`` and ``inference_workers`` (each None or a positive int) of a graph
+    predictor."""
     p = est.inference_precision
     if not isinstance(p, str) or p not in INFERENCE_PRECISIONS:
         names = ", ".join(repr(k) for k in INFERENCE_PRECISIONS)
         raise InvalidValueError(message("inference_precision", type(est).__name__, f"one of {names}", p))
-    _positive_int(est, "inference_batch_size")
+    for name in ("inference_batch_size", "inference_workers"):
+        check_int(getattr(est, name), name, type(est).__name__, allow_none=True)
+
+
+def inference_options(est: Any) -> dict[str, Any]:
+    """The :func:`ensemble_apply` options of a graph predictor's ``predict``: its precision, its
+    buckets up to ``inference_batch_size`` and its ``inference_workers`` (None: see
+    :func:`inference_defaults`)."""
+    _validate_inference(est)  # here too: set_params after fit reaches predict unchecked
+    rows, workers = inference_defaults()
+    if est.inference_batch_size is not None:
+        rows = int(est.inference_batch_size)
+    if est.inference_workers is not None:
+        workers = int(est.inference_workers)
+    return {
+        "matmul_precision": INFERENCE_PRECISIONS[est.inference_precision],
+        "buckets": predict_buckets(rows),
+        "workers": workers,
+    }
 
 
 def _is_stream(x: Any) -> bool:

@@ -150,8 +150,10 @@ class TransformerPredictor(GCNPredictor):
         As :class:`GCNPredictor`: the arithmetic of ``predict`` (training is always float32);
         "bfloat16" computes the blocks' matmuls in bfloat16 and keeps layer-norm statistics,
         softmax, residual stream, readout and head in float32 (:class:`GraphTransformer`).
-    inference_batch_size : int, default 1024
-        As :class:`GCNPredictor`: the most architectures scored in one compiled call.
+    inference_batch_size, inference_workers : int, optional
+        As :class:`GCNPredictor`: the most architectures scored in one compiled call (None: 256
+        on a CPU, 1024 on a GPU) and the calls in flight at once (None: 2 on a CPU with 2 or
+        more cores, 1 on a GPU).
 
     Notes
     -----
@@ -184,7 +186,8 @@ class TransformerPredictor(GCNPredictor):
         random_state: int | None = None,
         zc: str | Sequence[str] = (),
         inference_precision: str = "float32",
-        inference_batch_size: int = 1024,
+        inference_batch_size: int | None = None,
+        inference_workers: int | None = None,
     ) -> None:
         self.space = space
         self.n_layers = n_layers
@@ -206,6 +209,7 @@ class TransformerPredictor(GCNPredictor):
         self.zc = zc
         self.inference_precision = inference_precision
         self.inference_batch_size = inference_batch_size
+        self.inference_workers = inference_workers
 
     def _setting(self, name: str) -> Any:
         return getattr(self, name)
