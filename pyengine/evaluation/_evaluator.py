@@ -268,7 +268,7 @@ class PredictorEvaluator:
         want: dict[str, list[np.ndarray]] = {}
         given = {PROXIES.canonical_name(k): k for k in (zc or {}) if k in PROXIES}
         for _meta, model, _enc, train, test in units:
-            for name in model.zc_names() if hasattr(model, "zc_names") else []:
+            for name in _zc_read(model):
                 if zc is not None and name in zc:
                     continue
                 if name in PROXIES and PROXIES.canonical_name(name) in given:  # an alias: jacov, jacob_cov
@@ -404,7 +404,9 @@ class PredictorEvaluator:
                             )
                     if model.get_params().get("space", "") is None:  # e.g. seminas draws from the space
                         model.set_params(space=self.table.space.name)
-                    uses = get_tags(model).needs_curves
+                    # OMNI's "auto" features read the fidelity when there is one
+                    optional = curves is not None and getattr(model, "optional_curves", False) is True
+                    uses = get_tags(model).needs_curves or optional
                     if uses and curves is None:
                         raise InvalidValueError(f"Predictor {name} reads learning curves: give a fidelity.")
                     meta = {
@@ -451,9 +453,9 @@ def _fit_unit(
     encoded, y_all, k, curves, zc, zc_s = shared
     feats = encoded[enc_name]
     extra: dict[str, Any] = {}
-    if get_tags(model).needs_curves:
+    if meta["fidelity"] is not None:
         extra = {"curves": curves.take(train)}
-    zc_names = model.zc_names() if hasattr(model, "zc_names") else []
+    zc_names = _zc_read(model)
     if hasattr(model, "zc_names") and zc is not None:  # without given scores a model computes its own
         extra["zc"] = {n: v[train] for n, v in zc.items()}
     t0 = time.perf_counter()
@@ -485,6 +487,13 @@ def _fit_unit(
         "zc_seconds": zc_secs,
         "query_seconds": None if fid_s is None or zc_secs is None else fid_s + zc_secs + per_arch,
     }
+
+
+def _zc_read(model: Any) -> list[str]:
+    """The zero-cost scores ``model`` reads: those it names, and those OMNI's "auto" features
+    would compute themselves (computed here instead, so that their seconds count)."""
+    names = list(model.zc_names()) if hasattr(model, "zc_names") else []
+    return names + [n for n in getattr(model, "auto_proxies", list)() if n not in names]
 
 
 def _rows(x: Any, idx: np.ndarray) -> Any:

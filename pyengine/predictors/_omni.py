@@ -39,8 +39,9 @@ def _encoding_name(name: str) -> str | None:
 
 
 class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
-    """A feature-based predictor (``base``, NGBoost by default) on the features named in
-    ``features`` (``"auto"`` by default: chosen at ``fit`` from what it gets, below):
+    """A feature-based predictor (``base``: by default a Gaussian process with one length scale
+    per feature, ARD) on the features named in ``features`` (``"auto"`` by default: chosen at
+    ``fit`` from what it gets, below):
 
     - ``onehot``: the architecture's encoding (``encoding``, default adjacency one-hot)
     - the name of a registered encoding (``op_counts``, ``path``, ``categorical``, ...): that
@@ -53,14 +54,18 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
     X holds architectures of ``space``, or an already encoded matrix (n, d) standing for
     ``onehot`` when no other encoding is named.
 
-    ``features="auto"`` fits on what ``fit`` is given: ``onehot``; the zero-cost scores in
-    ``zc``, or, when ``zc`` is not given, the ``proxies`` computed from the architectures
-    (:func:`pyengine.proxies.cached_scores`: on disk once per architecture; default the
-    data-free closed forms ``flops`` and ``params``; skipped where the space has no proxy
-    network or X is an encoded matrix); and with ``curves``, ``fidelity`` (when they hold
-    ``val_acc``) and ``sotl_e`` (when they hold a loss, or no ``val_acc``). The features used are
-    recorded in ``features_`` (those computed in ``zc_computed_``, with ``zc_settings_``);
-    ``predict`` needs the same inputs and computes the same scores.
+    ``features="auto"`` fits on what ``fit`` is given: the encoding (``op_counts`` on the
+    spaces with proxy networks, NB101, NB201 and DARTS, when ``encoding`` is left None; else
+    ``onehot``); the zero-cost scores in ``zc``, or, when ``zc`` is not given, the ``proxies``
+    computed from the architectures (:func:`pyengine.proxies.cached_scores`: on disk once per
+    architecture; default ``synflow`` on NB201, the data-free closed forms ``flops`` and
+    ``params`` elsewhere; skipped where the space has no proxy network or X is an encoded
+    matrix); and with ``curves``, ``fidelity`` (when they hold ``val_acc``) and ``sotl_e`` (when
+    they hold a loss, or no ``val_acc``). The features used are recorded in ``features_`` (those
+    computed in ``zc_computed_``, with ``zc_settings_``); ``predict`` needs the same inputs and
+    computes the same scores. These defaults (op counts, synflow, the fidelity value, an ARD
+    GP) were chosen by cross-validation inside the training sets of NB201 CIFAR-10 at N = 100
+    (docs/results.md, "Learning curves and OMNI"), never on test cells.
 
     Zero-cost scores pass through ``zc_transform`` (``"signed_log"``, default, or ``"none"``).
     A score of -inf (a degenerate cell, as the proxies document) becomes the lowest finite
@@ -77,13 +82,13 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
         self,
         space: Any = None,
         features: str | Sequence[str] = "auto",
-        base: str = "ngb",
-        encoding: str = "adjacency_one_hot",
+        base: str = "gp",
+        encoding: str | None = None,
         base_params: dict[str, Any] | None = None,
         zc_transform: str = "signed_log",
         standardize: bool = True,
         residual: bool = False,
-        proxies: str | Sequence[str] = ("flops", "params"),
+        proxies: str | Sequence[str] | None = None,
         random_state: int | None = None,
     ) -> None:
         self.space = space
@@ -118,6 +123,20 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
         return [n for n in names if n not in OMNI_FEATURES and _encoding_name(n) is None and n not in computed]
 
     @property
+    def optional_curves(self) -> bool:
+        """True when ``fit`` reads curves if it is given them (``features="auto"``): an evaluator
+        with a fidelity passes them and counts their cost."""
+        return self._is_auto()
+
+    def auto_proxies(self) -> list[str]:
+        """The zero-cost scores ``features="auto"`` computes when ``fit`` gets architectures of a
+        space with proxy networks and no ``zc`` (an evaluator may compute them first, with their
+        seconds, and pass them in ``zc``: the same features); [] for named features."""
+        if not self._is_auto() or self._proxy_space() is None:
+            return []
+        return self._proxy_names()
+
+    @property
     def has_uncertainty(self) -> bool:
         """The base model's: read from the fitted model, else from a fresh one of ``base``."""
         from . import get_predictor
@@ -140,10 +159,14 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
         return names
 
     def _proxy_names(self) -> list[str]:
-        """``proxies`` as canonical names of ``pyengine.proxies.PROXIES``."""
+        """``proxies`` as canonical names of ``pyengine.proxies.PROXIES`` (None: ``synflow`` on
+        NB201, where it costs one pass of the small cell network; the closed forms ``flops`` and
+        ``params`` on the other spaces, whose networks compile per cell group and cost more)."""
         from ..proxies import PROXIES
 
         p = self.proxies
+        if p is None:
+            return ["synflow"] if self._proxy_space() == "nb201" else ["flops", "params"]
         if isinstance(p, str):
             names = [s.strip() for s in p.split(",") if s.strip()]
         elif isinstance(p, Sequence) and all(isinstance(s, str) for s in p):
@@ -154,6 +177,21 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
                 f"of str. Got {p!r} instead."
             )
         return list(dict.fromkeys(PROXIES.canonical_name(n) for n in names))
+
+    def _proxy_space(self) -> str | None:
+        """The name of ``space`` when it is a space with proxy networks (NB101, NB201, DARTS as
+        registered); None without a space or for another one."""
+        if self.space is None:
+            return None
+        from ..proxies._scorer import _SPACES
+        from ..spaces import get_space
+
+        sp = get_space(self.space)
+        return sp.name if sp.name in _SPACES and sp == get_space(sp.name) else None
+
+    def _encoding_param(self) -> str:
+        """The encoding of the ``onehot`` feature (``encoding``; None: adjacency one-hot)."""
+        return "adjacency_one_hot" if self.encoding is None else str(self.encoding)
 
     @property
     def arch_input(self) -> bool:
@@ -176,12 +214,8 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
             return []
         if self.space is None:
             raise InvalidValueError(f"{type(self).__name__} needs 'space' to compute the zero-cost features {names}.")
-        from ..proxies._scorer import _SPACES
-        from ..spaces import get_space
-
-        sp = get_space(self.space)
-        if sp.name not in _SPACES or sp != get_space(sp.name):
-            log.info("OMNI: no proxy network for the space %r; fitting without zero-cost features.", sp)
+        if self._proxy_space() is None:
+            log.info("OMNI: no proxy network for the space %r; fitting without zero-cost features.", self.space)
             return []
         return names
 
@@ -202,7 +236,8 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
         """(features, the zero-cost ones OMNI computes) for a fit on these inputs."""
         if not self._is_auto():
             return self._names(), []
-        names, computed = ["onehot"], []
+        counts = self.encoding is None and not self._is_matrix(X) and self._proxy_space() is not None
+        names, computed = ["op_counts" if counts else "onehot"], []
         if zc is not None and not isinstance(zc, Mapping):
             raise InvalidTypeError(f"'zc' must be a mapping name -> array (n,). Got {type(zc).__name__} instead.")
         given = [str(k) for k in (zc or {}) if str(k) not in OMNI_FEATURES and _encoding_name(str(k)) is None]
@@ -250,7 +285,7 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
         for name in names:
             enc = _encoding_name(name)
             if name == "onehot" or enc is not None:
-                cols.append(self._encoded(X, self.encoding if name == "onehot" else enc, name))
+                cols.append(self._encoded(X, self._encoding_param() if name == "onehot" else enc, name))
             elif name in _CURVE_FEATURES:
                 if curves is None:
                     raise InvalidValueError(f"OMNI feature {name!r} needs partial curves: pass curves=...")
@@ -315,7 +350,9 @@ class OmniPredictor(Predictor, RegressorMixin, BaseEstimator):
             self.line_ = np.polyfit(fid, y, 1) if np.ptp(fid) > 0 else np.array([0.0, float(np.mean(y))])
             y = y - np.polyval(self.line_, fid)
         model = get_predictor(base, random_state=self.random_state)
-        if "params" in model.get_params():  # the feature-based family takes its library's parameters as one dict
+        if base == "gp" and self.base_params is None:
+            model.set_params(ard=True)  # one length scale per feature: OMNI's default base
+        elif "params" in model.get_params():  # the feature-based family takes its library's parameters as one dict
             model.set_params(params=self.base_params)
         elif self.base_params:
             model.set_params(**self.base_params)
