@@ -284,9 +284,12 @@ def ensemble_apply(
         def run(chunk: tuple[int, int, int]) -> None:
             store(chunk, call(chunk))
 
-        with ThreadPoolExecutor(min(workers, len(plan) - 1)) as pool:
+        pool = ThreadPoolExecutor(min(workers, len(plan) - 1))
+        try:
             for done in pool.map(run, plan[1:]):  # re-raises a chunk's error here
                 del done
+        finally:  # an error or an interrupt drops the chunks not yet started
+            pool.shutdown(wait=True, cancel_futures=True)
         return out
     pending = (plan[0], first)
     for chunk in plan[1:]:
