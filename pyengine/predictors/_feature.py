@@ -15,6 +15,7 @@ from sklearn.metrics import make_scorer
 from sklearn.model_selection import KFold, RandomizedSearchCV
 from sklearn.utils.validation import _check_feature_names, check_array
 
+from .._validation import check_int
 from ..encodings import GraphBatch
 from ..errors import InvalidTypeError, InvalidValueError, require
 from ..metrics import kendall_tau
@@ -623,7 +624,11 @@ class GaussianProcessPredictor(FeaturePredictor):
     """Gaussian process (scikit-learn) with a Matern kernel plus noise, targets normalised.
 
     ``nu``: the Matern smoothness (0.5, 1.5 or 2.5; None: the default ``defaults`` picks);
-    ``ard=True`` gives each feature its own length scale. See :class:`FeaturePredictor` for the
+    ``ard=True`` gives each feature its own length scale. ``optimizer_rows`` bounds the fit's
+    cost: with more training rows than that, the kernel's hyperparameters are fitted on a random
+    subset of that many rows (drawn from ``random_state``) and the posterior is then conditioned on
+    every row with them (None: 1,000; the marginal likelihood's optimisation costs O(n^3) per step,
+    about 100 s at 2,000 rows with ``ard=True`` on 2 cores). See :class:`FeaturePredictor` for the
     rest.
     """
 
@@ -631,7 +636,7 @@ class GaussianProcessPredictor(FeaturePredictor):
     has_uncertainty = True
     tuned = {"nu": 2.5}
     param_distributions = {"nu": [0.5, 1.5, 2.5], "ard": [False, True]}
-    hyperparameters = ("nu", "ard")
+    hyperparameters = ("nu", "ard", "optimizer_rows")
 
     def __init__(
         self,
@@ -640,6 +645,7 @@ class GaussianProcessPredictor(FeaturePredictor):
         *,
         nu: float | None = None,
         ard: bool | None = None,
+        optimizer_rows: int | None = None,
         zc: str | Sequence[str] = (),
         params: dict[str, Any] | None = None,
         defaults: str = "tuned",
@@ -659,6 +665,11 @@ class GaussianProcessPredictor(FeaturePredictor):
         )
         self.nu = nu
         self.ard = ard
+        self.optimizer_rows = optimizer_rows
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_int(self.optimizer_rows, "optimizer_rows", type(self).__name__, minimum=2, allow_none=True)
 
     def _make(self, params: dict[str, Any], n_rows: int) -> Any:
         return _GP(**{"random_state": self.random_state, **params})
@@ -668,9 +679,10 @@ class GaussianProcessPredictor(FeaturePredictor):
 
 
 class _GP(RegressorMixin, BaseEstimator):
-    def __init__(self, nu=2.5, ard=False, random_state=None):
+    def __init__(self, nu=2.5, ard=False, optimizer_rows=1000, random_state=None):
         self.nu = nu
         self.ard = ard
+        self.optimizer_rows = optimizer_rows
         self.random_state = random_state
 
     @staticmethod
@@ -689,14 +701,21 @@ class _GP(RegressorMixin, BaseEstimator):
 
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.utils import check_random_state as sklearn_rng
 
         kernel = self.kernel(self.nu, x.shape[1] if self.ard else None)
-        self.model_ = GaussianProcessRegressor(
-            kernel, normalize_y=True, random_state=self.random_state, n_restarts_optimizer=1
-        )
+        rng = sklearn_rng(self.random_state)
+        model = GaussianProcessRegressor(kernel, normalize_y=True, random_state=rng, n_restarts_optimizer=1)
+        limit = self.optimizer_rows
         with warnings.catch_warnings():  # a hyperparameter at its bound is an answer, not a failure
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model_.fit(x, y)
+            if len(x) <= limit:
+                self.model_ = model.fit(x, y)
+                return self
+            rows = np.sort(rng.choice(len(x), int(limit), replace=False))
+            tuned = model.fit(x[rows], y[rows]).kernel_
+            # every row, the hyperparameters kept: one O(n^3) factorisation
+            self.model_ = GaussianProcessRegressor(tuned, normalize_y=True, optimizer=None).fit(x, y)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -798,6 +817,7 @@ def _encode_gp(w: Any, v: _GP, key: str) -> dict[str, Any]:
     return {
         "nu": float(v.nu),
         "ard": bool(v.ard),
+        "optimizer_rows": int(v.optimizer_rows),
         "theta": w.array(f"{key}/theta", gp.kernel_.theta),
         "y_mean": w.array(f"{key}/y_mean", np.asarray(gp._y_train_mean)),
         "y_std": w.array(f"{key}/y_std", np.asarray(gp._y_train_std)),
@@ -808,7 +828,7 @@ def _encode_gp(w: Any, v: _GP, key: str) -> dict[str, Any]:
 def _decode_gp(r: Any, v: dict[str, Any]) -> _GP:
     from sklearn.gaussian_process import GaussianProcessRegressor
 
-    gp_est = _GP(nu=float(v["nu"]), ard=bool(v.get("ard", False)))
+    gp_est = _GP(nu=float(v["nu"]), ard=bool(v.get("ard", False)), optimizer_rows=int(v.get("optimizer_rows", 1000)))
     dims = r.array(v["X_train_"]).shape[1] if gp_est.ard else None
     gp = GaussianProcessRegressor(_GP.kernel(gp_est.nu, dims), normalize_y=True)
     gp.kernel_ = gp.kernel.clone_with_theta(r.array(v["theta"]))

@@ -131,6 +131,26 @@ def test_tuning_searches_on_the_training_set_only(nb201):
     assert kendall_tau(y[test], est.predict(x[test])) > 0.3
 
 
+def test_gp_fits_its_kernel_on_a_seeded_subset_and_conditions_on_every_row(nb201):
+    t, x, y, _, test = nb201
+    train = np.random.default_rng(3).permutation(len(t))[:300]
+    est = get_predictor("gp", optimizer_rows=120, random_state=0).fit(x[train], y[train])
+    gp = est.model_.model_
+    assert gp.X_train_.shape == (300, 30)  # the posterior reads every row
+    again = get_predictor("gp", optimizer_rows=120, random_state=0).fit(x[train], y[train])
+    assert np.array_equal(est.predict(x[test]), again.predict(x[test]))
+    # the hyperparameters are the ones a plain fit finds on the subset the seed draws
+    rows = np.sort(np.random.RandomState(0).choice(300, 120, replace=False))
+    alone = get_predictor("gp", optimizer_rows=120, random_state=0).fit(x[train][rows], y[train][rows])
+    assert np.allclose(gp.kernel_.theta, alone.model_.model_.kernel_.theta)
+    assert kendall_tau(y[test], est.predict(x[test])) > 0.3
+    # at or under the limit the whole set is optimised on, as without one
+    whole = get_predictor("gp", optimizer_rows=300, random_state=0).fit(x[train], y[train])
+    assert not np.allclose(whole.model_.model_.kernel_.theta, gp.kernel_.theta)
+    with pytest.raises(ValueError, match="'optimizer_rows' parameter of GaussianProcessPredictor must be an int >= 2"):
+        get_predictor("gp", optimizer_rows=1).fit(x[train], y[train])
+
+
 def test_every_registered_predictor_class_of_the_package_is_exported():
     import pyengine.predictors as package
 
