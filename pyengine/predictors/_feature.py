@@ -678,8 +678,13 @@ class GaussianProcessPredictor(FeaturePredictor):
         return model.model_.predict(x, return_std=True)[1]
 
 
+# rows the Gaussian process's kernel hyperparameters are fitted on at most (GaussianProcessPredictor's
+# ``optimizer_rows=None``, and files written before the parameter existed)
+GP_OPTIMIZER_ROWS = 1000
+
+
 class _GP(RegressorMixin, BaseEstimator):
-    def __init__(self, nu=2.5, ard=False, optimizer_rows=1000, random_state=None):
+    def __init__(self, nu=2.5, ard=False, optimizer_rows=GP_OPTIMIZER_ROWS, random_state=None):
         self.nu = nu
         self.ard = ard
         self.optimizer_rows = optimizer_rows
@@ -706,16 +711,15 @@ class _GP(RegressorMixin, BaseEstimator):
         kernel = self.kernel(self.nu, x.shape[1] if self.ard else None)
         rng = sklearn_rng(self.random_state)
         model = GaussianProcessRegressor(kernel, normalize_y=True, random_state=rng, n_restarts_optimizer=1)
-        limit = self.optimizer_rows
         with warnings.catch_warnings():  # a hyperparameter at its bound is an answer, not a failure
             warnings.simplefilter("ignore", ConvergenceWarning)
-            if len(x) <= limit:
+            if len(x) <= self.optimizer_rows:
                 self.model_ = model.fit(x, y)
-                return self
-            rows = np.sort(rng.choice(len(x), int(limit), replace=False))
-            tuned = model.fit(x[rows], y[rows]).kernel_
-            # every row, the hyperparameters kept: one O(n^3) factorisation
-            self.model_ = GaussianProcessRegressor(tuned, normalize_y=True, optimizer=None).fit(x, y)
+            else:
+                rows = np.sort(rng.choice(len(x), self.optimizer_rows, replace=False))
+                tuned = model.fit(x[rows], y[rows]).kernel_
+                # every row, the hyperparameters kept: one O(n^3) factorisation
+                self.model_ = GaussianProcessRegressor(tuned, normalize_y=True, optimizer=None).fit(x, y)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -828,7 +832,8 @@ def _encode_gp(w: Any, v: _GP, key: str) -> dict[str, Any]:
 def _decode_gp(r: Any, v: dict[str, Any]) -> _GP:
     from sklearn.gaussian_process import GaussianProcessRegressor
 
-    gp_est = _GP(nu=float(v["nu"]), ard=bool(v.get("ard", False)), optimizer_rows=int(v.get("optimizer_rows", 1000)))
+    rows = int(v.get("optimizer_rows", GP_OPTIMIZER_ROWS))
+    gp_est = _GP(nu=float(v["nu"]), ard=bool(v.get("ard", False)), optimizer_rows=rows)
     dims = r.array(v["X_train_"]).shape[1] if gp_est.ard else None
     gp = GaussianProcessRegressor(_GP.kernel(gp_est.nu, dims), normalize_y=True)
     gp.kernel_ = gp.kernel.clone_with_theta(r.array(v["theta"]))
