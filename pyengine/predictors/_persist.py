@@ -376,6 +376,9 @@ def _build(desc: dict[str, Any], r: _Reader, p: str) -> Any:
     for old, new in getattr(cls, "_renamed_params", {}).items():  # files of earlier parameter names
         if isinstance(params, dict) and old in params and new not in params:
             params[new] = params.pop(old)
+    for name, value in getattr(cls, "_earlier_defaults", {}).items():  # parameters added since a file was written
+        if isinstance(params, dict):
+            params.setdefault(name, value)
     try:
         est = cls(**params)
     except (KeyError, TypeError) as err:

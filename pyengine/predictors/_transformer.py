@@ -14,12 +14,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
-from ..errors import InvalidValueError
+from ..errors import InvalidTypeError, InvalidValueError
 from ._gcn import GCNPredictor
 from ._nn import NeuralPredictor, _float_in, _positive_int, _validate_inference
 from ._persist import register_module
 
-__all__ = ["GraphTransformer", "TransformerPredictor", "reachability"]
+__all__ = ["GraphTransformer", "TransformerPredictor", "reachability", "neighbour_means"]
 
 
 def reachability(adjacency: jax.Array) -> jax.Array:
@@ -36,6 +36,25 @@ def reachability(adjacency: jax.Array) -> jax.Array:
     return r
 
 
+def neighbour_means(adjacency: jax.Array, h: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Each node's mean of ``h`` over its predecessors and over its successors (zeros where it has
+    none).
+
+    adjacency : array of shape (..., v, v), entry [i, j] = edge i -> j
+    h : array of shape (..., v, k)
+    Returns two arrays of shape (..., v, k).
+    """
+    a = adjacency.astype(jnp.float32)
+    into = a / jnp.maximum(a.sum(axis=-2, keepdims=True), 1.0)  # [i, j] over the in-degree of j
+    out = a / jnp.maximum(a.sum(axis=-1, keepdims=True), 1.0)  # [i, j] over the out-degree of i
+    # a sum over the v source nodes of broadcast products (one element-wise fusion), not a batch
+    # of tiny (v x v) matmuls, which XLA's CPU backend runs slowly
+    v = a.shape[-1]
+    preds = sum(into[..., i, :, None] * h[..., i, None, :] for i in range(v))
+    succs = sum(out[..., :, i, None] * h[..., i, None, :] for i in range(v))
+    return preds, succs
+
+
 @register_module
 class GraphTransformer(nn.Module):
     """Graph transformer of one architecture batch.
@@ -45,8 +64,11 @@ class GraphTransformer(nn.Module):
     (Dense to ``d_model``); each of ``n_layers`` pre-norm blocks is multi-head self-attention
     (half the heads attend to the node's ancestors, half to its descendants, the node itself
     included in both; padding nodes are never attended to) and a GELU feed-forward block, each
-    with a residual and dropout. Readout: layer norm, masked mean over the real nodes, a GELU
-    MLP to one value. Output (B,): a linear value, or sigmoid(value) with ``bounded``.
+    with a residual and dropout. With ``graph_ffn`` the feed-forward block's hidden layer also
+    reads each node's mean over its predecessors and its mean over its successors, each through
+    its own Dense layer (the bidirectional graph feed-forward of NN-Former). Readout: layer norm,
+    masked mean over the real nodes, a GELU MLP to one value. Output (B,): a linear value, or
+    sigmoid(value) with ``bounded``.
 
     ``dtype`` is the dtype of the blocks' matmul operands: "float32", or "bfloat16" for
     low-precision inference (the embedding, attention and feed-forward matmuls take bfloat16
@@ -62,6 +84,7 @@ class GraphTransformer(nn.Module):
     dropout: float = 0.1
     bounded: bool = False
     dtype: str = "float32"
+    graph_ffn: bool = False
 
     @nn.compact
     def __call__(self, graph: tuple[jax.Array, jax.Array, jax.Array], train: bool = False) -> jax.Array:
@@ -106,8 +129,11 @@ class GraphTransformer(nn.Module):
             y = y.reshape(*h.shape[:2], self.d_model)
             h = h + drop(dense(self.d_model, f"attn_out_{layer}")(y))
             y = nn.LayerNorm(name=f"norm_ffn_{layer}")(h)
-            y = dense(self.ffn, f"ffn_in_{layer}")(y)
-            y = dense(self.d_model, f"ffn_out_{layer}")(jax.nn.gelu(y))
+            z = dense(self.ffn, f"ffn_in_{layer}")(y)
+            if self.graph_ffn:
+                preds, succs = neighbour_means(adjacency, y)
+                z = z + dense(self.ffn, f"ffn_fwd_{layer}")(preds) + dense(self.ffn, f"ffn_bwd_{layer}")(succs)
+            y = dense(self.d_model, f"ffn_out_{layer}")(jax.nn.gelu(z))
             h = h + drop(y)
         h = nn.LayerNorm(name="norm_out")(h)
         w = m.astype(jnp.float32)
@@ -130,6 +156,10 @@ class TransformerPredictor(GCNPredictor):
     d_model : int, default 64; a multiple of ``n_heads``
     n_heads : int, default 4; half attend to ancestors, half to descendants
     ffn : int, default 128; the feed-forward block's width
+    graph_ffn : bool, default True
+        The feed-forward blocks also aggregate over each node's predecessors and successors
+        (:class:`GraphTransformer`); chosen on folds of the published protocol's training sets
+        (docs/results.md), False gives the plain transformer block.
     dropout : float, default 0.1
     bounds : (lo, hi), optional; as :class:`GCNPredictor`
     loss : "mse", "mae" or "rank", default "rank"
@@ -164,6 +194,8 @@ class TransformerPredictor(GCNPredictor):
 
     name = "transformer"
     graph_input = True
+    # files written before graph_ffn existed hold transformers without it
+    _earlier_defaults = {"graph_ffn": False}
 
     def __init__(
         self,
@@ -188,6 +220,7 @@ class TransformerPredictor(GCNPredictor):
         inference_precision: str = "float32",
         inference_batch_size: int | None = None,
         inference_workers: int | None = None,
+        graph_ffn: bool = True,
     ) -> None:
         self.space = space
         self.n_layers = n_layers
@@ -210,6 +243,7 @@ class TransformerPredictor(GCNPredictor):
         self.inference_precision = inference_precision
         self.inference_batch_size = inference_batch_size
         self.inference_workers = inference_workers
+        self.graph_ffn = graph_ffn
 
     def _setting(self, name: str) -> Any:
         return getattr(self, name)
@@ -224,6 +258,10 @@ class TransformerPredictor(GCNPredictor):
                 f"Got {self.d_model} instead."
             )
         _float_in(self, "dropout", 0.0, 1.0, hi_open=True)
+        if not isinstance(self.graph_ffn, (bool, np.bool_)):
+            raise InvalidTypeError(
+                f"The 'graph_ffn' parameter of {type(self).__name__} must be a bool. Got {self.graph_ffn!r} instead."
+            )
         if self.loss not in ("mse", "mae", "rank"):
             raise InvalidValueError(
                 f"The 'loss' parameter of {type(self).__name__} must be 'mse', 'mae' or 'rank'. "
@@ -241,6 +279,7 @@ class TransformerPredictor(GCNPredictor):
             ffn=int(self.ffn),
             dropout=float(self.dropout),
             bounded=self.bounds is not None if bounded is None else bounded,
+            graph_ffn=bool(self.graph_ffn),
         )
 
     def _check_encoded(self, x: Any) -> tuple[np.ndarray, ...]:

@@ -173,6 +173,26 @@ def test_golden_file_of_format_version_1(data_dir):
     np.testing.assert_allclose(std, expected["std"], rtol=1e-12)
 
 
+def test_a_transformer_saved_before_graph_ffn_loads_without_it(nb201, tmp_path):
+    """A transformer file written before ``graph_ffn`` existed (no such parameter, no such module
+    field) holds the plain transformer: it loads with ``graph_ffn=False`` and predicts as saved."""
+    t, y, train, test = nb201
+    archs = t.subset(test).archs
+    est = get_predictor("transformer", space="nb201", graph_ffn=False, epochs=3, random_state=0)
+    est.fit(t.subset(train).archs, y[train])
+    est.save(tmp_path / "new")
+
+    def older(h):
+        h["params"]["items"].pop("graph_ffn")
+        h["state"]["module_"]["fields"]["items"].pop("graph_ffn")
+
+    _rewrite(tmp_path / "new", tmp_path / "old", header_edit=older)
+    assert "graph_ffn" not in read_header(tmp_path / "old")["params"]["items"]
+    loaded = pyengine.load(tmp_path / "old")
+    assert loaded.graph_ffn is False and loaded.module_.graph_ffn is False
+    np.testing.assert_array_equal(loaded.predict(archs), est.predict(archs))
+
+
 def test_a_file_with_an_earlier_parameter_name_loads_it_renamed(nb201, tmp_path, monkeypatch):
     """A predictor's renamed parameters (``_renamed_params``: old name -> new) load from files
     that hold the old name; the one-shot estimator's ``score`` became ``score_by`` when ``score``

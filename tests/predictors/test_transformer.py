@@ -1,5 +1,6 @@
 """The graph transformer predictor: its reachability masks against a brute-force closure, its
-pairwise ranking loss against a direct sum, invariance to relabelling a cell's nodes, typed
+pairwise ranking loss against a direct sum, the graph feed-forward's neighbour means against
+loops and its reading of edges reachability does not show, invariance to relabelling a cell's nodes, typed
 errors for bad parameters (the estimator contract, save/load and quality run with every
 predictor in test_predictors.py and test_persist.py)."""
 
@@ -52,6 +53,39 @@ def test_rank_loss_is_the_pairwise_logistic_loss_plus_the_squared_error():
     assert float(_batch_loss("mse", pred, y, w)) == pytest.approx(np.mean((pred[:5] - y[:5]) ** 2), rel=1e-6)
 
 
+def test_neighbour_means_are_the_means_over_predecessors_and_successors():
+    from pyengine.predictors._transformer import neighbour_means
+
+    rng = np.random.default_rng(5)
+    a = np.triu(rng.random((10, 7, 7)) < 0.4, 1).astype(np.float32)
+    h = rng.normal(size=(10, 7, 3)).astype(np.float32)
+    preds, succs = (np.asarray(v) for v in neighbour_means(a, h))
+    for b, j in itertools.product(range(10), range(7)):
+        into, out = np.flatnonzero(a[b, :, j]), np.flatnonzero(a[b, j])
+        want_in = h[b, into].mean(0) if len(into) else np.zeros(3)
+        want_out = h[b, out].mean(0) if len(out) else np.zeros(3)
+        np.testing.assert_allclose(preds[b, j], want_in, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(succs[b, j], want_out, rtol=1e-5, atol=1e-6)
+
+
+def _with_a_shortcut(g):
+    """The first cell of ``g`` with an edge i -> k added where a path i -> j -> k exists already
+    (its reachability unchanged), as a one-cell GraphBatch, beside the cell as it was."""
+    a, f, m = (np.asarray(v) for v in g)
+    for b in range(len(a)):
+        reach = _closure(a[b])
+        two = (a[b].astype(int) @ a[b].astype(int)) > 0
+        cand = np.argwhere(two & ~a[b].astype(bool) & reach)
+        if len(cand):
+            i, k = cand[0]
+            a2 = a[b].copy()
+            a2[i, k] = 1
+            np.testing.assert_array_equal(_closure(a2), reach)
+            one = (f[b : b + 1], m[b : b + 1])
+            return GraphBatch(a[b : b + 1], *one), GraphBatch(a2[None], *one)
+    raise AssertionError("no cell with a two-step path and no shortcut")
+
+
 @pytest.fixture(scope="module")
 def fitted():
     space = get_space("nb101")
@@ -70,6 +104,21 @@ def test_relabelling_the_nodes_leaves_predictions_unchanged(fitted):
     a2 = a[rows[:, :, None], perm[:, :, None], perm[:, None, :]]
     g2 = GraphBatch(a2, f[rows, perm], m[rows, perm])
     np.testing.assert_allclose(est.predict(g2), est.predict(g), rtol=1e-4, atol=1e-5)
+
+
+def test_graph_ffn_reads_the_edges_and_the_plain_blocks_only_reachability(fitted):
+    """An edge that changes no reachability (a shortcut of a two-step path) changes what the graph
+    feed-forward blocks read, so the default's prediction moves; the plain transformer's does not."""
+    est, g = fitted
+    assert est.graph_ffn is True and est.module_.graph_ffn is True
+    before, after = _with_a_shortcut(g)
+    assert abs(float(est.predict(after)[0] - est.predict(before)[0])) > 1e-6
+    space = get_space("nb101")
+    archs = space.sample(60, np.random.default_rng(2))
+    y = np.random.default_rng(3).normal(size=60)
+    plain = get_predictor("transformer", space="nb101", graph_ffn=False, epochs=3, random_state=0).fit(archs, y)
+    assert "ffn_fwd_0" not in plain.params_ and "ffn_fwd_0" in est.params_
+    np.testing.assert_allclose(plain.predict(after), plain.predict(before), rtol=1e-6)
 
 
 def test_the_alias_names_the_same_estimator(fitted):
@@ -92,3 +141,10 @@ def test_bad_parameters_name_the_problem(params, match):
     archs = space.sample(20, np.random.default_rng(0))
     with pytest.raises(ValueError, match=match):
         get_predictor("transformer", space="nb201", **params).fit(archs, np.arange(20.0))
+
+
+def test_a_non_bool_graph_ffn_is_a_type_error():
+    space = get_space("nb201")
+    archs = space.sample(20, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="'graph_ffn' parameter of TransformerPredictor must be a bool"):
+        get_predictor("transformer", space="nb201", graph_ffn="yes").fit(archs, np.arange(20.0))
