@@ -47,12 +47,8 @@ def neighbour_means(adjacency: jax.Array, h: jax.Array) -> tuple[jax.Array, jax.
     a = adjacency.astype(jnp.float32)
     into = a / jnp.maximum(a.sum(axis=-2, keepdims=True), 1.0)  # [i, j] over the in-degree of j
     out = a / jnp.maximum(a.sum(axis=-1, keepdims=True), 1.0)  # [i, j] over the out-degree of i
-    # a sum over the v source nodes of broadcast products (one element-wise fusion), not a batch
-    # of tiny (v x v) matmuls, which XLA's CPU backend runs slowly
-    v = a.shape[-1]
-    preds = sum(into[..., i, :, None] * h[..., i, None, :] for i in range(v))
-    succs = sum(out[..., :, i, None] * h[..., i, None, :] for i in range(v))
-    return preds, succs
+    into_t = jnp.swapaxes(into, -1, -2)  # [j, i]: both products contract the left operand's last axis
+    return jnp.einsum("...ji,...ik->...jk", into_t, h), jnp.einsum("...ij,...jk->...ik", out, h)
 
 
 @register_module
