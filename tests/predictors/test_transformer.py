@@ -88,11 +88,15 @@ def _with_a_shortcut(g):
 
 @pytest.fixture(scope="module")
 def fitted():
-    space = get_space("nb101")
-    archs = space.sample(60, np.random.default_rng(2))
-    y = np.random.default_rng(3).normal(size=60)
+    archs, y = _train_set()
     est = get_predictor("transformer", space="nb101", epochs=3, random_state=0)
-    return est.fit(archs, y), encode(space, "gcn", archs)
+    return est.fit(archs, y), encode(get_space("nb101"), "gcn", archs)
+
+
+def _train_set():
+    """60 NB101 cells and random targets: the fitted estimators' training set."""
+    archs = get_space("nb101").sample(60, np.random.default_rng(2))
+    return archs, np.random.default_rng(3).normal(size=60)
 
 
 def test_relabelling_the_nodes_leaves_predictions_unchanged(fitted):
@@ -113,10 +117,7 @@ def test_graph_ffn_reads_the_edges_and_the_plain_blocks_only_reachability(fitted
     assert est.graph_ffn is True and est.module_.graph_ffn is True
     before, after = _with_a_shortcut(g)
     assert abs(float(est.predict(after)[0] - est.predict(before)[0])) > 1e-6
-    space = get_space("nb101")
-    archs = space.sample(60, np.random.default_rng(2))
-    y = np.random.default_rng(3).normal(size=60)
-    plain = get_predictor("transformer", space="nb101", graph_ffn=False, epochs=3, random_state=0).fit(archs, y)
+    plain = get_predictor("transformer", space="nb101", graph_ffn=False, epochs=3, random_state=0).fit(*_train_set())
     assert "ffn_fwd_0" not in plain.params_ and "ffn_fwd_0" in est.params_
     np.testing.assert_allclose(plain.predict(after), plain.predict(before), rtol=1e-6)
 
