@@ -228,8 +228,8 @@ class PredictorEvaluator:
         for p in self.predictors:
             if isinstance(p, str):
                 name = PREDICTORS.canonical_name(p)
-                cls = PREDICTORS.get(name)
-                for module, extra_name in cls.requires:  # before any fit, not after some
+                # before any fit, not after some; a blend's follow its members
+                for module, extra_name in get_tags(PREDICTORS.create(name)).requires:
                     require(module, extra=extra_name, needed_by=f"The {name!r} predictor")
                 preds.append((name, None))
             elif hasattr(p, "fit") and hasattr(p, "predict"):

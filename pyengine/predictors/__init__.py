@@ -20,6 +20,10 @@ ensemble of 5 MLPs on the path encoding) and ``mlp`` (one MLP on any encoding). 
 One-shot: ``oneshot`` (``pyengine.oneshot``): ``fit`` trains a weight-sharing supernet on images,
 ``predict`` scores architectures by their sub-networks with the inherited weights.
 
+Blend: ``blend`` fits several of the predictors above on the same architectures and averages
+their standardized predictions (by default the transformer, a 3-member ensemble, and XGBoost on
+``graf`` features).
+
 Bayesian, each fit one jit program: ``bohamiann`` (an MLP whose weights are sampled by
 scale-adapted SGHMC) and ``sparse_gp`` (a sparse Gaussian process on inducing points, Titsias'
 bound), with ``predict(X, return_std=True)``.
@@ -77,6 +81,8 @@ __all__ = [
     "LcSVRPredictor",
     "LCEMPredictor",
     "OmniPredictor",
+    "BlendPredictor",
+    "BLEND_MEMBER_DEFAULTS",
     "ModelFileError",
     "NoUncertaintyError",
     "CurveError",
@@ -88,6 +94,7 @@ __all__ = [
 ]
 from ..errors import CurveError, ModelFileError, NoUncertaintyError
 from ._base import Predictor, PredictorTags, get_tags
+from ._blend import BLEND_MEMBER_DEFAULTS, BlendPredictor
 from ._curves import (
     EarlyStopAccPredictor,
     EarlyStopLossPredictor,
@@ -169,6 +176,7 @@ PREDICTORS.register("lce", _C + "LCEPredictor")
 PREDICTORS.register("lcsvr", _C + "LcSVRPredictor")
 PREDICTORS.register("lce_m", "pyengine.predictors._omni:LCEMPredictor", aliases=("lcem",))
 PREDICTORS.register("omni", "pyengine.predictors._omni:OmniPredictor")
+PREDICTORS.register("blend", "pyengine.predictors._blend:BlendPredictor")
 
 
 def get_predictor(name: str, **params: Any) -> Any:

@@ -19,6 +19,7 @@ NEURAL = {
     "transformer": {"epochs": 15},
     "bananas": {"epochs": 15},
     "mlp": {"epochs": 15},
+    "blend": {"member_params": [{"epochs": 15}, {"n_estimators": 30}]},
 }
 
 

@@ -33,7 +33,7 @@ ON_ARCHITECTURES = [
 
 # fits long enough to rank well: the quality check runs in the slow suite, the contract in brief
 # (test_contract_in_brief) in the fast one
-LONG_FITS = ("gcn", "gcn_two_stage", "transformer", "bonas", "seminas")
+LONG_FITS = ("gcn", "gcn_two_stage", "transformer", "bonas", "seminas", "blend")
 
 
 @pytest.mark.parametrize(
