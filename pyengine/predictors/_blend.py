@@ -42,6 +42,10 @@ class BlendPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
     consensus and answers in the targets' units. Each prediction depends on that architecture
     alone, never on the rest of the batch.
 
+    ``fit(X, y, zc=None)``, ``predict(X, zc=None)``: X holds architectures of ``space``. The
+    fitted members are ``members_``; ``predict(X, return_std=True)`` raises
+    :class:`~pyengine.errors.NoUncertaintyError`.
+
     Parameters
     ----------
     space : str or SearchSpace, optional; needed when X holds architectures (as it must: the
@@ -60,14 +64,9 @@ class BlendPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
         Architectures drawn from the space for ``scale="space"``.
     zc : tuple of str or comma-separated str, default ()
         Zero-cost scores given to every member that takes them (see :class:`GCNPredictor`); with
-        ``scale="space"`` the reference set's scores are computed like any architecture's
-        (:func:`pyengine.proxies.cached_scores`), so a blend with zero-cost inputs must compute
-        them rather than be given them.
+        ``scale="space"`` the reference set's scores are computed from its architectures
+        (:func:`pyengine.proxies.cached_scores`), whatever ``fit`` is given for the training set.
     random_state : int, optional; every member's seed, and the reference set's (None: 0)
-
-    ``fit(X, y, zc=None)``, ``predict(X, zc=None)``: X holds architectures of ``space``. The
-    fitted members are ``members_``; :class:`~pyengine.errors.NoUncertaintyError` on
-    ``return_std=True``.
     """
 
     name = "blend"
