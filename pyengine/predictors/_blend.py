@@ -23,6 +23,7 @@ __all__ = ["BlendPredictor", "BLEND_MEMBER_DEFAULTS"]
 # the published protocol's training sets (docs/results.md), never on test cells
 BLEND_MEMBER_DEFAULTS: dict[str, dict[str, Any]] = {
     "transformer": {"n_ensemble": 3},
+    "lgb": {"encoding": "graf", "num_leaves": 15},
     "xgb": {"encoding": "graf"},
 }
 
@@ -50,12 +51,13 @@ class BlendPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
     ----------
     space : str or SearchSpace, optional; needed when X holds architectures (as it must: the
         members read different encodings of them)
-    members : tuple of str or comma-separated str, default ("transformer", "xgb")
+    members : tuple of str or comma-separated str, default ("transformer", "lgb")
         Registered predictor names (aliases allowed; a name may repeat with other parameters).
     member_params : sequence of dict or None, optional
         One entry per member: parameters over that member's defaults in a blend
-        (:data:`BLEND_MEMBER_DEFAULTS`: the transformer with 3 ensemble members, XGBoost on the
-        ``graf`` encoding; a feature-based member not listed there reads ``graf`` too).
+        (:data:`BLEND_MEMBER_DEFAULTS`: the transformer with 3 ensemble members, LightGBM on the
+        ``graf`` encoding with 15 leaves per tree, XGBoost on ``graf``; a feature-based member not
+        listed there reads ``graf`` too).
     weights : sequence of float, optional
         One non-negative weight per member, not all zero (None: equal weights).
     scale : "space" or "train", default "space"
@@ -76,7 +78,7 @@ class BlendPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
     def __init__(
         self,
         space: Any = None,
-        members: str | Sequence[str] = ("transformer", "xgb"),
+        members: str | Sequence[str] = ("transformer", "lgb"),
         member_params: Sequence[Mapping[str, Any] | None] | None = None,
         weights: Sequence[float] | None = None,
         scale: str = "space",
@@ -95,7 +97,7 @@ class BlendPredictor(ZeroCostInputs, Predictor, RegressorMixin, BaseEstimator):
 
     @property
     def requires(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
-        """The optional libraries the members need (XGBoost for the default blend)."""
+        """The optional libraries the members need (LightGBM for the default blend)."""
         from . import PREDICTORS
 
         out: list[tuple[str, str]] = []

@@ -31,10 +31,10 @@ def fitted(nb201):
 def test_the_prediction_is_the_members_standardized_mean_on_the_target_scale(nb201, fitted):
     t, y, train, test = nb201
     archs = t.subset(test).archs
-    transformer, xgb = fitted.members_
+    transformer, trees = fitted.members_
     assert transformer.name == "transformer" and transformer.n_ensemble == 2 and transformer.epochs == 10
-    assert xgb.name == "xgb" and xgb.encoding == "graf" and xgb.n_estimators == 30
-    assert transformer.random_state == xgb.random_state == 0
+    assert trees.name == "lgb" and trees.encoding == "graf" and trees.n_estimators == 30 and trees.num_leaves == 15
+    assert transformer.random_state == trees.random_state == 0
     from pyengine.spaces import get_space
 
     reference = get_space("nb201").sample(2048, np.random.default_rng(0))  # scale="space": 2048 drawn cells
@@ -70,9 +70,9 @@ def test_scaled_on_the_training_set(nb201, fitted):
 def test_a_zero_weight_leaves_the_other_members_ranking(nb201, fitted):
     t, y, train, test = nb201
     archs = t.subset(test).archs
-    only_xgb = get_predictor("blend", space="nb201", random_state=0, member_params=SHORT, weights=(0, 1))
-    only_xgb.fit(t.subset(train).archs, y[train])
-    np.testing.assert_array_equal(rankdata(only_xgb.predict(archs)), rankdata(fitted.members_[1].predict(archs)))
+    only_trees = get_predictor("blend", space="nb201", random_state=0, member_params=SHORT, weights=(0, 1))
+    only_trees.fit(t.subset(train).archs, y[train])
+    np.testing.assert_array_equal(rankdata(only_trees.predict(archs)), rankdata(fitted.members_[1].predict(archs)))
 
 
 def test_members_by_name_with_repeats_and_zero_cost_inputs(nb201):
@@ -97,10 +97,14 @@ def test_members_by_name_with_repeats_and_zero_cost_inputs(nb201):
 
 
 def test_tags_follow_the_members():
-    assert get_tags(get_predictor("blend")).requires == (("xgboost", "boosting"),)
+    assert get_tags(get_predictor("blend")).requires == (("lightgbm", "boosting"),)
+    assert get_tags(get_predictor("blend", members="transformer,xgb,lgb")).requires == (
+        ("xgboost", "boosting"),
+        ("lightgbm", "boosting"),
+    )
     assert get_tags(get_predictor("blend")).arch_input
     assert not get_tags(get_predictor("blend")).has_std
-    assert set(BLEND_MEMBER_DEFAULTS) == {"transformer", "xgb"}
+    assert set(BLEND_MEMBER_DEFAULTS) == {"transformer", "lgb", "xgb"}
 
 
 @pytest.mark.parametrize(

@@ -156,7 +156,7 @@ def test_pyengine_tags_of_every_predictor():
         assert tags.graph_input == (name in graph), name
         assert tags.arch_input == (name in ("oneshot", "omni", "blend")), name  # omni: features="auto" by default
         assert tags.has_std == (name in with_std), name
-        lib = {"xgb": "xgboost", "lgb": "lightgbm", "ngb": "ngboost", "blend": "xgboost"}.get(name)
+        lib = {"xgb": "xgboost", "lgb": "lightgbm", "ngb": "ngboost", "blend": "lightgbm"}.get(name)
         assert tags.requires == (((lib, "boosting"),) if lib else ()), name
     # capabilities that follow the parameters: an ensemble's spread, OMNI's inputs and base
     assert pyengine_tags(get_predictor("gcn", n_ensemble=3)).has_std
