@@ -306,7 +306,7 @@ def test_bench_command_lines_map_to_the_runners_arguments(argv, expected):
     "argv, message",
     [
         (["predict", "--sizes", "0"], "--sizes must be positive integers. Got '0'."),
-        (["predict", "--models", "xgb"], "--models must name some of gcn, transformer, bananas. Got 'xgb'."),
+        (["predict", "--models", "xgb"], "--models must name some of gcn, transformer, bananas, blend. Got 'xgb'."),
         (["predict", "--precision", "fp16"], "--precision must name some of float32, tf32, bfloat16. Got 'fp16'."),
         (["encode", "--sizes", "x"], "--sizes must be comma-separated integers. Got 'x'."),
         (["train", "--sizes", "8,-1"], "--sizes must be positive integers. Got '8,-1'."),

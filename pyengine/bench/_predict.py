@@ -45,6 +45,7 @@ QUERY = [
     ("transformer", "nb201"),
     ("bananas", "nb101"),
     ("bananas", "nb201"),
+    ("blend", "nb201"),
 ]
 FIT = [
     ("gcn", "nb201", 100),
@@ -54,8 +55,12 @@ FIT = [
     ("transformer", "nb101", 1000),
     ("bananas", "nb201", 100),
     ("bananas", "nb101", 1000),
+    ("blend", "nb201", 156),
 ]
-MODELS = ("gcn", "transformer", "bananas")
+MODELS = ("gcn", "transformer", "bananas", "blend")
+# the query workload fits each model briefly (2 epochs: a neural model's query cost does not depend
+# on its training); a blend's tree member keeps its default trees, whose number sets its query cost
+_BRIEF = {"blend": {"member_params": [{"epochs": 2}, {}]}}
 PRECISION_MODELS = ("gcn", "transformer")  # the models with an inference_precision
 PRECISION_TRAIN = 300  # NB101 table cells the precision workload fits on
 _SHORT = {"float32": "fp32", "tf32": "tf32", "bfloat16": "bf16"}
@@ -142,7 +147,8 @@ def run_predict_bench(
         space = get_space(space_name)
         big = draw_batch(space, max(sizes), rng)
         y = rng.random(256)
-        model = get_predictor(name, space=space, epochs=2, random_state=0).fit(take(big, np.arange(256)), y)
+        brief = _BRIEF.get(name, {"epochs": 2})
+        model = get_predictor(name, space=space, random_state=0, **brief).fit(take(big, np.arange(256)), y)
         for n in sizes:
             batch = take(big, np.arange(n))
             calls = max(1, min(200, 20_000 // n))
